@@ -1,0 +1,25 @@
+"""flexilims: a generic lab information store speaking the Flexilims protocol."""
+
+from .errors import (
+    AuthenticationFailed,
+    BadRequest,
+    FlexilimsError,
+    Forbidden,
+    NotFound,
+    ServerUnreachable,
+)
+from .local import LocalSession
+from .session import Session
+from .store import Store
+
+__all__ = [
+    "AuthenticationFailed",
+    "BadRequest",
+    "FlexilimsError",
+    "Forbidden",
+    "LocalSession",
+    "NotFound",
+    "ServerUnreachable",
+    "Session",
+    "Store",
+]

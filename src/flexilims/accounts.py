@@ -1,0 +1,327 @@
+"""Projects, users, memberships and tokens.
+
+Passwords are hashed with argon2; tokens are random strings of which only a
+SHA-256 digest is stored, so a copy of the database gives no working token.
+Everything lives in the database: any number of servers can share it.
+"""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+
+from . import models as m
+from .errors import AuthenticationFailed, BadRequest, Forbidden
+from .rules import is_hex_id
+from .store import Actor, Store, new_id, now_ms
+
+DAY_MS = 24 * 3600 * 1000
+
+_hasher = PasswordHasher()
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Project:
+    id: str
+    name: str
+    date_created: int
+
+    def reply(self) -> dict:
+        """The protocol's object for ``GET projects``."""
+        return {"uuid": self.id, "name": self.name, "dateCreated": self.date_created}
+
+
+class Accounts:
+    """Projects, users and tokens of a store's database."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    # --------------------------------------------------------------- projects
+
+    def create_project(self, name: str, project_id: str | None = None) -> Project:
+        """Create a project; ``project_id`` keeps an id from another system."""
+        if not name or not name.strip():
+            raise BadRequest("A project needs a name.")
+        if project_id is None:
+            project_id = new_id()
+        if not is_hex_id(project_id):
+            raise BadRequest(
+                f"'{project_id}' is not a project id: use 24 lower-case hex characters."
+            )
+        with self.store.write() as conn:
+            clash = conn.execute(
+                sa.select(m.projects).where(
+                    sa.or_(m.projects.c.name == name, m.projects.c.id == project_id)
+                )
+            ).first()
+            if clash is not None:
+                raise BadRequest(
+                    f"A project named {clash.name} with id {clash.id} already exists."
+                )
+            project = Project(project_id, name, now_ms())
+            conn.execute(m.projects.insert().values(**project.__dict__))
+        return project
+
+    def projects(self, actor: Actor | None = None) -> list[Project]:
+        """Projects ``actor`` can see (all of them without an actor)."""
+        with self.store.read() as conn:
+            rows = conn.execute(sa.select(m.projects).order_by(m.projects.c.name))
+            return [
+                Project(r.id, r.name, r.date_created)
+                for r in rows
+                if actor is None or actor.can_access(r.id)
+            ]
+
+    def project(self, name_or_id: str) -> Project:
+        """A project by name or id; a clear error when there is none."""
+        with self.store.read() as conn:
+            row = conn.execute(
+                sa.select(m.projects).where(
+                    sa.or_(
+                        m.projects.c.name == name_or_id, m.projects.c.id == name_or_id
+                    )
+                )
+            ).first()
+        if row is None:
+            raise BadRequest(
+                f"No project named '{name_or_id}'. Create it with "
+                f"`flexilims project create {name_or_id}`."
+            )
+        return Project(row.id, row.name, row.date_created)
+
+    def add_member(self, username: str, project: str) -> None:
+        """Let a user see and write a project."""
+        user_id = self._user_id(username)
+        project_id = self.project(project).id
+        with self.store.write() as conn:
+            exists = conn.execute(
+                sa.select(m.memberships).where(
+                    m.memberships.c.user_id == user_id,
+                    m.memberships.c.project_id == project_id,
+                )
+            ).first()
+            if exists is None:
+                conn.execute(
+                    m.memberships.insert().values(
+                        user_id=user_id, project_id=project_id
+                    )
+                )
+
+    def remove_member(self, username: str, project: str) -> None:
+        user_id = self._user_id(username)
+        project_id = self.project(project).id
+        with self.store.write() as conn:
+            conn.execute(
+                m.memberships.delete().where(
+                    m.memberships.c.user_id == user_id,
+                    m.memberships.c.project_id == project_id,
+                )
+            )
+
+    # ------------------------------------------------------------------ users
+
+    def add_user(
+        self,
+        username: str,
+        password: str | None,
+        full_name: str | None = None,
+        is_admin: bool = False,
+    ) -> None:
+        """Create a user; ``full_name`` is the ``createdBy`` of what they create."""
+        if not username or not username.strip():
+            raise BadRequest("A user needs a username.")
+        with self.store.write() as conn:
+            if self._find_user(conn, username) is not None:
+                raise BadRequest(f"User {username} already exists.")
+            conn.execute(
+                m.users.insert().values(
+                    username=username,
+                    full_name=full_name or username,
+                    password_hash=_hasher.hash(password) if password else None,
+                    is_admin=is_admin,
+                    date_created=now_ms(),
+                )
+            )
+
+    def set_password(self, username: str, password: str) -> None:
+        """Change a user's password and revoke their tokens."""
+        user_id = self._user_id(username)
+        with self.store.write() as conn:
+            conn.execute(
+                sa.update(m.users)
+                .where(m.users.c.id == user_id)
+                .values(password_hash=_hasher.hash(password))
+            )
+            conn.execute(
+                sa.update(m.tokens)
+                .where(m.tokens.c.user_id == user_id)
+                .values(revoked=True)
+            )
+
+    def remove_user(self, username: str) -> None:
+        user_id = self._user_id(username)
+        with self.store.write() as conn:
+            conn.execute(m.tokens.delete().where(m.tokens.c.user_id == user_id))
+            conn.execute(
+                m.memberships.delete().where(m.memberships.c.user_id == user_id)
+            )
+            conn.execute(m.users.delete().where(m.users.c.id == user_id))
+
+    def users(self) -> list[dict]:
+        """Every user with their projects."""
+        query = (
+            sa.select(
+                m.users.c.username,
+                m.users.c.full_name,
+                m.users.c.is_admin,
+                m.projects.c.name.label("project"),
+            )
+            .select_from(
+                m.users.outerjoin(
+                    m.memberships, m.memberships.c.user_id == m.users.c.id
+                ).outerjoin(m.projects, m.projects.c.id == m.memberships.c.project_id)
+            )
+            .order_by(m.users.c.username, m.projects.c.name)
+        )
+        users: dict[str, dict] = {}
+        with self.store.read() as conn:
+            for row in conn.execute(query):
+                user = users.setdefault(
+                    row.username,
+                    {
+                        "username": row.username,
+                        "full_name": row.full_name,
+                        "is_admin": row.is_admin,
+                        "projects": [],
+                    },
+                )
+                if row.project:
+                    user["projects"].append(row.project)
+        return list(users.values())
+
+    def actor(self, username: str) -> Actor:
+        """The actor of a user, with their projects."""
+        with self.store.read() as conn:
+            user = self._find_user(conn, username)
+            if user is None:
+                raise BadRequest(f"No user named {username}.")
+            return self._actor(conn, user)
+
+    @staticmethod
+    def _find_user(conn, username: str):
+        return conn.execute(
+            sa.select(m.users).where(m.users.c.username == username)
+        ).first()
+
+    def _user_id(self, username: str) -> int:
+        with self.store.read() as conn:
+            user = self._find_user(conn, username)
+        if user is None:
+            raise BadRequest(
+                f"No user named {username}. Add one with `flexilims user add`."
+            )
+        return user.id
+
+    @staticmethod
+    def _actor(conn, user) -> Actor:
+        projects = conn.execute(
+            sa.select(m.memberships.c.project_id).where(
+                m.memberships.c.user_id == user.id
+            )
+        ).scalars()
+        return Actor(
+            username=user.username,
+            full_name=user.full_name,
+            is_admin=user.is_admin,
+            project_ids=frozenset(projects),
+        )
+
+    # ----------------------------------------------------------------- tokens
+
+    def authenticate(
+        self, username: str, password: str, lifetime_ms: int = DAY_MS
+    ) -> str:
+        """Check a password and issue a new token good for ``lifetime_ms``."""
+        with self.store.read() as conn:
+            user = self._find_user(conn, username)
+        try:
+            if user is None or not user.password_hash:
+                raise VerifyMismatchError
+            _hasher.verify(user.password_hash, password)
+        except (VerifyMismatchError, InvalidHashError):
+            raise AuthenticationFailed("Wrong username or password") from None
+        token = secrets.token_urlsafe(32)
+        stamp = now_ms()
+        with self.store.write() as conn:
+            conn.execute(
+                m.tokens.insert().values(
+                    token_hash=_digest(token),
+                    user_id=user.id,
+                    issued_at=stamp,
+                    expires_at=stamp + lifetime_ms,
+                    revoked=False,
+                )
+            )
+        return token
+
+    def actor_for_token(self, token: str | None) -> Actor:
+        """The actor a token belongs to, in one query; 403 if it is not valid."""
+        if not token:
+            raise Forbidden("a valid token is required: authenticate first")
+        query = (
+            sa.select(
+                m.users.c.id,
+                m.users.c.username,
+                m.users.c.full_name,
+                m.users.c.is_admin,
+                m.memberships.c.project_id,
+            )
+            .select_from(
+                m.tokens.join(m.users, m.users.c.id == m.tokens.c.user_id).outerjoin(
+                    m.memberships, m.memberships.c.user_id == m.users.c.id
+                )
+            )
+            .where(
+                m.tokens.c.token_hash == _digest(token),
+                m.tokens.c.revoked.is_(False),
+                m.tokens.c.expires_at > now_ms(),
+            )
+        )
+        with self.store.read() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            raise Forbidden("token not valid or expired: authenticate again")
+        first = rows[0]
+        return Actor(
+            username=first.username,
+            full_name=first.full_name,
+            is_admin=first.is_admin,
+            project_ids=frozenset(r.project_id for r in rows if r.project_id),
+        )
+
+    def revoke_tokens(self, username: str) -> int:
+        """Revoke every token of a user; returns how many were live."""
+        user_id = self._user_id(username)
+        with self.store.write() as conn:
+            result = conn.execute(
+                sa.update(m.tokens)
+                .where(m.tokens.c.user_id == user_id, m.tokens.c.revoked.is_(False))
+                .values(revoked=True)
+            )
+        return result.rowcount
+
+    def revoke_token(self, token: str) -> None:
+        with self.store.write() as conn:
+            conn.execute(
+                sa.update(m.tokens)
+                .where(m.tokens.c.token_hash == _digest(token))
+                .values(revoked=True)
+            )

@@ -1,0 +1,81 @@
+"""Engines and schema upgrades for SQLite and PostgreSQL.
+
+SQLite runs in WAL mode with a busy timeout and foreign keys on; write
+transactions start with ``BEGIN IMMEDIATE`` so that concurrent writers wait
+for each other instead of failing on a lock upgrade.
+"""
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+#: Execution option asking for a write transaction (``BEGIN IMMEDIATE`` on SQLite).
+WRITE = "flexilims_write"
+
+
+def _configure_sqlite(engine: sa.Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        write = connection.get_execution_options().get(WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def create_engine(url: str) -> sa.Engine:
+    """Create an engine for a database URL, creating SQLite's folder if needed.
+
+    Parameters
+    ----------
+    url : str
+        ``sqlite:///path/to/file.db`` or ``postgresql://user@host/db`` (the
+        psycopg 3 driver is used for plain ``postgresql://`` URLs).
+    """
+    parsed = sa.engine.make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            parsed = parsed.set(database=str(Path(database).expanduser()))
+        engine = sa.create_engine(parsed, poolclass=sa.pool.QueuePool)
+        _configure_sqlite(engine)
+        return engine
+    return sa.create_engine(parsed, pool_pre_ping=True)
+
+
+def alembic_config(engine: sa.Engine) -> Config:
+    """An Alembic configuration pointing at our migrations and this engine."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def schema_is_current(engine: sa.Engine) -> bool:
+    """Whether the database is at the newest migration."""
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    return current == head
+
+
+def upgrade(engine: sa.Engine) -> None:
+    """Bring the database schema to the newest migration."""
+    if not schema_is_current(engine):
+        command.upgrade(alembic_config(engine), "head")

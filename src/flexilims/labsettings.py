@@ -1,0 +1,153 @@
+"""Lab settings: the datatypes a lab uses and the rules for their attributes."""
+
+from importlib import resources
+
+import sqlalchemy as sa
+import yaml
+
+from . import models as m
+from .errors import BadRequest
+from .rules import VALUE_TYPES, AttributeRule
+
+
+def default_settings() -> dict:
+    """The lab settings a new database starts with (``lab_settings.yml``)."""
+    text = resources.files("flexilims").joinpath("lab_settings.yml").read_text()
+    return yaml.safe_load(text)
+
+
+def check_settings(settings: dict) -> None:
+    """Refuse lab settings that cannot be applied, naming the faulty entry."""
+    datatypes = settings.get("datatypes") if isinstance(settings, dict) else None
+    if not isinstance(datatypes, dict) or not datatypes:
+        raise BadRequest(
+            "Lab settings need a 'datatypes' mapping of at least one type."
+        )
+    for datatype, definition in datatypes.items():
+        attributes = (definition or {}).get("attributes") or {}
+        if not isinstance(attributes, dict):
+            raise BadRequest(
+                f"Lab settings: attributes of '{datatype}' must be a mapping."
+            )
+        for name, rule in attributes.items():
+            rule = rule or {}
+            value_type = rule.get("type", "any")
+            if value_type not in VALUE_TYPES:
+                raise BadRequest(
+                    f"Lab settings: '{datatype}.{name}' has type '{value_type}'; "
+                    f"use one of {', '.join(VALUE_TYPES)}."
+                )
+            allowed = rule.get("allowed")
+            if allowed is not None and not isinstance(allowed, list):
+                raise BadRequest(
+                    f"Lab settings: 'allowed' of '{datatype}.{name}' must be a list."
+                )
+
+
+def write_settings(conn: sa.Connection, settings: dict) -> None:
+    """Replace the lab settings in the database (inside the caller's transaction)."""
+    check_settings(settings)
+    conn.execute(m.datatype_attributes.delete())
+    conn.execute(m.datatypes.delete())
+    type_rows, attribute_rows = [], []
+    for position, (datatype, definition) in enumerate(settings["datatypes"].items()):
+        definition = definition or {}
+        type_rows.append(
+            {
+                "name": datatype,
+                "position": position,
+                "project_scoped": definition.get("project_scoped", True),
+                "description": definition.get("description"),
+            }
+        )
+        attributes = definition.get("attributes") or {}
+        for index, (name, rule) in enumerate(attributes.items()):
+            rule = rule or {}
+            attribute_rows.append(
+                {
+                    "datatype": datatype,
+                    "name": name,
+                    "position": index,
+                    "value_type": rule.get("type", "any"),
+                    "required": bool(rule.get("required", False)),
+                    "allowed_values": rule.get("allowed"),
+                    "description": rule.get("description"),
+                }
+            )
+    conn.execute(m.datatypes.insert(), type_rows)
+    if attribute_rows:
+        conn.execute(m.datatype_attributes.insert(), attribute_rows)
+
+
+def read_settings(conn: sa.Connection) -> dict:
+    """The lab settings, in the YAML file's shape."""
+    datatypes = {}
+    for row in conn.execute(sa.select(m.datatypes).order_by(m.datatypes.c.position)):
+        datatypes[row.name] = {"project_scoped": row.project_scoped, "attributes": {}}
+        if row.description:
+            datatypes[row.name]["description"] = row.description
+    query = sa.select(m.datatype_attributes).order_by(
+        m.datatype_attributes.c.datatype, m.datatype_attributes.c.position
+    )
+    for row in conn.execute(query):
+        rule = {"type": row.value_type}
+        if row.required:
+            rule["required"] = True
+        if row.allowed_values is not None:
+            rule["allowed"] = row.allowed_values
+        if row.description:
+            rule["description"] = row.description
+        datatypes[row.datatype]["attributes"][row.name] = rule
+    return {"datatypes": datatypes}
+
+
+def datatype_rules(
+    conn: sa.Connection, datatype: str
+) -> dict[str, AttributeRule] | None:
+    """The attribute rules of one datatype, or None if the type is not defined."""
+    query = (
+        sa.select(
+            m.datatypes.c.name,
+            m.datatype_attributes.c.name.label("attribute"),
+            m.datatype_attributes.c.value_type,
+            m.datatype_attributes.c.required,
+            m.datatype_attributes.c.allowed_values,
+        )
+        .select_from(
+            m.datatypes.outerjoin(
+                m.datatype_attributes,
+                m.datatype_attributes.c.datatype == m.datatypes.c.name,
+            )
+        )
+        .where(m.datatypes.c.name == datatype)
+        .order_by(m.datatype_attributes.c.position)
+    )
+    rows = conn.execute(query).all()
+    if not rows:
+        return None
+    return {
+        row.attribute: AttributeRule(
+            name=row.attribute,
+            value_type=row.value_type,
+            required=row.required,
+            allowed_values=(
+                tuple(row.allowed_values) if row.allowed_values is not None else None
+            ),
+        )
+        for row in rows
+        if row.attribute is not None
+    }
+
+
+def datatype_names(conn: sa.Connection) -> list[str]:
+    """Names of the defined datatypes, in settings order."""
+    query = sa.select(m.datatypes.c.name).order_by(m.datatypes.c.position)
+    return list(conn.execute(query).scalars())
+
+
+def is_project_scoped(conn: sa.Connection, datatype: str) -> bool | None:
+    """Whether queries for ``datatype`` need a project; None if it is not defined."""
+    query = sa.select(m.datatypes.c.project_scoped).where(
+        m.datatypes.c.name == datatype
+    )
+    return conn.execute(query).scalar_one_or_none()

@@ -1,0 +1,30 @@
+"""Alembic environment: uses the engine handed over by flexilims.db, or the
+``FLEXILIMS_DATABASE_URL`` environment variable for the ``alembic`` command."""
+
+import os
+
+from alembic import context
+
+from flexilims.db import create_engine
+from flexilims.models import metadata
+
+config = context.config
+engine = config.attributes.get("engine")
+if engine is None:
+    url = os.environ.get("FLEXILIMS_DATABASE_URL") or config.get_main_option(
+        "sqlalchemy.url"
+    )
+    if not url:
+        raise RuntimeError("Set FLEXILIMS_DATABASE_URL to the database to migrate.")
+    engine = create_engine(url)
+
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()

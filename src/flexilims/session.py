@@ -1,0 +1,169 @@
+"""The session interface shared by the HTTP client and the in-process session.
+
+Every method here builds the request exactly as the Flexilims client sends it
+(``None`` parameters left out, the JSON body as sent); subclasses only say how a
+request travels: over HTTP (:class:`flexilims.Flexilims`) or straight into the
+store (:class:`flexilims.LocalSession`).
+"""
+
+from abc import ABC, abstractmethod
+
+
+def _params(**params) -> dict:
+    return {key: value for key, value in params.items() if value is not None}
+
+
+class Session(ABC):
+    """Methods of a flexilims session, as in the Flexilims client.
+
+    Attributes
+    ----------
+    project_id : str or None
+        The default project of ``get``, ``post`` and ``update_many``.
+    username : str
+        Who the requests are made as.
+    """
+
+    project_id: str | None
+    username: str
+
+    @abstractmethod
+    def _request(self, method: str, operation: str, params: dict, body=None):
+        """Send one request; return the decoded JSON reply or the text reply."""
+
+    def get(
+        self,
+        datatype=None,
+        project_id=None,
+        query_key=None,
+        query_value=None,
+        id=None,
+        created_by=None,
+        date_created=None,
+        date_created_operator=None,
+        origin_id=None,
+        name=None,
+        cross_project_entity=None,
+        offset=None,
+        limit=None,
+    ) -> list[dict]:
+        """Entities matching all the given filters (a list of dicts)."""
+        if project_id is None:
+            project_id = self.project_id
+        params = _params(
+            type=datatype,
+            project_id=project_id,
+            query_key=query_key,
+            query_value=query_value,
+            id=id,
+            created_by=created_by,
+            date_created=date_created,
+            date_created_operator=date_created_operator,
+            origin_id=origin_id,
+            name=name,
+            cross_project_entity=cross_project_entity,
+            offset=offset,
+            limit=limit,
+        )
+        return self._request("GET", "get", params)
+
+    def get_children(self, id) -> list[dict]:
+        """The direct children of entity ``id``, all types."""
+        return self._request("GET", "get-children", {"id": id})
+
+    def get_descendants(self, id, datatype=None) -> list[dict]:
+        """Every entity below ``id`` at any depth, in one request (ours).
+
+        Parameters
+        ----------
+        datatype : str or list of str, optional
+            Keep only these types.
+        """
+        if isinstance(datatype, list | tuple):
+            datatype = ",".join(datatype)
+        return self._request("GET", "get-descendants", _params(id=id, type=datatype))
+
+    def get_project_info(self) -> list[dict]:
+        """The projects this user can see (``uuid`` and ``name`` each)."""
+        return self._request("GET", "projects", {})
+
+    def post(
+        self,
+        datatype,
+        name,
+        attributes,
+        project_id=None,
+        origin_id=None,
+        other_relations=None,
+        strict_validation=True,
+    ) -> dict:
+        """Create an entity; returns it."""
+        if project_id is None:
+            project_id = self.project_id
+        body = {
+            "type": datatype,
+            "name": name,
+            "project_id": project_id,
+            "attributes": attributes,
+        }
+        if origin_id is not None:
+            body["origin_id"] = origin_id
+        if other_relations is not None:
+            body["other_relations"] = other_relations
+        params = {"strict_validation": str(bool(strict_validation)).lower()}
+        return self._request("POST", "save", params, body)
+
+    def update_one(
+        self,
+        id,
+        datatype,
+        origin_id=None,
+        name=None,
+        attributes=None,
+        strict_validation=True,
+        allow_nulls=False,
+        other_relations=None,
+    ) -> dict:
+        """Merge ``attributes`` into entity ``id`` (and rename or move it)."""
+        params = {
+            "type": datatype,
+            "id": id,
+            "strict_validation": str(bool(strict_validation)).lower(),
+        }
+        if allow_nulls:
+            params["allow_nulls"] = "true"
+        body = _params(
+            name=name,
+            origin_id=origin_id,
+            attributes=attributes,
+            other_relations=other_relations,
+        )
+        return self._request("PUT", "update-one", params, body)
+
+    def update_many(
+        self,
+        datatype,
+        update_key,
+        update_value,
+        query_key=None,
+        query_value=None,
+        project_id=None,
+        strict_validation=True,
+    ) -> str:
+        """Set ``update_key`` on every matching entity; returns the server's text."""
+        if project_id is None:
+            project_id = self.project_id
+        params = _params(
+            type=datatype,
+            project_id=project_id,
+            update_key=update_key,
+            update_value=update_value,
+            query_key=query_key,
+            query_value=query_value,
+            strict_validation=str(bool(strict_validation)).lower(),
+        )
+        return self._request("PUT", "update-many", params)
+
+    def delete(self, id) -> str:
+        """Delete entity ``id`` and everything below it (to the trash)."""
+        return self._request("DELETE", "delete", {"id": id})

@@ -1,0 +1,734 @@
+"""The store: entities and every rule of the data, over SQLite or PostgreSQL.
+
+One method per protocol operation, each one transaction. The server and the
+in-process session call these after :mod:`flexilims.protocol` has parsed the
+request; they add no rules of their own.
+"""
+
+import secrets
+import time
+from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from . import db, labsettings
+from . import models as m
+from .errors import BadRequest, Forbidden
+from .rules import (
+    check_attribute_names,
+    check_no_nan,
+    empty_to_null,
+    failed,
+    index_text,
+    is_hex_id,
+    lower_keys,
+    query_texts,
+    validate_attributes,
+)
+
+ENTITY_COLUMNS = (
+    m.entities.c.id,
+    m.entities.c.type,
+    m.entities.c.name,
+    m.entities.c.incremental_id,
+    m.entities.c.attributes,
+    m.entities.c.created_by,
+    m.entities.c.date_created,
+    m.entities.c.date_updated,
+    m.entities.c.project_id,
+    m.entities.c.origin_id,
+)
+
+
+def now_ms() -> int:
+    """Milliseconds since the epoch, the protocol's date unit."""
+    return time.time_ns() // 1_000_000
+
+
+def new_id() -> str:
+    """A new 24-hex id: seconds since the epoch, then random bits (like ObjectId)."""
+    return f"{int(time.time()):08x}{secrets.token_hex(8)}"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a request: the name written as ``createdBy`` and what they see."""
+
+    username: str
+    full_name: str
+    is_admin: bool = False
+    project_ids: frozenset = field(default_factory=frozenset)
+
+    def can_access(self, project_id: str) -> bool:
+        return self.is_admin or project_id in self.project_ids
+
+
+@dataclass
+class EntityQuery:
+    """The filters of a ``get`` request, all optional, combined with AND."""
+
+    type: str | None = None
+    project_id: str | None = None
+    id: str | None = None
+    name: str | None = None
+    origin_id: str | None = None
+    query_key: str | None = None
+    query_value: object = None
+    created_by: str | None = None
+    date_created: int | None = None
+    date_created_operator: str = "gt"
+    cross_project: bool = False
+    offset: int | None = None
+    limit: int | None = None
+
+
+def entity_reply(entity: Mapping, *, links: Iterable[str] | None = None) -> dict:
+    """The protocol's JSON object for an entity (a row mapping or a dict)."""
+    reply = {
+        "id": entity["id"],
+        "type": entity["type"],
+        "name": entity["name"],
+        "incrementalId": entity["incremental_id"],
+        "attributes": entity["attributes"] if entity["attributes"] is not None else {},
+        "createdBy": entity["created_by"],
+        "dateCreated": entity["date_created"],
+        "dateUpdated": entity["date_updated"],
+        "project": entity["project_id"],
+        "origin_id": entity["origin_id"],
+    }
+    if links is not None:
+        reply["customEntities"] = list(links)
+        reply["objects"] = {}
+    return reply
+
+
+def attribute_value_rows(entity: Mapping, attributes: Mapping) -> list[dict]:
+    """Index rows for the scalar attributes of one entity."""
+    rows = []
+    for key, value in attributes.items():
+        text = index_text(value)
+        if text is None:
+            continue
+        rows.append(
+            {
+                "entity_id": entity["id"],
+                "key": key,
+                "project_id": entity["project_id"],
+                "type": entity["type"],
+                "value_prefix": text[:200],
+                "value": text,
+            }
+        )
+    return rows
+
+
+class Store:
+    """Entities of a flexilims database.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        An engine from :func:`flexilims.db.create_engine`, at the newest schema.
+    """
+
+    def __init__(self, engine: sa.Engine):
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> "Store":
+        """Open (creating or upgrading if needed) the database at ``url``."""
+        engine = db.create_engine(url)
+        db.upgrade(engine)
+        store = cls(engine)
+        store.ensure_lab_settings()
+        return store
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def read(self):
+        """A connection in a read transaction."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self):
+        """A connection in a write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{db.WRITE: True})
+            with conn.begin():
+                yield conn
+
+    def ensure_lab_settings(self) -> None:
+        """Give a new database the default lab settings."""
+        with self.write() as conn:
+            if not labsettings.datatype_names(conn):
+                labsettings.write_settings(conn, labsettings.default_settings())
+
+    # ----------------------------------------------------------------- checks
+
+    def _project(self, conn, actor: Actor, project_id, message: str) -> sa.Row:
+        if not is_hex_id(project_id):
+            raise BadRequest(message)
+        row = conn.execute(
+            sa.select(m.projects).where(m.projects.c.id == project_id)
+        ).first()
+        if row is None:
+            raise BadRequest(f"project {project_id} not found")
+        if not actor.can_access(project_id):
+            raise Forbidden(
+                f"user {actor.username} is not a member of project {row.name}"
+            )
+        return row
+
+    def _rules(self, conn, datatype, message: str):
+        rules = labsettings.datatype_rules(conn, datatype) if datatype else None
+        if rules is None:
+            raise BadRequest(message)
+        return rules
+
+    def _entity(self, conn, actor: Actor, entity_id: str, *, lock: bool = False):
+        query = sa.select(*ENTITY_COLUMNS).where(m.entities.c.id == entity_id)
+        if lock and self.is_postgres:
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is not None and not actor.can_access(row.project_id):
+            raise Forbidden(
+                f"user {actor.username} has no access to entity {entity_id}"
+            )
+        return row
+
+    def _name_taken(self, conn, project, datatype, name, action: str) -> None:
+        query = sa.select(m.entities.c.id).where(
+            m.entities.c.project_id == project.id,
+            m.entities.c.type == datatype,
+            m.entities.c.name == name,
+        )
+        if conn.execute(query).first() is not None:
+            raise self._name_error(project, datatype, name, action)
+
+    @staticmethod
+    def _name_error(project, datatype, name, action) -> BadRequest:
+        return failed(
+            action,
+            f"Check {datatype} name. {datatype.capitalize()} {name} already exist "
+            f"in the project {project.name}.",
+        )
+
+    def _links(self, conn, entity_id: str) -> list[str]:
+        query = sa.select(m.entity_links.c.linked_id).where(
+            m.entity_links.c.entity_id == entity_id
+        )
+        return list(conn.execute(query).scalars())
+
+    def _next_incremental_ids(self, conn, datatype: str, count: int) -> list[str]:
+        bump = (
+            sa.update(m.counters)
+            .where(m.counters.c.name == datatype)
+            .values(value=m.counters.c.value + count)
+            .returning(m.counters.c.value)
+        )
+        last = conn.execute(bump).scalar_one_or_none()
+        if last is None:
+            conn.execute(m.counters.insert().values(name=datatype, value=count))
+            last = count
+        prefix = datatype.upper()
+        return [f"{prefix}{n:07d}" for n in range(last - count + 1, last + 1)]
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, actor: Actor, query: EntityQuery) -> list[dict]:
+        """Entities matching every filter of ``query``, oldest first."""
+        e = m.entities
+        with self.read() as conn:
+            stmt = sa.select(*ENTITY_COLUMNS)
+            if query.type is not None:
+                scoped = labsettings.is_project_scoped(conn, query.type)
+                if scoped is None:
+                    raise BadRequest(f"type {query.type} is not defined")
+                needs_project = scoped and not (
+                    query.id or query.name or query.origin_id or query.cross_project
+                )
+                if query.project_id is None and needs_project:
+                    raise BadRequest(
+                        f"you need to provide project_id to query for [{query.type}]"
+                    )
+                stmt = stmt.where(e.c.type == query.type)
+            if query.project_id is not None:
+                self._project(
+                    conn,
+                    actor,
+                    query.project_id,
+                    "project_id not valid, please provide a valid hexadecimal value",
+                )
+                stmt = stmt.where(e.c.project_id == query.project_id)
+            elif not actor.is_admin:
+                stmt = stmt.where(e.c.project_id.in_(sorted(actor.project_ids)))
+            if query.id is not None:
+                if not is_hex_id(query.id):
+                    raise BadRequest("please provide a valid hexadecimal value for id")
+                stmt = stmt.where(e.c.id == query.id)
+            if query.name is not None:
+                stmt = stmt.where(e.c.name == query.name)
+            if query.origin_id is not None:
+                if not is_hex_id(query.origin_id):
+                    raise BadRequest(
+                        "please provide a valid hexadecimal value for origin_id"
+                    )
+                stmt = stmt.where(e.c.origin_id == query.origin_id)
+            if query.created_by is not None:
+                stmt = stmt.where(e.c.created_by == query.created_by)
+            if query.date_created is not None:
+                if query.date_created_operator == "lt":
+                    stmt = stmt.where(e.c.date_created <= query.date_created)
+                else:
+                    stmt = stmt.where(e.c.date_created >= query.date_created)
+            if query.query_key is not None and query.query_value is not None:
+                stmt = stmt.where(self._attribute_filter(query))
+            stmt = stmt.order_by(e.c.date_created, e.c.id)
+            if query.offset:
+                stmt = stmt.offset(query.offset)
+            if query.limit is not None:
+                stmt = stmt.limit(query.limit)
+            return [entity_reply(row._mapping) for row in conn.execute(stmt)]
+
+    def _attribute_filter(self, query: EntityQuery):
+        texts = query_texts(query.query_value)
+        av = m.attribute_values
+        matching = sa.select(av.c.entity_id).where(
+            av.c.key == query.query_key,
+            av.c.value_prefix.in_([text[:200] for text in texts]),
+            av.c.value.in_(texts),
+        )
+        if query.project_id is not None:
+            matching = matching.where(av.c.project_id == query.project_id)
+        if query.type is not None:
+            matching = matching.where(av.c.type == query.type)
+        return m.entities.c.id.in_(matching)
+
+    def get_children(self, actor: Actor, entity_id: str) -> list[dict]:
+        """The direct children of an entity, all types."""
+        if not is_hex_id(entity_id):
+            raise BadRequest("id not valid, please provide a hexadecimal value")
+        with self.read() as conn:
+            stmt = (
+                sa.select(*ENTITY_COLUMNS)
+                .where(m.entities.c.origin_id == entity_id)
+                .order_by(m.entities.c.date_created, m.entities.c.id)
+            )
+            rows = conn.execute(stmt).all()
+            return [
+                entity_reply(row._mapping)
+                for row in rows
+                if actor.can_access(row.project_id)
+            ]
+
+    def get_descendants(
+        self, actor: Actor, entity_id: str, types: Iterable[str] | None = None
+    ) -> list[dict]:
+        """Every entity below ``entity_id``, at any depth, in one query.
+
+        Parameters
+        ----------
+        types : iterable of str, optional
+            Keep only these datatypes.
+        """
+        if not is_hex_id(entity_id):
+            raise BadRequest("id not valid, please provide a hexadecimal value")
+        e = m.entities
+        tree = sa.select(e.c.id).where(e.c.origin_id == entity_id).cte(recursive=True)
+        tree = tree.union_all(sa.select(e.c.id).where(e.c.origin_id == tree.c.id))
+        stmt = sa.select(*ENTITY_COLUMNS).join(tree, tree.c.id == e.c.id)
+        if types:
+            stmt = stmt.where(e.c.type.in_(list(types)))
+        stmt = stmt.order_by(e.c.date_created, e.c.id)
+        with self.read() as conn:
+            rows = conn.execute(stmt).all()
+        return [
+            entity_reply(row._mapping)
+            for row in rows
+            if actor.can_access(row.project_id)
+        ]
+
+    # ----------------------------------------------------------------- writes
+
+    def save(
+        self,
+        actor: Actor,
+        *,
+        datatype: str,
+        name,
+        project_id,
+        attributes: Mapping | None,
+        origin_id=None,
+        other_relations: list[str] | None = None,
+        strict_validation: bool = False,
+    ) -> dict:
+        """Create one entity; the reply echoes the attributes as sent."""
+        with self.write() as conn:
+            entity, sent = self._prepare_save(
+                conn,
+                actor,
+                datatype=datatype,
+                name=name,
+                project_id=project_id,
+                attributes=attributes,
+                origin_id=origin_id,
+                other_relations=other_relations or [],
+                strict_validation=strict_validation,
+            )
+            self._insert(conn, [entity])
+        reply = entity_reply(entity, links=entity["links"])
+        reply["attributes"] = sent
+        return reply
+
+    def _prepare_save(
+        self,
+        conn,
+        actor,
+        *,
+        datatype,
+        name,
+        project_id,
+        attributes,
+        origin_id,
+        other_relations,
+        strict_validation,
+        pending_names: set | None = None,
+    ) -> tuple[dict, dict]:
+        rules = self._rules(conn, datatype, "type provided is not defined")
+        project = self._project(
+            conn,
+            actor,
+            project_id,
+            "please provide a valid hexadecimal value for project_id",
+        )
+        if not isinstance(name, str) or not name.strip():
+            raise failed("Save", f"Please provide a name for the new {datatype}.")
+        if origin_id is not None:
+            if not is_hex_id(origin_id) or self._entity(conn, actor, origin_id) is None:
+                raise BadRequest("origin not found")
+        for linked in other_relations:
+            if self._entity(conn, actor, linked) is None:
+                raise BadRequest(f"other_relations: no entity with id {linked}")
+        if attributes is None:
+            attributes = {}
+        if not isinstance(attributes, Mapping):
+            raise failed("Save", "attributes must be a JSON object.")
+        check_attribute_names(attributes, "Save")
+        for key, value in attributes.items():
+            check_no_nan(value, key, "Save")
+        sent = lower_keys(attributes)
+        validate_attributes(
+            datatype,
+            sent,
+            rules,
+            strict=strict_validation,
+            action="Save",
+            check_required=True,
+        )
+        if pending_names is not None and (datatype, name) in pending_names:
+            raise self._name_error(project, datatype, name, "Save")
+        self._name_taken(conn, project, datatype, name, "Save")
+        stamp = now_ms()
+        entity = {
+            "id": new_id(),
+            "project_id": project.id,
+            "type": datatype,
+            "name": name,
+            "attributes": empty_to_null(sent) or {},
+            "created_by": actor.full_name,
+            "date_created": stamp,
+            "date_updated": stamp,
+            "origin_id": origin_id,
+            "links": other_relations,
+            "project_name": project.name,
+        }
+        return entity, sent
+
+    def _insert(self, conn, entities: list[dict]) -> None:
+        """Insert prepared entities with their links and attribute index rows."""
+        by_type: dict[str, list[dict]] = {}
+        for entity in entities:
+            by_type.setdefault(entity["type"], []).append(entity)
+        for datatype, group in by_type.items():
+            for entity, incremental in zip(
+                group,
+                self._next_incremental_ids(conn, datatype, len(group)),
+                strict=True,
+            ):
+                entity["incremental_id"] = incremental
+        columns = {c.name for c in m.entities.columns}
+        try:
+            conn.execute(
+                m.entities.insert(),
+                [{k: v for k, v in e.items() if k in columns} for e in entities],
+            )
+        except sa.exc.IntegrityError as error:
+            raise BadRequest(
+                "Save failed. An entity with this name was created at the same "
+                "time; try again."
+            ) from error
+        index_rows = [
+            row for e in entities for row in attribute_value_rows(e, e["attributes"])
+        ]
+        if index_rows:
+            conn.execute(m.attribute_values.insert(), index_rows)
+        links = [
+            {"entity_id": e["id"], "linked_id": linked}
+            for e in entities
+            for linked in e["links"]
+        ]
+        if links:
+            conn.execute(m.entity_links.insert(), links)
+
+    def update_one(
+        self,
+        actor: Actor,
+        *,
+        datatype,
+        entity_id,
+        name=None,
+        origin_id=None,
+        attributes: Mapping | None = None,
+        other_relations: list[str] | None = None,
+        strict_validation: bool = False,
+        allow_nulls: bool = False,
+    ) -> dict:
+        """Merge ``attributes`` into one entity, optionally rename or move it."""
+        if not is_hex_id(entity_id):
+            raise BadRequest("please provide a valid hexadecimal value for id")
+        with self.write() as conn:
+            rules = self._rules(conn, datatype, f"type {datatype} is not defined")
+            row = self._entity(conn, actor, entity_id, lock=True)
+            if row is None:
+                raise failed("Update", f"No {datatype} with id {entity_id}.")
+            if row.type != datatype:
+                raise failed(
+                    "Update", f"Entity {entity_id} is a {row.type}, not a {datatype}."
+                )
+            if attributes is None:
+                attributes = {}
+            if not isinstance(attributes, Mapping):
+                raise failed("Update", "attributes must be a JSON object.")
+            check_attribute_names(attributes, "Update")
+            merged = dict(row.attributes or {})
+            for key, value in attributes.items():
+                check_no_nan(value, key, "Update")
+                if value == "" and not allow_nulls:
+                    continue
+                merged[key] = empty_to_null(value)
+            validate_attributes(
+                datatype,
+                merged,
+                rules,
+                strict=strict_validation,
+                action="Update",
+                check_required=False,
+            )
+            values = {"attributes": merged, "date_updated": now_ms()}
+            project = conn.execute(
+                sa.select(m.projects).where(m.projects.c.id == row.project_id)
+            ).one()
+            if name is not None and name != row.name:
+                if not isinstance(name, str) or not name.strip():
+                    raise failed("Update", "The new name is empty.")
+                self._name_taken(conn, project, datatype, name, "Update")
+                values["name"] = name
+            if origin_id is not None and origin_id != row.origin_id:
+                if not is_hex_id(origin_id):
+                    raise BadRequest(
+                        "please provide a valid hexadecimal value for origin_id"
+                    )
+                if (
+                    origin_id == entity_id
+                    or self._entity(conn, actor, origin_id) is None
+                ):
+                    raise BadRequest("origin not found")
+                values["origin_id"] = origin_id
+            conn.execute(
+                sa.update(m.entities).where(m.entities.c.id == entity_id).values(values)
+            )
+            self._reindex(conn, [{**row._mapping, **values}])
+            if other_relations:
+                existing = set(self._links(conn, entity_id))
+                new_links = [i for i in other_relations if i not in existing]
+                for linked in new_links:
+                    if self._entity(conn, actor, linked) is None:
+                        raise BadRequest(f"other_relations: no entity with id {linked}")
+                if new_links:
+                    conn.execute(
+                        m.entity_links.insert(),
+                        [{"entity_id": entity_id, "linked_id": i} for i in new_links],
+                    )
+            before = entity_reply(row._mapping)
+            after_row = self._entity(conn, actor, entity_id)
+            after = entity_reply(after_row._mapping, links=self._links(conn, entity_id))
+            self._record_history(conn, actor, "update", [(before, after)])
+            return after
+
+    def _reindex(self, conn, entities: list[Mapping]) -> None:
+        ids = [e["id"] for e in entities]
+        conn.execute(
+            m.attribute_values.delete().where(m.attribute_values.c.entity_id.in_(ids))
+        )
+        rows = [r for e in entities for r in attribute_value_rows(e, e["attributes"])]
+        if rows:
+            conn.execute(m.attribute_values.insert(), rows)
+
+    def _record_history(self, conn, actor, action, changes) -> None:
+        stamp = now_ms()
+        rows = [
+            {
+                "entity_id": (before or after)["id"],
+                "project_id": (before or after)["project"],
+                "action": action,
+                "changed_by": actor.full_name,
+                "changed_at": stamp,
+                "before": before,
+                "after": after,
+            }
+            for before, after in changes
+        ]
+        if rows:
+            conn.execute(m.history.insert(), rows)
+
+    def update_many(
+        self,
+        actor: Actor,
+        *,
+        datatype,
+        project_id,
+        update_key: str,
+        update_value,
+        query_key=None,
+        query_value=None,
+        strict_validation: bool = False,
+    ) -> str:
+        """Set one attribute on every entity of a type (optionally filtered)."""
+        if not update_key:
+            raise BadRequest("update_key is required")
+        check_attribute_names({update_key: None}, "Update")
+        check_no_nan(update_value, update_key, "Update")
+        query = EntityQuery(
+            type=datatype,
+            project_id=project_id,
+            query_key=query_key,
+            query_value=query_value,
+        )
+        with self.write() as conn:
+            rules = self._rules(conn, datatype, f"type {datatype} is not defined")
+            self._project(
+                conn,
+                actor,
+                project_id,
+                "project_id not valid, please provide a valid hexadecimal value",
+            )
+            stmt = sa.select(*ENTITY_COLUMNS).where(
+                m.entities.c.type == datatype, m.entities.c.project_id == project_id
+            )
+            if query_key is not None and query_value is not None:
+                stmt = stmt.where(self._attribute_filter(query))
+            rows = conn.execute(stmt).all()
+            stamp = now_ms()
+            changes, updated = [], []
+            for row in rows:
+                merged = dict(row.attributes or {})
+                merged[update_key] = empty_to_null(update_value)
+                validate_attributes(
+                    datatype,
+                    merged,
+                    rules,
+                    strict=strict_validation,
+                    action="Update",
+                    check_required=False,
+                )
+                after = {**row._mapping, "attributes": merged, "date_updated": stamp}
+                updated.append(after)
+                changes.append((entity_reply(row._mapping), entity_reply(after)))
+            for entity in updated:
+                conn.execute(
+                    sa.update(m.entities)
+                    .where(m.entities.c.id == entity["id"])
+                    .values(attributes=entity["attributes"], date_updated=stamp)
+                )
+            if updated:
+                self._reindex(conn, updated)
+            self._record_history(conn, actor, "update", changes)
+        return (
+            f"updated successfully {len(rows)} items of type {datatype} "
+            f"with {update_key}={update_value}"
+        )
+
+    def delete(self, actor: Actor, entity_id) -> str:
+        """Move an entity and everything below it to the trash."""
+        if not is_hex_id(entity_id):
+            raise BadRequest("please provide a valid hexadecimal value for id")
+        e = m.entities
+        with self.write() as conn:
+            root = self._entity(conn, actor, entity_id, lock=True)
+            if root is None:
+                raise BadRequest(f"Delete failed. No entity with id {entity_id}.")
+            tree = sa.select(e.c.id).where(e.c.id == entity_id).cte(recursive=True)
+            tree = tree.union_all(sa.select(e.c.id).where(e.c.origin_id == tree.c.id))
+            rows = conn.execute(
+                sa.select(*ENTITY_COLUMNS).join(tree, tree.c.id == e.c.id)
+            ).all()
+            ids = [row.id for row in rows]
+            links = conn.execute(
+                sa.select(m.entity_links).where(
+                    sa.or_(
+                        m.entity_links.c.entity_id.in_(ids),
+                        m.entity_links.c.linked_id.in_(ids),
+                    )
+                )
+            ).all()
+            links_by_entity: dict[str, list] = {}
+            for link in links:
+                owner = link.entity_id if link.entity_id in ids else link.linked_id
+                links_by_entity.setdefault(owner, []).append(
+                    [link.entity_id, link.linked_id]
+                )
+            batch = secrets.token_hex(16)
+            stamp = now_ms()
+            conn.execute(
+                m.trash.insert(),
+                [
+                    {
+                        "batch_id": batch,
+                        "entity_id": row.id,
+                        "project_id": row.project_id,
+                        "position": position,
+                        "entity": entity_reply(row._mapping),
+                        "links": links_by_entity.get(row.id),
+                        "deleted_by": actor.full_name,
+                        "deleted_at": stamp,
+                    }
+                    for position, row in enumerate(rows)
+                ],
+            )
+            conn.execute(
+                m.entity_links.delete().where(
+                    sa.or_(
+                        m.entity_links.c.entity_id.in_(ids),
+                        m.entity_links.c.linked_id.in_(ids),
+                    )
+                )
+            )
+            conn.execute(
+                m.attribute_values.delete().where(
+                    m.attribute_values.c.entity_id.in_(ids)
+                )
+            )
+            conn.execute(e.delete().where(e.c.id.in_(ids)))
+            self._record_history(
+                conn,
+                actor,
+                "delete",
+                [(entity_reply(row._mapping), None) for row in rows],
+            )
+        return "deleted successfully null"
