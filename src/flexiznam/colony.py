@@ -1,0 +1,99 @@
+"""Mouse details from the lab's colony records.
+
+A colony management system exports its animals as CSV or XLSX; ``colony.file``
+in the config points at that export. :func:`lookup_mouse` finds one animal in
+it and turns its row into mouse attributes.
+"""
+
+import logging
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import ConfigurationError, FlexilimsError, NameNotUniqueError
+
+log = logging.getLogger("flexiznam")
+
+
+def _attribute_name(column: str) -> str:
+    return re.sub(r"[^a-z0-9_]+", "_", str(column).strip().lower()).strip("_")
+
+
+def _attribute_value(value):
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat() if value == value.normalize() else str(value)
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def read_colony_file(path: Path) -> pd.DataFrame:
+    """Read a colony export (CSV, or XLSX/XLS through openpyxl)."""
+    if not path.exists():
+        raise ConfigurationError(
+            f"The colony file {path} does not exist: fix `colony: file:` in the config."
+        )
+    if path.suffix.lower() in (".xlsx", ".xls", ".xlsm"):
+        return pd.read_excel(path)
+    return pd.read_csv(path)
+
+
+def lookup_mouse(animal_name: str, config: dict) -> dict | None:
+    """The attributes of one animal from the colony export.
+
+    Parameters
+    ----------
+    animal_name : str
+        Name of the animal in the colony records.
+    config : dict
+        flexiznam settings (``colony``: ``file``, ``name_column``, ``columns``).
+
+    Returns
+    -------
+    dict or None
+        Attributes of the mouse, or None when no colony file is configured
+        (a message then says how to configure one).
+    """
+    colony = config.get("colony") or {}
+    if not colony.get("file"):
+        log.warning(
+            "No colony records configured: the mouse is added with the attributes "
+            "given. To fill them from your colony database, set `colony: file:` in "
+            "~/.flexiznam/config.yml to a CSV or XLSX export of it."
+        )
+        return None
+    path = Path(colony["file"]).expanduser()
+    table = read_colony_file(path)
+    name_column = colony.get("name_column") or "Animal_name"
+    if name_column not in table.columns:
+        raise ConfigurationError(
+            f"The colony file {path} has no column '{name_column}' "
+            f"(it has {', '.join(map(str, table.columns))}): "
+            "set `colony: name_column:`."
+        )
+    rows = table[table[name_column].astype(str).str.strip() == str(animal_name)]
+    if rows.empty:
+        raise FlexilimsError(
+            f"Mouse {animal_name} is not in the colony file {path}. Pass "
+            "mcms_animal_name= if the colony knows it under another name."
+        )
+    if len(rows) > 1:
+        raise NameNotUniqueError(
+            f"{len(rows)} animals are named {animal_name} in the colony file {path}."
+        )
+    row = rows.iloc[0]
+    mapping = colony.get("columns") or {
+        column: _attribute_name(column) for column in table.columns
+    }
+    attributes = {}
+    for column, attribute in mapping.items():
+        if column in row.index:
+            value = _attribute_value(row[column])
+            if value is not None:
+                attributes[attribute] = value
+    return attributes

@@ -1,0 +1,196 @@
+"""Configuration: ``config.yml`` in the flexiznam folder.
+
+The folder is ``~/.flexiznam`` unless ``FLEXIZNAM_CONFIG_DIR`` names another.
+Every setting is declared once in :data:`SETTINGS`, with its default and help;
+nothing is read at import time: call :func:`load_config`.
+"""
+
+import copy
+import getpass
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .errors import ConfigurationError
+
+CONFIG_DIR_ENV = "FLEXIZNAM_CONFIG_DIR"
+CONFIG_FILE = "config.yml"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: object
+    help: str
+
+
+SETTINGS = (
+    Setting(
+        "flexilims_username",
+        None,
+        "Your user name on the lab database (default: your login name).",
+    ),
+    Setting(
+        "flexilims_url",
+        None,
+        "Base URL of a Flexilims-protocol server, ending in /flexilims/api/. "
+        "Leave empty to use the embedded database of database_url.",
+    ),
+    Setting(
+        "database_url",
+        None,
+        "Database of the embedded store when flexilims_url is empty "
+        "(default: sqlite:///<config folder>/flexilims.db; or postgresql://...).",
+    ),
+    Setting(
+        "project_ids",
+        {},
+        "Project names and their 24-hex database ids; names not listed are "
+        "looked up in the database.",
+    ),
+    Setting(
+        "data_root",
+        {"raw": "~/flexiznam_data/raw", "processed": "~/flexiznam_data/processed"},
+        "Folders that dataset paths are relative to: raw data and processed data.",
+    ),
+    Setting(
+        "datatypes",
+        ["mouse", "session", "recording", "sample", "dataset"],
+        "Entity types of the lab's hierarchy.",
+    ),
+    Setting(
+        "dataset_types",
+        [
+            "scanimage",
+            "camera",
+            "ephys",
+            "onix",
+            "harp",
+            "microscopy",
+            "sequencing",
+            "visstim",
+            "suite2p_rois",
+            "suite2p_traces",
+            "deeplabcut",
+        ],
+        "Dataset types add_dataset accepts.",
+    ),
+    Setting(
+        "microscopy_extensions",
+        [".czi", ".png", ".gif", ".tif", ".tiff"],
+        "File extensions detected as microscopy datasets.",
+    ),
+    Setting(
+        "sequencing_extensions",
+        [".fastq", ".fastq.gz", ".bam"],
+        "File extensions detected as sequencing datasets.",
+    ),
+    Setting(
+        "mcms_username",
+        None,
+        "Your user name on the colony management system, if the lab uses one.",
+    ),
+    Setting(
+        "colony",
+        {"file": None, "name_column": "Animal_name", "columns": {}},
+        "Colony records for add_mouse: 'file' is a CSV or XLSX export of the "
+        "colony database, 'name_column' the column holding the animal name, "
+        "'columns' maps colony columns to mouse attributes (empty: all columns).",
+    ),
+)
+
+DEFAULTS = {setting.name: setting.default for setting in SETTINGS}
+
+
+def config_dir() -> Path:
+    """The flexiznam folder: ``$FLEXIZNAM_CONFIG_DIR`` or ``~/.flexiznam``."""
+    return Path(os.environ.get(CONFIG_DIR_ENV) or Path.home() / ".flexiznam")
+
+
+def config_file() -> Path:
+    return config_dir() / CONFIG_FILE
+
+
+def _merge(defaults: dict, values: dict) -> dict:
+    merged = copy.deepcopy(defaults)
+    for key, value in values.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_file(path: Path) -> dict:
+    """The settings written in a config file (an empty dict if there is none)."""
+    if not path.exists():
+        return {}
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigurationError(f"{path} is not valid YAML: {error}") from error
+    if not isinstance(values, dict):
+        raise ConfigurationError(f"{path} must hold a mapping of settings.")
+    return values
+
+
+def load_config() -> dict:
+    """The settings: the config file over the defaults, with derived defaults.
+
+    Returns
+    -------
+    dict
+        Every setting of :data:`SETTINGS`; ``database_url`` and
+        ``flexilims_username`` filled in when the file leaves them empty.
+    """
+    config = _merge(DEFAULTS, read_file(config_file()))
+    if not config.get("database_url"):
+        config["database_url"] = f"sqlite:///{config_dir() / 'flexilims.db'}"
+    if not config.get("flexilims_username"):
+        config["flexilims_username"] = getpass.getuser()
+    return config
+
+
+def write_config(update: bool = False) -> tuple[Path, list[str]]:
+    """Write the defaults to the config file.
+
+    Parameters
+    ----------
+    update : bool
+        Add settings the file lacks (at any depth) and change no existing value.
+        Without it, refuse to touch an existing file.
+
+    Returns
+    -------
+    (Path, list of str)
+        The file and the names of the settings added.
+    """
+    path = config_file()
+    existing = read_file(path)
+    if existing and not update:
+        raise ConfigurationError(
+            f"{path} exists already. Use `flexiznam config --update` to add new "
+            "settings without changing yours."
+        )
+    added = [name for name in DEFAULTS if name not in existing]
+    merged = _merge(DEFAULTS, existing)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["# flexiznam settings. `flexiznam config --update` adds new ones.\n"]
+    for setting in SETTINGS:
+        lines.append(f"\n# {setting.help}\n")
+        lines.append(
+            yaml.safe_dump({setting.name: merged[setting.name]}, sort_keys=False)
+        )
+    for name, value in merged.items():
+        if name not in DEFAULTS:
+            lines.append(yaml.safe_dump({name: value}, sort_keys=False))
+    path.write_text("".join(lines))
+    return path, added
+
+
+def data_root(is_raw: bool, config: dict | None = None) -> Path:
+    """The raw or processed data root, with ``~`` expanded."""
+    config = config or load_config()
+    return Path(config["data_root"]["raw" if is_raw else "processed"]).expanduser()
