@@ -1,5 +1,6 @@
 """flexilims: a generic lab information store speaking the Flexilims protocol."""
 
+from .client import Flexilims
 from .errors import (
     AuthenticationFailed,
     BadRequest,
@@ -15,6 +16,7 @@ from .store import Store
 __all__ = [
     "AuthenticationFailed",
     "BadRequest",
+    "Flexilims",
     "FlexilimsError",
     "Forbidden",
     "LocalSession",
