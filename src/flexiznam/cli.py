@@ -1,0 +1,59 @@
+"""The ``flexiznam`` command: a thin layer over the flexiznam library."""
+
+import click
+
+from . import config as config_module
+from .errors import ConfigurationError, FlexilimsError, NameNotUniqueError
+
+USER_ERRORS = (ConfigurationError, FlexilimsError, NameNotUniqueError, OSError)
+
+
+class Group(click.Group):
+    """Print the message of a user error and exit 1, without a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as error:
+            raise click.ClickException(str(error)) from error
+
+
+@click.group(cls=Group)
+def cli():
+    """flexiznam: record mice, sessions, recordings, samples and datasets."""
+
+
+@cli.command("config")
+@click.option(
+    "--update", is_flag=True, help="Add new settings; change no existing one."
+)
+def config_command(update):
+    """Write the default settings to the config file."""
+    path, added = config_module.write_config(update=update)
+    click.echo(f"Wrote {path}")
+    if added:
+        click.echo("Added: " + ", ".join(added))
+
+
+@cli.command()
+@click.option("--project", default="demo", show_default=True, help="Project to fill.")
+def demo(project):
+    """Add a mouse with sessions, recordings, samples and datasets; print the tree.
+
+    Uses the configured database (an embedded SQLite file by default).
+    Running it again adds nothing new.
+    """
+    from .demo import run_demo
+
+    click.echo(run_demo(project))
+
+
+@cli.command()
+@click.argument("project")
+@click.option("--root", help="Name of the entity to start from (default: all).")
+def tree(project, root):
+    """Print the hierarchy of PROJECT."""
+    from .main import get_flexilims_session
+    from .tree import project_tree
+
+    click.echo(project_tree(get_flexilims_session(project), root))

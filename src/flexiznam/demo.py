@@ -1,0 +1,76 @@
+"""The demo: what a day of experiments looks like in the database."""
+
+from . import main
+from .tree import project_tree
+
+MOUSE = "PZAH6.4b"
+
+
+def _path(entity) -> str:
+    """``path`` of a new entity's reply (a dict) or of an existing one (a Series)."""
+    return entity["attributes"]["path"] if isinstance(entity, dict) else entity["path"]
+
+
+def run_demo(project: str = "demo") -> str:
+    """Fill ``project`` with one mouse's experiments and return the tree.
+
+    Everything is added with ``skip`` conflicts, so running it twice changes
+    nothing.
+    """
+    session = main.get_flexilims_session(project)
+    main.add_mouse(
+        MOUSE,
+        project,
+        flexilims_session=session,
+        attributes={"birth_date": "2021-02-01", "sex": "female", "genotype": "Ai95"},
+    )
+    day = main.add_experimental_session(
+        MOUSE, "2021-04-20", flexilims_session=session, conflicts="skip"
+    )
+    for name, protocol, kind in (
+        ("R101512", "retinotopy", "two_photon"),
+        ("R112030", "sparse_noise", "two_photon"),
+    ):
+        recording = main.add_recording(
+            day["id"],
+            kind,
+            protocol,
+            recording_name=f"{name}_{protocol}",
+            flexilims_session=session,
+            conflicts="skip",
+        )
+        folder = (
+            recording["attributes"]["path"]
+            if isinstance(recording, dict)
+            else (recording["path"])
+        )
+        for dataset_type in ("scanimage", "camera", "harp"):
+            main.add_dataset(
+                recording["id"],
+                dataset_type,
+                "2021-04-20 10:15:12",
+                f"{folder}/{dataset_type}",
+                flexilims_session=session,
+                dataset_name=f"{dataset_type}_0",
+                conflicts="skip",
+            )
+    mouse_id = main.get_id(MOUSE, flexilims_session=session)
+    brain = main.add_sample(
+        mouse_id,
+        attributes={"sample_type": "brain"},
+        sample_name="brain",
+        flexilims_session=session,
+    )
+    slice_ = main.add_sample(
+        brain["id"], sample_name="slice_01", flexilims_session=session
+    )
+    main.add_dataset(
+        slice_["id"],
+        "microscopy",
+        "2021-05-02 16:03:44",
+        f"{_path(slice_)}/overview.czi",
+        dataset_name="microscopy_0",
+        flexilims_session=session,
+        conflicts="skip",
+    )
+    return project_tree(session, MOUSE)
