@@ -407,14 +407,33 @@ class Store:
             project_id,
             "please provide a valid hexadecimal value for project_id",
         )
-        if not isinstance(name, str) or not name.strip():
-            raise failed("Save", f"Please provide a name for the new {datatype}.")
+        self._check_new_name(datatype, name)
         if origin_id is not None:
             if not is_hex_id(origin_id) or self._entity(conn, actor, origin_id) is None:
                 raise BadRequest("origin not found")
         for linked in other_relations:
             if self._entity(conn, actor, linked) is None:
                 raise BadRequest(f"other_relations: no entity with id {linked}")
+        sent = self._checked_new_attributes(
+            datatype, attributes, rules, strict_validation
+        )
+        if pending_names is not None and (datatype, name) in pending_names:
+            raise self._name_error(project, datatype, name, "Save")
+        self._name_taken(conn, project, datatype, name, "Save")
+        entity = self._new_entity(
+            actor, project, datatype, name, sent, origin_id, other_relations
+        )
+        return entity, sent
+
+    @staticmethod
+    def _check_new_name(datatype, name) -> None:
+        """Refuse a missing or blank name for a new entity."""
+        if not isinstance(name, str) or not name.strip():
+            raise failed("Save", f"Please provide a name for the new {datatype}.")
+
+    @staticmethod
+    def _checked_new_attributes(datatype, attributes, rules, strict_validation):
+        """The attributes of a new entity, checked and lower-cased, as sent."""
         if attributes is None:
             attributes = {}
         if not isinstance(attributes, Mapping):
@@ -431,11 +450,13 @@ class Store:
             action="Save",
             check_required=True,
         )
-        if pending_names is not None and (datatype, name) in pending_names:
-            raise self._name_error(project, datatype, name, "Save")
-        self._name_taken(conn, project, datatype, name, "Save")
+        return sent
+
+    @staticmethod
+    def _new_entity(actor, project, datatype, name, sent, origin_id, links) -> dict:
+        """The row of a new entity (checked already), ready for :meth:`_insert`."""
         stamp = now_ms()
-        entity = {
+        return {
             "id": new_id(),
             "project_id": project.id,
             "type": datatype,
@@ -445,10 +466,9 @@ class Store:
             "date_created": stamp,
             "date_updated": stamp,
             "origin_id": origin_id,
-            "links": other_relations,
+            "links": links,
             "project_name": project.name,
         }
-        return entity, sent
 
     def _insert(self, conn, entities: list[dict]) -> None:
         """Insert prepared entities with their links and attribute index rows."""
@@ -505,30 +525,14 @@ class Store:
         with self.write() as conn:
             rules = self._rules(conn, datatype, f"type {datatype} is not defined")
             row = self._entity(conn, actor, entity_id, lock=True)
-            if row is None:
-                raise failed("Update", f"No {datatype} with id {entity_id}.")
-            if row.type != datatype:
-                raise failed(
-                    "Update", f"Entity {entity_id} is a {row.type}, not a {datatype}."
-                )
-            if attributes is None:
-                attributes = {}
-            if not isinstance(attributes, Mapping):
-                raise failed("Update", "attributes must be a JSON object.")
-            check_attribute_names(attributes, "Update")
-            merged = dict(row.attributes or {})
-            for key, value in attributes.items():
-                check_no_nan(value, key, "Update")
-                if value == "" and not allow_nulls:
-                    continue
-                merged[key] = empty_to_null(value)
-            validate_attributes(
+            self._check_update_target(row, datatype, entity_id)
+            merged = self._merged_attributes(
                 datatype,
-                merged,
+                row.attributes,
+                attributes,
                 rules,
-                strict=strict_validation,
-                action="Update",
-                check_required=False,
+                strict_validation=strict_validation,
+                allow_nulls=allow_nulls,
             )
             values = {"attributes": merged, "date_updated": now_ms()}
             project = conn.execute(
@@ -570,6 +574,42 @@ class Store:
             after = entity_reply(after_row._mapping, links=self._links(conn, entity_id))
             self._record_history(conn, actor, "update", [(before, after)])
             return after
+
+    @staticmethod
+    def _check_update_target(row, datatype, entity_id) -> None:
+        """Refuse to update a missing entity or one of another type."""
+        if row is None:
+            raise failed("Update", f"No {datatype} with id {entity_id}.")
+        if row.type != datatype:
+            raise failed(
+                "Update", f"Entity {entity_id} is a {row.type}, not a {datatype}."
+            )
+
+    @staticmethod
+    def _merged_attributes(
+        datatype, current, attributes, rules, *, strict_validation, allow_nulls
+    ) -> dict:
+        """An entity's attributes after an update, checked against the rules."""
+        if attributes is None:
+            attributes = {}
+        if not isinstance(attributes, Mapping):
+            raise failed("Update", "attributes must be a JSON object.")
+        check_attribute_names(attributes, "Update")
+        merged = dict(current or {})
+        for key, value in attributes.items():
+            check_no_nan(value, key, "Update")
+            if value == "" and not allow_nulls:
+                continue
+            merged[key] = empty_to_null(value)
+        validate_attributes(
+            datatype,
+            merged,
+            rules,
+            strict=strict_validation,
+            action="Update",
+            check_required=False,
+        )
+        return merged
 
     def _reindex(self, conn, entities: list[Mapping]) -> None:
         ids = [e["id"] for e in entities]
