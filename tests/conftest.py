@@ -35,9 +35,7 @@ def postgres_url():
     if not server:
         pytest.skip(f"PostgreSQL skipped: set {POSTGRES_ENV} to run these tests")
     name = f"flexilims_test_{secrets.token_hex(4)}"
-    admin = sa.create_engine(
-        db.create_engine(server).url, isolation_level="AUTOCOMMIT"
-    )
+    admin = sa.create_engine(db.create_engine(server).url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f"CREATE DATABASE {name}")
     url = db.create_engine(server).url.set(database=name)
@@ -81,3 +79,19 @@ def store(database_url):
 def project(store):
     """A project named ``test`` in the store."""
     return Accounts(store).create_project("test")
+
+
+def database_snapshot(store: Store) -> dict:
+    """Every row of every table, to assert that a refused request changed nothing."""
+    snapshot = {}
+    with store.engine.connect() as conn:
+        for table in models.metadata.sorted_tables:
+            rows = conn.execute(sa.select(table)).all()
+            snapshot[table.name] = sorted(repr(tuple(row)) for row in rows)
+    return snapshot
+
+
+@pytest.fixture
+def snapshot():
+    """``snapshot(store)``: the database's rows, for before/after comparisons."""
+    return database_snapshot

@@ -68,6 +68,16 @@ def _session(flexilims_session, project_id):
     return get_flexilims_session(project_id)
 
 
+def _check_attribute_names(attributes) -> None:
+    """Refuse attributes that :func:`format_results` could not turn into columns."""
+    reserved = [key for key in attributes or {} if key in RESERVED_NAMES]
+    if reserved:
+        raise FlexilimsError(
+            f"Attribute names {', '.join(reserved)} are reserved for the fields of "
+            "an entity: rename them."
+        )
+
+
 def _check_conflicts(conflicts, allowed=CONFLICT_MODES) -> str:
     if not isinstance(conflicts, str) or conflicts.lower() not in allowed:
         raise AttributeError(
@@ -521,6 +531,7 @@ def add_entity(
     FlexilimsError
         for any other refusal, with the server's message.
     """
+    _check_attribute_names(attributes)
     session = _session(flexilims_session, project_id)
     try:
         return session.post(
