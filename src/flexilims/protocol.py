@@ -189,6 +189,24 @@ def _delete(store, actor, params, body):
     return store.delete(actor, params.get("id"))
 
 
+def _batch(store, actor, params, body):
+    from .batch import apply_batch
+
+    body = _body(body)
+    for key in body:
+        if key != "operations":
+            raise BadRequest(f"batch: '{key}' is not valid; the body holds operations")
+    return apply_batch(
+        store,
+        actor,
+        body.get("operations"),
+        project_id=params.get("project_id"),
+        conflicts=params.get("conflicts", "abort"),
+        strict_validation=flag(params.get("strict_validation", "false")),
+        allow_nulls=flag(params.get("allow_nulls", "false")),
+    )
+
+
 HANDLERS = {
     "get": _get,
     "get-children": _get_children,
@@ -198,6 +216,7 @@ HANDLERS = {
     "update-one": _update_one,
     "update-many": _update_many,
     "delete": _delete,
+    "batch": _batch,
 }
 
 #: HTTP method of each endpoint.
@@ -210,4 +229,5 @@ METHODS = {
     "update-one": "PUT",
     "update-many": "PUT",
     "delete": "DELETE",
+    "batch": "POST",
 }

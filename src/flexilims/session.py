@@ -167,3 +167,47 @@ class Session(ABC):
     def delete(self, id) -> str:
         """Delete entity ``id`` and everything below it (to the trash)."""
         return self._request("DELETE", "delete", {"id": id})
+
+    def batch(
+        self,
+        operations,
+        conflicts="abort",
+        project_id=None,
+        strict_validation=False,
+        allow_nulls=False,
+    ) -> dict:
+        """Apply creations and updates in one transaction, all or nothing (ours).
+
+        Parameters
+        ----------
+        operations : list of dict
+            ``{"op": "create", "ref": ..., "type": ..., "name": ...,
+            "origin_id" or "origin_ref": ..., "attributes": {...}}`` or
+            ``{"op": "update", "type": ..., "id": ..., "attributes": {...}}``;
+            see ``docs/batch-endpoint.md``.
+        conflicts : str
+            When a creation's name is taken: ``abort``, ``skip``, ``update``
+            or ``overwrite``.
+        project_id : str, optional
+            Project of creations that name none (default: the session's).
+        strict_validation : bool
+            Every attribute must be defined in the lab settings.
+        allow_nulls : bool
+            Write the empty strings of updates.
+
+        Returns
+        -------
+        dict
+            ``created``, ``updated``, ``skipped`` counts and one result per
+            operation (``index``, ``ref``, ``status``, ``id``, ``type``,
+            ``name``).
+        """
+        if project_id is None:
+            project_id = self.project_id
+        params = _params(
+            project_id=project_id,
+            conflicts=conflicts,
+            strict_validation=str(bool(strict_validation)).lower(),
+            allow_nulls=str(bool(allow_nulls)).lower(),
+        )
+        return self._request("POST", "batch", params, {"operations": operations})
