@@ -1,0 +1,109 @@
+"""Configuration, zero-configuration start, utils and the flexiznam command."""
+
+import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from flexiznam import config, utils
+from flexiznam.cli import cli
+from flexiznam.errors import ConfigurationError
+from flexiznam.sessions import open_store
+
+
+@pytest.fixture
+def fresh_home(tmp_path, monkeypatch):
+    """A new user: an empty HOME and no FLEXIZNAM_CONFIG_DIR."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("FLEXIZNAM_CONFIG_DIR", raising=False)
+    open_store.cache_clear()
+    yield tmp_path
+    open_store.cache_clear()
+
+
+def test_zero_configuration_gives_an_embedded_demo_project(fresh_home):
+    import flexiznam.main as flz
+
+    session = flz.get_flexilims_session("demo")
+    assert (fresh_home / ".flexiznam" / "flexilims.db").exists()
+    assert [p["name"] for p in session.get_project_info()] == ["demo"]
+    flz.add_mouse("M1", "demo", flexilims_session=session)
+    assert list(flz.get_entities(flexilims_session=session).index) == ["M1"]
+
+
+def test_unknown_project_names_say_how_to_create_them(fresh_home):
+    import flexiznam.main as flz
+
+    with pytest.raises(ConfigurationError, match="flexilims project create lab2"):
+        flz.get_flexilims_session("lab2")
+
+
+def test_config_command_writes_defaults_and_update_keeps_values(fresh_home):
+    runner = CliRunner()
+    result = runner.invoke(cli, ["config"])
+    assert result.exit_code == 0, result.output
+    path = fresh_home / ".flexiznam" / "config.yml"
+    written = yaml.safe_load(path.read_text())
+    assert written["dataset_types"] == config.DEFAULTS["dataset_types"]
+    assert "# Folders that dataset paths are relative to" in path.read_text()
+    result = runner.invoke(cli, ["config"])
+    assert result.exit_code == 1 and "--update" in result.output
+    written["data_root"] = {"raw": "/data/raw"}
+    del written["colony"]
+    path.write_text(yaml.safe_dump(written))
+    result = runner.invoke(cli, ["config", "--update"])
+    assert result.exit_code == 0 and "colony" in result.output
+    updated = yaml.safe_load(path.read_text())
+    assert updated["data_root"]["raw"] == "/data/raw"
+    assert updated["colony"] == config.DEFAULTS["colony"]
+
+
+def test_config_dir_can_move_and_bad_yaml_is_reported(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLEXIZNAM_CONFIG_DIR", str(tmp_path / "elsewhere"))
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "config.yml").write_text("data_root: [unclosed")
+    with pytest.raises(ConfigurationError, match="not valid YAML"):
+        config.load_config()
+    (tmp_path / "elsewhere" / "config.yml").write_text("flexilims_username: ada\n")
+    loaded = config.load_config()
+    assert loaded["flexilims_username"] == "ada"
+    assert (
+        loaded["database_url"] == f"sqlite:///{tmp_path / 'elsewhere' / 'flexilims.db'}"
+    )
+
+
+def test_demo_prints_the_tree_and_runs_twice(fresh_home):
+    runner = CliRunner()
+    first = runner.invoke(cli, ["demo"])
+    assert first.exit_code == 0, first.output
+    assert "mouse PZAH6.4b" in first.output
+    assert "dataset scanimage_0 (scanimage)" in first.output
+    second = runner.invoke(cli, ["demo"])
+    assert second.exit_code == 0
+    assert second.output == first.output
+    tree = runner.invoke(cli, ["tree", "demo"])
+    assert "sample slice_01" in tree.output
+
+
+def test_clean_dictionary_recursively(tmp_path):
+    import numpy as np
+
+    data = {
+        "a": tmp_path,
+        "drop": 1,
+        "nested": {"drop": 2, "b": [tmp_path, np.int64(3)]},
+    }
+    cleaned = utils.clean_dictionary_recursively(data, keys=["drop"])
+    assert cleaned is data
+    assert data == {"a": str(tmp_path), "nested": {"b": [str(tmp_path), 3]}}
+    kept = utils.clean_dictionary_recursively({"p": tmp_path}, path2string=False)
+    assert kept["p"] == tmp_path
+
+
+def test_compare_series():
+    first = pd.Series({"a": 1, "b": [1, 2], "c": None, "d": "x"})
+    second = pd.Series({"a": 1, "b": [1, 3], "c": float("nan"), "e": "y"})
+    diff = utils.compare_series(first, second, series_name=("online", "yaml"))
+    assert list(diff.columns) == ["online", "yaml"]
+    assert list(diff.index) == ["b", "d", "e"]
+    assert diff.loc["d", "yaml"] is None and diff.loc["e", "online"] is None
