@@ -62,6 +62,9 @@ OPERATION_KEYS = {
     ),
 }
 
+#: Stands for the entity of a refused operation in a dry run.
+UNKNOWN_ID = "0" * 24
+
 #: Most values in one ``IN (...)`` list (well below SQLite's and psycopg's limits).
 CHUNK = 5000
 
@@ -518,6 +521,7 @@ def apply_batch(
     conflicts: str = "abort",
     strict_validation: bool = False,
     allow_nulls: bool = False,
+    dry_run: bool = False,
 ) -> dict:
     """Apply creations and updates in one transaction, all or nothing.
 
@@ -541,13 +545,18 @@ def apply_batch(
         Every attribute must be defined in the lab settings.
     allow_nulls : bool
         Write empty strings of updates (otherwise they are ignored).
+    dry_run : bool
+        Check every operation and write nothing: the reply says what would
+        happen and lists every refused operation in ``problems`` (``index``
+        and ``message``) instead of stopping at the first. The ids of entities
+        that would be created are not kept.
 
     Returns
     -------
     dict
         ``created``, ``updated`` and ``skipped`` counts and ``results``: per
         operation, ``index``, ``op``, ``ref``, ``status``, ``id``, ``type`` and
-        ``name``.
+        ``name``; with ``dry_run``, ``problems`` too.
 
     Raises
     ------
@@ -556,13 +565,22 @@ def apply_batch(
         written.
     """
     parsed = parse_operations(operations, project_id=project_id, conflicts=conflicts)
-    with store.write() as conn:
+    problems = []
+    with store.read() if dry_run else store.write() as conn:
         plan = _Plan(store, conn, actor, strict_validation, allow_nulls)
         plan.prefetch(parsed)
         for op in parsed:
             try:
                 plan.apply(op)
             except FlexilimsError as error:
-                raise _at(op.index, op.describe(), error) from None
-        plan.write()
-    return plan.reply()
+                if not dry_run:
+                    raise _at(op.index, op.describe(), error) from None
+                problems.append({"index": op.index, "message": error.message})
+                if op.ref is not None:
+                    plan.refs[op.ref] = UNKNOWN_ID
+        if not dry_run:
+            plan.write()
+    reply = plan.reply()
+    if dry_run:
+        reply["problems"] = problems
+    return reply

@@ -204,6 +204,7 @@ def _batch(store, actor, params, body):
         conflicts=params.get("conflicts", "abort"),
         strict_validation=flag(params.get("strict_validation", "false")),
         allow_nulls=flag(params.get("allow_nulls", "false")),
+        dry_run=flag(params.get("dry_run", "false")),
     )
 
 

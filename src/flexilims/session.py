@@ -175,6 +175,7 @@ class Session(ABC):
         project_id=None,
         strict_validation=False,
         allow_nulls=False,
+        dry_run=False,
     ) -> dict:
         """Apply creations and updates in one transaction, all or nothing (ours).
 
@@ -194,13 +195,16 @@ class Session(ABC):
             Every attribute must be defined in the lab settings.
         allow_nulls : bool
             Write the empty strings of updates.
+        dry_run : bool
+            Write nothing; report what would happen and, in ``problems``,
+            every operation that would be refused.
 
         Returns
         -------
         dict
             ``created``, ``updated``, ``skipped`` counts and one result per
             operation (``index``, ``ref``, ``status``, ``id``, ``type``,
-            ``name``).
+            ``name``); with ``dry_run``, ``problems`` (``index``, ``message``).
         """
         if project_id is None:
             project_id = self.project_id
@@ -210,4 +214,6 @@ class Session(ABC):
             strict_validation=str(bool(strict_validation)).lower(),
             allow_nulls=str(bool(allow_nulls)).lower(),
         )
+        if dry_run:
+            params["dry_run"] = "true"
         return self._request("POST", "batch", params, {"operations": operations})
