@@ -238,6 +238,42 @@ _PATHS = {
             },
         }
     },
+    "/batch": {
+        "post": {
+            "summary": "Creations and updates in one transaction (ours)",
+            "description": (
+                "All or nothing: every operation is carried out, or the first "
+                "refusal is reported (naming the operation's index) and nothing "
+                "is written. A later operation names an entity an earlier one "
+                "created with `origin_ref`."
+            ),
+            "parameters": [
+                _query("project_id", "Project of creations that name none.", _ID),
+                _query(
+                    "conflicts",
+                    "When a creation's name is taken.",
+                    {
+                        "type": "string",
+                        "enum": ["abort", "skip", "update", "overwrite"],
+                        "default": "abort",
+                    },
+                ),
+                _STRICT,
+                _query("allow_nulls", "`true`: write empty strings.", _FLAG),
+            ],
+            "requestBody": {
+                "required": True,
+                "content": _json({"$ref": "#/components/schemas/Batch"}),
+            },
+            "responses": {
+                "200": {
+                    "description": "Counts and one result per operation.",
+                    "content": _json({"$ref": "#/components/schemas/BatchResult"}),
+                },
+                **_ERRORS,
+            },
+        }
+    },
     "/openapi.json": {
         "get": {
             "summary": "This description",
@@ -331,6 +367,57 @@ _COMPONENTS = {
                 "origin_id": _ID,
                 "attributes": _ATTRIBUTES,
                 "other_relations": {"type": "array", "items": _ID},
+            },
+        },
+        "Batch": {
+            "type": "object",
+            "required": ["operations"],
+            "properties": {
+                "operations": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["op", "type"],
+                        "properties": {
+                            "op": {"type": "string", "enum": ["create", "update"]},
+                            "ref": {"type": "string"},
+                            "type": {"type": "string"},
+                            "name": {"type": "string"},
+                            "id": _ID,
+                            "project_id": _ID,
+                            "origin_id": _ID,
+                            "origin_ref": {"type": "string"},
+                            "attributes": _ATTRIBUTES,
+                            "other_relations": {"type": "array", "items": _ID},
+                            "conflicts": {
+                                "type": "string",
+                                "enum": ["abort", "skip", "update", "overwrite"],
+                            },
+                        },
+                    },
+                }
+            },
+        },
+        "BatchResult": {
+            "type": "object",
+            "properties": {
+                "created": {"type": "integer"},
+                "updated": {"type": "integer"},
+                "skipped": {"type": "integer"},
+                "results": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "index": {"type": "integer"},
+                            "ref": {"type": "string", "nullable": True},
+                            "status": {"type": "string"},
+                            "id": _ID,
+                            "type": {"type": "string"},
+                            "name": {"type": "string"},
+                        },
+                    },
+                },
             },
         },
         "Project": {

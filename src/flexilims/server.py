@@ -157,11 +157,12 @@ async def _http_error(request: Request, error: HTTPException) -> Response:
     if error.status_code == 404:
         error = HTTPException(404, f"no endpoint {request.url.path}")
     elif error.status_code == 405:
-        allowed = (error.headers or {}).get("Allow", "")
+        methods = (error.headers or {}).get("Allow", "").split(",")
+        allowed = ", ".join(sorted(m.strip() for m in methods if m.strip()))
         error = HTTPException(
             405,
             f"{request.method} is not allowed on {request.url.path}; use {allowed}",
-            headers=error.headers,
+            headers={"Allow": allowed},
         )
     return error_response(error)
 

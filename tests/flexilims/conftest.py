@@ -1,0 +1,158 @@
+"""Fixtures of the server tests: users with tokens, the app in-process, and a
+real ``flexilims serve`` process on 127.0.0.1."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+
+import pytest
+import requests
+
+from flexilims.accounts import Accounts
+from flexilims.server import create_app
+
+API = "/flexilims/api/"
+
+
+@dataclass
+class User:
+    username: str
+    password: str
+    full_name: str
+    token: str | None = None
+
+    @property
+    def headers(self) -> dict:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def make_user(store):
+    """Factory: ``make_user(username, projects=(), admin=False)`` adds a user
+    (member of the named projects) and returns a :class:`User`."""
+
+    def make(username, *, projects=(), admin=False, password=None) -> User:
+        accounts = Accounts(store)
+        password = password or f"{username}-secret"
+        full_name = f"{username.capitalize()} Doe"
+        accounts.add_user(username, password, full_name, is_admin=admin)
+        for name in projects:
+            accounts.add_member(username, name)
+        return User(username, password, full_name)
+
+    return make
+
+
+@pytest.fixture
+def app(database_url):
+    """The server application on the test database, in-process."""
+    app = create_app(database_url)
+    yield app
+    app.state.store.engine.dispose()
+
+
+@pytest.fixture
+def api(app):
+    """A Starlette test client of :func:`app` (no cookies kept)."""
+    with warnings.catch_warnings():
+        # Starlette warns that its test client will move to httpx2.
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    with TestClient(app, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def login(api):
+    """Factory: ``login(user)`` authenticates through the endpoint and sets
+    ``user.token`` (the test client keeps no cookie)."""
+
+    def authenticate(user: User) -> User:
+        reply = api.post(API + "authenticate", auth=(user.username, user.password))
+        assert reply.status_code == 200, reply.text
+        api.cookies.clear()
+        user.token = reply.text
+        return user
+
+    return authenticate
+
+
+@pytest.fixture
+def jane(project, make_user, login):
+    """A member of project ``test``, logged in."""
+    return login(make_user("jane", projects=["test"]))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerProcess:
+    """``flexilims serve`` in a child process, on a free port of 127.0.0.1."""
+
+    def __init__(self, database_url: str, *args: str):
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}{API}"
+        command = [sys.executable, "-m", "flexilims.cli", "serve"]
+        command += ["--database", database_url, "--port", str(self.port)]
+        command += ["--no-access-log", *args]
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self._wait_until_up()
+
+    def _wait_until_up(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited:\n{self.process.stderr.read()}")
+            try:
+                if requests.get(self.base_url + "openapi.json", timeout=1).ok:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"the server did not start within {timeout} s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process.stderr.close()
+
+
+@pytest.fixture
+def start_server(database_url, store):
+    """Factory: ``start_server(*serve_options)`` runs ``flexilims serve`` on the
+    test database and returns its base URL; stopped after the test."""
+    processes = []
+
+    def start(*args: str) -> str:
+        processes.append(ServerProcess(database_url, *args))
+        return processes[-1].base_url
+
+    yield start
+    for process in processes:
+        process.stop()
+
+
+@pytest.fixture
+def server(start_server):
+    """A real server process on the test database; its base URL."""
+    return start_server()
