@@ -875,7 +875,12 @@ class Dataset:
                 f"'update'):\n{report.to_string()}"
             )
         if "name" in report.index and self.name:
-            session.update_one(id=online["id"], datatype="dataset", name=self.name)
+            session.update_one(
+                id=online["id"],
+                datatype="dataset",
+                name=self.name,
+                strict_validation=False,
+            )
         attributes = self.attributes()
         if mode == "update":
             attributes = {k: v for k, v in attributes.items() if not is_missing(v)}
