@@ -14,7 +14,8 @@ data, never videos.
 
 from pathlib import Path
 
-from .datasets import Dataset, created_time
+from .datasets import Dataset
+from .helpers import created_time
 
 #: Video extensions, by preference when a camera has several videos.
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".bin")

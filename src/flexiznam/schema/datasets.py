@@ -19,146 +19,42 @@ datasets in folders and :meth:`Dataset.from_flexilims` returns
 maps each type to its class (the last class defined for a type wins).
 """
 
-import datetime
-import math
 import os
-from pathlib import Path, PurePath, PurePosixPath
+from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from .. import main as flz
-from ..config import data_root, load_config
-from ..errors import (
-    ConfigurationError,
-    DatasetError,
-    FlexilimsError,
-    NameNotUniqueError,
+from ..errors import DatasetError
+from .helpers import (
+    BASE_ATTRIBUTES,
+    ENTITY_FIELDS,
+    TIME_FORMAT,
+    created_time,
+    data_root,
+    is_missing,
+    is_raw_flag,
+    locate_folder,
+    now,
+    open_session,
+    plain,
 )
-from ..utils import compare_series
+from .online import FlexilimsMixin
 
-#: How ``created`` is written.
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-
-#: Attributes every dataset has; the others are its ``extra_attributes``.
-BASE_ATTRIBUTES = ("path", "is_raw", "dataset_type", "created", "genealogy")
-
-#: Fields of an entity that are not attributes.
-ENTITY_FIELDS = (
-    "id",
-    "type",
-    "name",
-    "incrementalId",
-    "createdBy",
-    "dateCreated",
-    "dateUpdated",
-    "origin_id",
-    "objects",
-    "customEntities",
-    "project",
-)
-
-#: Fields the database fills in: not compared by :meth:`Dataset.flexilims_report`.
-_NOT_COMPARED = (
-    "id",
-    "incrementalId",
-    "createdBy",
-    "dateCreated",
-    "dateUpdated",
-    "objects",
-    "customEntities",
-    "project",
-)
-
-CONFLICT_MODES = ("abort", "skip", "append", "overwrite")
-UPDATE_MODES = ("safe", "overwrite", "update")
-
-
-# ------------------------------------------------------------------ helpers
-
-
-def is_missing(value) -> bool:
-    """True for None and NaN (an attribute that has no value)."""
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def plain(value):
-    """A copy of ``value`` made of JSON/YAML types only.
-
-    Paths become POSIX strings, tuples lists, numpy scalars Python numbers.
-    """
-    if isinstance(value, PurePath):
-        return value.as_posix()
-    if isinstance(value, dict):
-        return {str(key): plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(item) for item in value]
-    if isinstance(value, np.ndarray):
-        return plain(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def created_time(path) -> str:
-    """The modification time of ``path`` as a ``created`` string."""
-    stamp = os.stat(path).st_mtime
-    return datetime.datetime.fromtimestamp(stamp).strftime(TIME_FORMAT)
-
-
-def now() -> str:
-    """The current time as a ``created`` string."""
-    return datetime.datetime.now().strftime(TIME_FORMAT)
-
-
-def _is_raw_flag(value) -> bool:
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, str) and value.lower() in ("yes", "true", "raw"):
-        return True
-    if isinstance(value, str) and value.lower() in ("no", "false", "processed"):
-        return False
-    raise DatasetError(f"is_raw must be True/False or 'yes'/'no', not {value!r}")
-
-
-def locate_folder(folder: Path, config: dict | None = None) -> tuple[Path, bool]:
-    """Where ``folder`` lies: its path below a data root, and whether it is raw.
-
-    Returns
-    -------
-    (Path, bool)
-        The path relative to the raw data root (``True``) or the processed one
-        (``False``); the absolute folder and ``True`` when it is under neither
-        (or no configuration can be read).
-    """
-    folder = Path(folder).absolute()
-    try:
-        config = config or load_config()
-    except ConfigurationError:
-        return folder, True
-    resolved = folder.resolve()
-    for is_raw in (True, False):
-        root = data_root(is_raw, config).resolve()
-        try:
-            return resolved.relative_to(root), is_raw
-        except ValueError:
-            continue
-    return folder, True
-
-
-def open_session(flexilims_session=None, project=None):
-    """The given session, or a new one on ``project``."""
-    if flexilims_session is not None:
-        return flexilims_session
-    if project is None:
-        raise DatasetError("Give a flexilims_session or a project to reach flexilims.")
-    return flz.get_flexilims_session(project)
-
+__all__ = [
+    "BASE_ATTRIBUTES",
+    "ENTITY_FIELDS",
+    "TIME_FORMAT",
+    "Dataset",
+    "created_time",
+    "is_missing",
+    "now",
+    "plain",
+]
 
 # -------------------------------------------------------------------- class
 
 
-class Dataset:
+class Dataset(FlexilimsMixin):
     """Data of one acquisition or analysis, and its dataset entity.
 
     Parameters
@@ -205,6 +101,10 @@ class Dataset:
     SUBCLASSES: dict[str, type["Dataset"]] = {}
     DATASET_TYPE: str | None = None
     DETECTION_ORDER = 50
+
+    @classmethod
+    def _base_class(cls):
+        return Dataset
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -275,7 +175,7 @@ class Dataset:
 
     @is_raw.setter
     def is_raw(self, value):
-        self._is_raw = _is_raw_flag(value)
+        self._is_raw = is_raw_flag(value)
 
     @property
     def genealogy(self) -> tuple | None:
@@ -549,359 +449,3 @@ class Dataset:
             origin_id=origin_id,
             flexilims_session=flexilims_session,
         )
-
-    # ------------------------------------------------------------ flexilims
-
-    @classmethod
-    def from_flexilims(
-        cls,
-        project=None,
-        name=None,
-        id=None,
-        flexilims_session=None,
-        data_series=None,
-    ):
-        """The dataset entity ``name`` (or ``id``) of the database.
-
-        Parameters
-        ----------
-        project : str, optional
-            Project name or id (needed without ``flexilims_session``).
-        name : str, optional
-            Full name of the dataset.
-        id : str, optional
-            Hexadecimal id of the dataset (instead of the name).
-        flexilims_session : flexilims.Session, optional
-            Session to use.
-        data_series : pandas.Series or dict, optional
-            An entity already fetched (:func:`flexiznam.main.get_entity`
-            output), to build the dataset without a request.
-
-        Returns
-        -------
-        Dataset
-            An object of the class registered for its dataset type.
-
-        Raises
-        ------
-        FlexilimsError
-            If no dataset has that name or id.
-        """
-        session = flexilims_session
-        if data_series is None:
-            if name is None and id is None:
-                raise AttributeError("Give the name or the id of the dataset.")
-            session = open_session(flexilims_session, project)
-            data_series = flz.get_entity(
-                datatype="dataset", name=name, id=id, flexilims_session=session
-            )
-            if data_series is None:
-                raise FlexilimsError(f"No dataset named {name} (id {id}) on flexilims")
-        entity = dict(data_series)
-        if isinstance(entity.get("attributes"), dict):
-            entity.update(entity.pop("attributes"))
-        attributes = {
-            key: value
-            for key, value in entity.items()
-            if key not in ENTITY_FIELDS and not is_missing(value)
-        }
-        if entity.get("type", "dataset") != "dataset":
-            raise DatasetError(f"{entity.get('name')} is a {entity['type']}")
-        dataset_type = attributes.pop("dataset_type", None)
-        klass = Dataset.SUBCLASSES.get(dataset_type, Dataset)
-        return klass(
-            path=attributes.pop("path", None) or "",
-            is_raw=attributes.pop("is_raw", "yes"),
-            dataset_type=dataset_type,
-            name=entity.get("name"),
-            genealogy=attributes.pop("genealogy", None),
-            created=attributes.pop("created", None),
-            extra_attributes=attributes,
-            project=entity.get("project") or project,
-            origin_id=entity.get("origin_id"),
-            id=entity.get("id"),
-            flexilims_session=session,
-        )
-
-    @classmethod
-    def from_origin(
-        cls,
-        origin_id=None,
-        origin_type=None,
-        origin_name=None,
-        dataset_type=None,
-        conflicts=None,
-        flexilims_session=None,
-        project=None,
-    ):
-        """Find or reserve a processed dataset of a type below an entity.
-
-        This is how analysis code gets a place to write its output::
-
-            ds = Dataset.from_origin(origin_name=recording, origin_type="recording",
-                                     dataset_type="suite2p_rois", conflicts="skip",
-                                     flexilims_session=session)
-            ds.path_full.mkdir(parents=True, exist_ok=True)
-            ...  # write the output
-            ds.update_flexilims(mode="overwrite")
-
-        A new dataset is named after the origin (``<origin>_<type>_<n>``, the
-        first free number), its path is the origin's path and that short name,
-        below the processed data root. It is not uploaded until
-        :meth:`update_flexilims`; two reservations made before either is
-        uploaded get the same name.
-
-        Parameters
-        ----------
-        origin_id, origin_name : str
-            The parent entity, by id or name.
-        origin_type : str, optional
-            Its type (any type when searching by id or name without it).
-        dataset_type : str
-            Type of the dataset (default: the class's ``DATASET_TYPE``).
-        conflicts : str
-            What to do if processed datasets of that type are already below
-            the origin: ``'abort'`` (default) raise
-            :class:`~flexiznam.errors.NameNotUniqueError`; ``'skip'`` or
-            ``'overwrite'`` return the existing one (an error if there are
-            several); ``'append'`` reserve a new one.
-        flexilims_session : flexilims.Session, optional
-            Session to use (or give ``project``).
-        project : str, optional
-            Project name or id, to open a session.
-
-        Returns
-        -------
-        Dataset
-        """
-        dataset_type = dataset_type or cls.DATASET_TYPE
-        if dataset_type is None:
-            raise AttributeError("Give a dataset_type.")
-        conflicts = (conflicts or "abort").lower()
-        if conflicts not in CONFLICT_MODES:
-            raise AttributeError(
-                f"conflicts must be one of {', '.join(CONFLICT_MODES)}, "
-                f"not {conflicts!r}"
-            )
-        if origin_id is None and origin_name is None:
-            raise AttributeError("Give origin_id or origin_name.")
-        known_types = load_config()["dataset_types"]
-        if dataset_type not in known_types:
-            raise DatasetError(
-                f"Unknown dataset type {dataset_type!r}: add it to dataset_types "
-                f"in the config file (known: {', '.join(known_types)})"
-            )
-        session = open_session(flexilims_session, project)
-        origin = flz.get_entity(
-            datatype=origin_type,
-            id=origin_id,
-            name=origin_name,
-            flexilims_session=session,
-            format_reply=False,
-        )
-        if origin is None:
-            raise FlexilimsError(
-                f"No {origin_type or 'entity'} named {origin_name} (id {origin_id})"
-            )
-        existing = [
-            entity
-            for entity in flz.get_entities(
-                datatype="dataset",
-                origin_id=origin["id"],
-                query_key="dataset_type",
-                query_value=dataset_type,
-                flexilims_session=session,
-                format_reply=False,
-            )
-            if entity["attributes"].get("is_raw") == "no"
-        ]
-        if existing and conflicts != "append":
-            names = ", ".join(sorted(entity["name"] for entity in existing))
-            if conflicts == "abort":
-                raise NameNotUniqueError(
-                    f"{origin['name']} already has {dataset_type} dataset(s): {names}"
-                )
-            if len(existing) > 1:
-                raise NameNotUniqueError(
-                    f"{origin['name']} has several {dataset_type} datasets ({names}): "
-                    "use Dataset.from_flexilims to choose one"
-                )
-            return Dataset.from_flexilims(
-                data_series=existing[0], flexilims_session=session
-            )
-        attributes = origin.get("attributes") or {}
-        parent_genealogy = list(attributes.get("genealogy") or [origin["name"]])
-        full_name = flz.generate_name(
-            "dataset", f"{origin['name']}_{dataset_type}_0", flexilims_session=session
-        )
-        short_name = full_name[len(origin["name"]) + 1 :]
-        parent_path = attributes.get("path") or PurePosixPath(*parent_genealogy)
-        klass = Dataset.SUBCLASSES.get(dataset_type, Dataset)
-        return klass(
-            path=PurePosixPath(parent_path, short_name),
-            is_raw=False,
-            dataset_type=dataset_type,
-            genealogy=parent_genealogy + [short_name],
-            created=now(),
-            project=origin.get("project") or project,
-            origin_id=origin["id"],
-            flexilims_session=session,
-        )
-
-    def get_flexilims_entry(self):
-        """The dataset's entity online, by id if known, else by name.
-
-        Returns
-        -------
-        pandas.Series or None
-        """
-        return flz.get_entity(
-            datatype="dataset",
-            id=self.id,
-            name=None if self.id else self.name,
-            flexilims_session=self.flexilims_session,
-        )
-
-    def flexilims_report(self):
-        """Differences between this object and its entity online.
-
-        Returns
-        -------
-        pandas.DataFrame or None
-            One row per differing field, columns ``offline`` and
-            ``flexilims`` (empty when they agree); None if the dataset is not
-            online. Missing values and nulls count as equal.
-        """
-        online = self.get_flexilims_entry()
-        if online is None:
-            return None
-        offline = self.format(mode="flexilims")
-        online = online.drop([key for key in _NOT_COMPARED if key in online.index])
-        offline = offline[[not is_missing(value) for value in offline.to_numpy()]]
-        online = online[[not is_missing(value) for value in online.to_numpy()]]
-        return compare_series(offline, online, series_name=("offline", "flexilims"))
-
-    def flexilims_status(self) -> str:
-        """``'not online'``, ``'up-to-date'`` or ``'different'``.
-
-        :meth:`flexilims_report` gives the differences.
-        """
-        report = self.flexilims_report()
-        if report is None:
-            return "not online"
-        return "up-to-date" if report.empty else "different"
-
-    def _place_below_origin(self):
-        """Give an unplaced dataset its genealogy from its origin."""
-        origin = flz.get_entity(
-            id=self.origin_id,
-            flexilims_session=self.flexilims_session,
-            format_reply=False,
-        )
-        if origin is None:
-            raise FlexilimsError(f"No entity with id {self.origin_id} (origin_id)")
-        prefix = f"{origin['name']}_"
-        short = self.name[len(prefix) :] if self.name.startswith(prefix) else self.name
-        parent = (origin.get("attributes") or {}).get("genealogy") or [origin["name"]]
-        self.genealogy = list(parent) + [short]
-
-    def update_flexilims(self, mode="safe"):
-        """Create or update the dataset's entity online.
-
-        A dataset without genealogy is first placed below its origin (its name
-        becomes ``<origin name>_<name>``).
-
-        Parameters
-        ----------
-        mode : str
-            What to do when the entity exists and differs: ``'safe'`` raise
-            :class:`~flexiznam.errors.FlexilimsError`; ``'overwrite'`` make it
-            equal to this object (attributes this object lacks are cleared);
-            ``'update'`` set the attributes this object has and keep the
-            others.
-
-        Returns
-        -------
-        dict
-            The entity online after the call.
-        """
-        if mode not in UPDATE_MODES:
-            raise AttributeError(
-                f"mode must be one of {', '.join(UPDATE_MODES)}, not {mode!r}"
-            )
-        if self.name is None:
-            raise DatasetError("The dataset has no name")
-        if self.path.is_absolute():
-            raise DatasetError(
-                f"{self.name}: path {self.path} is not below a data root; "
-                "flexilims needs a path relative to the data root"
-            )
-        if self.genealogy is None and self.origin_id is not None:
-            self._place_below_origin()
-        report = self.flexilims_report()
-        session = self.flexilims_session
-        if report is None:
-            if self.origin_id is None:
-                raise DatasetError(
-                    f"{self.name} has no origin_id: set the id of its parent"
-                )
-            attributes = self.attributes()
-            attributes = {k: v for k, v in attributes.items() if not is_missing(v)}
-            for key in ("path", "is_raw", "dataset_type", "created"):
-                attributes.pop(key, None)
-            reply = flz.add_dataset(
-                parent_id=self.origin_id,
-                dataset_type=self.dataset_type,
-                created=self.created or now(),
-                path=self.path.as_posix(),
-                is_raw="yes" if self.is_raw else "no",
-                flexilims_session=session,
-                dataset_name=self.dataset_name,
-                attributes=attributes,
-                strict_validation=False,
-                conflicts="abort",
-            )
-            self._update_from_reply(reply)
-            return reply
-        online = self.get_flexilims_entry()
-        if report.empty:
-            self.id = online["id"]
-            return flz.get_entity(
-                id=online["id"], flexilims_session=session, format_reply=False
-            )
-        if mode == "safe":
-            raise FlexilimsError(
-                f"{self.name} differs from flexilims (use mode='overwrite' or "
-                f"'update'):\n{report.to_string()}"
-            )
-        if "name" in report.index and self.name:
-            session.update_one(
-                id=online["id"],
-                datatype="dataset",
-                name=self.name,
-                strict_validation=False,
-            )
-        attributes = self.attributes()
-        if mode == "update":
-            attributes = {k: v for k, v in attributes.items() if not is_missing(v)}
-        reply = flz.update_entity(
-            "dataset",
-            id=online["id"],
-            origin_id=self.origin_id,
-            mode=mode,
-            attributes=attributes,
-            flexilims_session=session,
-        )
-        self._update_from_reply(reply)
-        return reply
-
-    def _update_from_reply(self, reply):
-        reply = dict(reply)
-        attributes = reply.get("attributes") or {}
-        self.id = reply.get("id", self.id)
-        if attributes.get("genealogy"):
-            self._genealogy = tuple(attributes["genealogy"])
-        self.name = reply.get("name", self.name)
-        self.origin_id = reply.get("origin_id", self.origin_id)
-        if reply.get("project"):
-            self.project = reply["project"]

@@ -14,7 +14,8 @@ earlier by the camera type.
 import re
 from pathlib import Path
 
-from .datasets import Dataset, created_time
+from .datasets import Dataset
+from .helpers import created_time
 
 HARP_FILE = re.compile(r"^(?P<prefix>.*?)harpmessage(?P<suffix>.*)\.bin$", re.I)
 

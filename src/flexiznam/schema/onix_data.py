@@ -19,7 +19,8 @@ every device; its path is the folder.
 import re
 from pathlib import Path
 
-from .datasets import Dataset, created_time
+from .datasets import Dataset
+from .helpers import created_time
 
 ONIX_FILE = re.compile(
     r"^(?P<device>[^_]+)_(?P<timestamp>\d{4}-\d{2}-\d{2}T\d{2}_\d{2}_\d{2})"

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import tifffile
 
-from .datasets import Dataset, created_time, plain
+from .datasets import Dataset
+from .helpers import created_time, plain
 
 #: A ScanImage TIFF file name.
 SCANIMAGE_FILE = re.compile(

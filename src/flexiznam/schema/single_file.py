@@ -12,7 +12,8 @@ from pathlib import Path
 
 from ..config import load_config
 from ..errors import ConfigurationError
-from .datasets import Dataset, created_time
+from .datasets import Dataset
+from .helpers import created_time
 
 #: Used when the config cannot be read.
 DEFAULT_EXTENSIONS = {

@@ -10,7 +10,8 @@ stimulation logs).
 
 from pathlib import Path
 
-from .datasets import Dataset, created_time
+from .datasets import Dataset
+from .helpers import created_time
 
 FRAME_LOG = "FrameLog.csv"
 
