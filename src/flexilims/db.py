@@ -7,6 +7,7 @@ for each other instead of failing on a lock upgrade.
 
 from pathlib import Path
 
+import orjson
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -36,6 +37,13 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+def _json_dumps(value) -> str:
+    return orjson.dumps(value).decode()
+
+
+JSON_OPTIONS = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+
+
 def create_engine(url: str) -> sa.Engine:
     """Create an engine for a database URL, creating SQLite's folder if needed.
 
@@ -53,10 +61,10 @@ def create_engine(url: str) -> sa.Engine:
         if database and database != ":memory:":
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             parsed = parsed.set(database=str(Path(database).expanduser()))
-        engine = sa.create_engine(parsed, poolclass=sa.pool.QueuePool)
+        engine = sa.create_engine(parsed, poolclass=sa.pool.QueuePool, **JSON_OPTIONS)
         _configure_sqlite(engine)
         return engine
-    return sa.create_engine(parsed, pool_pre_ping=True)
+    return sa.create_engine(parsed, pool_pre_ping=True, **JSON_OPTIONS)
 
 
 def alembic_config(engine: sa.Engine) -> Config:

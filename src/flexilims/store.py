@@ -5,6 +5,8 @@ in-process session call these after :mod:`flexilims.protocol` has parsed the
 request; they add no rules of their own.
 """
 
+import functools
+import operator
 import secrets
 import time
 from collections.abc import Iterable, Mapping
@@ -27,6 +29,9 @@ from .rules import (
     query_texts,
     validate_attributes,
 )
+
+#: Positions of the project and creation date in :data:`ENTITY_COLUMNS` rows.
+PROJECT, DATE_CREATED = 8, 6
 
 ENTITY_COLUMNS = (
     m.entities.c.id,
@@ -104,6 +109,36 @@ def entity_reply(entity: Mapping, *, links: Iterable[str] | None = None) -> dict
     return reply
 
 
+def entity_replies(rows) -> list[dict]:
+    """Replies for rows selected with :data:`ENTITY_COLUMNS` (the fast path)."""
+    return [
+        {
+            "id": id_,
+            "type": type_,
+            "name": name,
+            "incrementalId": incremental,
+            "attributes": attributes if attributes is not None else {},
+            "createdBy": created_by,
+            "dateCreated": created,
+            "dateUpdated": updated,
+            "project": project,
+            "origin_id": origin,
+        }
+        for (
+            id_,
+            type_,
+            name,
+            incremental,
+            attributes,
+            created_by,
+            created,
+            updated,
+            project,
+            origin,
+        ) in rows
+    ]
+
+
 def attribute_value_rows(entity: Mapping, attributes: Mapping) -> list[dict]:
     """Index rows for the scalar attributes of one entity."""
     rows = []
@@ -122,6 +157,72 @@ def attribute_value_rows(entity: Mapping, attributes: Mapping) -> list[dict]:
             }
         )
     return rows
+
+
+@functools.lru_cache(maxsize=512)
+def _select_entities(filters: tuple[str, ...]) -> sa.Select:
+    """The ``get`` statement for a set of filters, with bound parameters.
+
+    Built once per combination of filters, so a request only binds values.
+    """
+    e = m.entities
+    stmt = sa.select(*ENTITY_COLUMNS)
+    for name in ("type", "project_id", "id", "name", "origin_id", "created_by"):
+        if name in filters:
+            stmt = stmt.where(e.c[name] == sa.bindparam(name))
+    if "member_projects" in filters:
+        stmt = stmt.where(
+            e.c.project_id.in_(sa.bindparam("member_projects", expanding=True))
+        )
+    if "date_created_lt" in filters:
+        stmt = stmt.where(e.c.date_created <= sa.bindparam("date_created"))
+    if "date_created_gt" in filters:
+        stmt = stmt.where(e.c.date_created >= sa.bindparam("date_created"))
+    if "query_key" in filters:
+        av = m.attribute_values
+        stmt = stmt.join(av, av.c.entity_id == e.c.id).where(
+            av.c.key == sa.bindparam("query_key"),
+            av.c.value_prefix.in_(sa.bindparam("value_prefixes", expanding=True)),
+            av.c.value.in_(sa.bindparam("values", expanding=True)),
+        )
+        if "project_id" in filters:
+            stmt = stmt.where(av.c.project_id == sa.bindparam("project_id"))
+        if "type" in filters:
+            stmt = stmt.where(av.c.type == sa.bindparam("type"))
+    stmt = stmt.order_by(e.c.date_created, e.c.id)
+    if "offset" in filters:
+        stmt = stmt.offset(sa.bindparam("offset", type_=sa.Integer))
+    if "limit" in filters:
+        stmt = stmt.limit(sa.bindparam("limit", type_=sa.Integer))
+    return stmt
+
+
+def _entity_statement(actor: Actor, query: EntityQuery) -> tuple[sa.Select, dict]:
+    """The statement and bound values selecting the entities of ``query``."""
+    values = {
+        "type": query.type,
+        "project_id": query.project_id,
+        "id": query.id,
+        "name": query.name,
+        "origin_id": query.origin_id,
+        "created_by": query.created_by,
+        "date_created": query.date_created,
+        "offset": query.offset or None,
+        "limit": query.limit,
+    }
+    if query.project_id is None and not actor.is_admin:
+        values["member_projects"] = sorted(actor.project_ids)
+    if query.query_key is not None and query.query_value is not None:
+        texts = query_texts(query.query_value)
+        values["query_key"] = query.query_key
+        values["value_prefixes"] = [text[:200] for text in texts]
+        values["values"] = texts
+    params = {key: value for key, value in values.items() if value is not None}
+    shape = set(params) - {"date_created"}
+    if query.date_created is not None:
+        shape.add(f"date_created_{query.date_created_operator}")
+    stmt = _select_entities(tuple(sorted(shape)))
+    return stmt, params
 
 
 class Store:
@@ -242,73 +343,46 @@ class Store:
     # ------------------------------------------------------------------ reads
 
     def get(self, actor: Actor, query: EntityQuery) -> list[dict]:
-        """Entities matching every filter of ``query``, oldest first."""
-        e = m.entities
-        with self.read() as conn:
-            stmt = sa.select(*ENTITY_COLUMNS)
-            if query.type is not None:
-                scoped = labsettings.is_project_scoped(conn, query.type)
-                if scoped is None:
-                    raise BadRequest(f"type {query.type} is not defined")
-                needs_project = scoped and not (
-                    query.id or query.name or query.origin_id or query.cross_project
-                )
-                if query.project_id is None and needs_project:
-                    raise BadRequest(
-                        f"you need to provide project_id to query for [{query.type}]"
-                    )
-                stmt = stmt.where(e.c.type == query.type)
-            if query.project_id is not None:
-                self._project(
-                    conn,
-                    actor,
-                    query.project_id,
-                    "project_id not valid, please provide a valid hexadecimal value",
-                )
-                stmt = stmt.where(e.c.project_id == query.project_id)
-            elif not actor.is_admin:
-                stmt = stmt.where(e.c.project_id.in_(sorted(actor.project_ids)))
-            if query.id is not None:
-                if not is_hex_id(query.id):
-                    raise BadRequest("please provide a valid hexadecimal value for id")
-                stmt = stmt.where(e.c.id == query.id)
-            if query.name is not None:
-                stmt = stmt.where(e.c.name == query.name)
-            if query.origin_id is not None:
-                if not is_hex_id(query.origin_id):
-                    raise BadRequest(
-                        "please provide a valid hexadecimal value for origin_id"
-                    )
-                stmt = stmt.where(e.c.origin_id == query.origin_id)
-            if query.created_by is not None:
-                stmt = stmt.where(e.c.created_by == query.created_by)
-            if query.date_created is not None:
-                if query.date_created_operator == "lt":
-                    stmt = stmt.where(e.c.date_created <= query.date_created)
-                else:
-                    stmt = stmt.where(e.c.date_created >= query.date_created)
-            if query.query_key is not None and query.query_value is not None:
-                stmt = stmt.where(self._attribute_filter(query))
-            stmt = stmt.order_by(e.c.date_created, e.c.id)
-            if query.offset:
-                stmt = stmt.offset(query.offset)
-            if query.limit is not None:
-                stmt = stmt.limit(query.limit)
-            return [entity_reply(row._mapping) for row in conn.execute(stmt)]
+        """Entities matching every filter of ``query``, oldest first.
 
-    def _attribute_filter(self, query: EntityQuery):
-        texts = query_texts(query.query_value)
-        av = m.attribute_values
-        matching = sa.select(av.c.entity_id).where(
-            av.c.key == query.query_key,
-            av.c.value_prefix.in_([text[:200] for text in texts]),
-            av.c.value.in_(texts),
-        )
-        if query.project_id is not None:
-            matching = matching.where(av.c.project_id == query.project_id)
-        if query.type is not None:
-            matching = matching.where(av.c.type == query.type)
-        return m.entities.c.id.in_(matching)
+        With a project, the entities are fetched in one query; the type and the
+        project are looked up only to explain an empty result.
+        """
+        for value, message in (
+            (
+                query.project_id,
+                "project_id not valid, please provide a valid hexadecimal value",
+            ),
+            (query.id, "please provide a valid hexadecimal value for id"),
+            (query.origin_id, "please provide a valid hexadecimal value for origin_id"),
+        ):
+            if value is not None and not is_hex_id(value):
+                raise BadRequest(message)
+        if query.project_id is not None and not actor.can_access(query.project_id):
+            raise Forbidden(
+                f"user {actor.username} is not a member of project {query.project_id}"
+            )
+        stmt, params = _entity_statement(actor, query)
+        with self.read() as conn:
+            if query.project_id is None and query.type is not None:
+                self._check_type_query(conn, query)
+            rows = conn.execute(stmt, params).all()
+            if not rows and query.project_id is not None:
+                if query.type is not None:
+                    self._check_type_query(conn, query)
+                self._project(conn, actor, query.project_id, "")
+        return entity_replies(rows)
+
+    @staticmethod
+    def _check_type_query(conn, query: EntityQuery) -> None:
+        scoped = labsettings.is_project_scoped(conn, query.type)
+        if scoped is None:
+            raise BadRequest(f"type {query.type} is not defined")
+        by_entity = query.id or query.name or query.origin_id or query.cross_project
+        if query.project_id is None and scoped and not by_entity:
+            raise BadRequest(
+                f"you need to provide project_id to query for [{query.type}]"
+            )
 
     def get_children(self, actor: Actor, entity_id: str) -> list[dict]:
         """The direct children of an entity, all types."""
@@ -321,11 +395,7 @@ class Store:
                 .order_by(m.entities.c.date_created, m.entities.c.id)
             )
             rows = conn.execute(stmt).all()
-            return [
-                entity_reply(row._mapping)
-                for row in rows
-                if actor.can_access(row.project_id)
-            ]
+            return entity_replies(r for r in rows if actor.can_access(r.project_id))
 
     def get_descendants(
         self, actor: Actor, entity_id: str, types: Iterable[str] | None = None
@@ -340,19 +410,23 @@ class Store:
         if not is_hex_id(entity_id):
             raise BadRequest("id not valid, please provide a hexadecimal value")
         e = m.entities
-        tree = sa.select(e.c.id).where(e.c.origin_id == entity_id).cte(recursive=True)
-        tree = tree.union_all(sa.select(e.c.id).where(e.c.origin_id == tree.c.id))
-        stmt = sa.select(*ENTITY_COLUMNS).join(tree, tree.c.id == e.c.id)
+        tree = (
+            sa.select(*ENTITY_COLUMNS)
+            .where(e.c.origin_id == entity_id)
+            .cte("tree", recursive=True)
+        )
+        tree = tree.union_all(
+            sa.select(*ENTITY_COLUMNS).join(tree, e.c.origin_id == tree.c.id)
+        )
+        stmt = sa.select(*(tree.c[column.name] for column in ENTITY_COLUMNS))
         if types:
-            stmt = stmt.where(e.c.type.in_(list(types)))
-        stmt = stmt.order_by(e.c.date_created, e.c.id)
+            stmt = stmt.where(tree.c.type.in_(list(types)))
         with self.read() as conn:
             rows = conn.execute(stmt).all()
-        return [
-            entity_reply(row._mapping)
-            for row in rows
-            if actor.can_access(row.project_id)
-        ]
+        if not actor.is_admin:
+            rows = [row for row in rows if row[PROJECT] in actor.project_ids]
+        rows.sort(key=operator.itemgetter(DATE_CREATED, 0))
+        return entity_replies(rows)
 
     # ----------------------------------------------------------------- writes
 
@@ -668,12 +742,8 @@ class Store:
                 project_id,
                 "project_id not valid, please provide a valid hexadecimal value",
             )
-            stmt = sa.select(*ENTITY_COLUMNS).where(
-                m.entities.c.type == datatype, m.entities.c.project_id == project_id
-            )
-            if query_key is not None and query_value is not None:
-                stmt = stmt.where(self._attribute_filter(query))
-            rows = conn.execute(stmt).all()
+            stmt, params = _entity_statement(actor, query)
+            rows = conn.execute(stmt, params).all()
             stamp = now_ms()
             changes, updated = [], []
             for row in rows:

@@ -6,6 +6,7 @@ nothing is read at import time: call :func:`load_config`.
 """
 
 import copy
+import functools
 import getpass
 import os
 from dataclasses import dataclass
@@ -125,8 +126,16 @@ def _merge(defaults: dict, values: dict) -> dict:
 
 def read_file(path: Path) -> dict:
     """The settings written in a config file (an empty dict if there is none)."""
-    if not path.exists():
+    try:
+        stamp = path.stat().st_mtime_ns
+    except FileNotFoundError:
         return {}
+    return copy.deepcopy(_parse_file(path, stamp))
+
+
+@functools.lru_cache(maxsize=16)
+def _parse_file(path: Path, stamp: int) -> dict:
+    """Parse a config file; cached while its modification time is unchanged."""
     try:
         values = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as error:

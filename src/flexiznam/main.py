@@ -7,6 +7,7 @@ parent's name, ``_``, and its own short name, and the ``genealogy`` attribute
 lists the short names from the mouse down.
 """
 
+import os
 import re
 from pathlib import PurePosixPath
 
@@ -338,10 +339,8 @@ def get_experimental_sessions(project_id=None, flexilims_session=None, mouse=Non
     )
 
 
-def _dataset_path(attributes: dict, config: dict) -> str:
-    is_raw = attributes.get("is_raw", "yes")
-    is_raw = is_raw in (True, "yes", "Yes", "true", "True")
-    return str(data_root(is_raw, config) / (attributes.get("path") or ""))
+def _is_raw(attributes: dict) -> bool:
+    return attributes.get("is_raw", "yes") in (True, "yes", "Yes", "true", "True")
 
 
 def get_datasets(
@@ -395,6 +394,7 @@ def get_datasets(
             for key, rec in recordings.items()
             if rec["attributes"].get("recording_type") == recording_type
         }
+    roots = {is_raw: str(data_root(is_raw, config)) for is_raw in (True, False)}
     paths = {rec["name"]: [] for rec in recordings.values()}
     for entity in below:
         if entity["type"] != "dataset" or entity["origin_id"] not in recordings:
@@ -403,7 +403,7 @@ def get_datasets(
         if dataset_type is not None and attributes.get("dataset_type") != dataset_type:
             continue
         paths[recordings[entity["origin_id"]]["name"]].append(
-            _dataset_path(attributes, config)
+            os.path.join(roots[_is_raw(attributes)], attributes.get("path") or "")
         )
     return paths
 
