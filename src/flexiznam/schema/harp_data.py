@@ -5,10 +5,11 @@ The HARP board logs every message in ``<prefix>harpmessage<suffix>.bin``
 csv files beside it with the same prefix
 (``PZAH6.4b_S20220419_R165218_RotaryEncoder.csv``). One dataset per binary
 file, named after it (its stem), takes the csv files whose name starts with
-the prefix and contains the suffix. A binary without prefix or suffix
-(``harpmessage.bin``) takes every csv file left in the folder but
-``FrameLog.csv`` (a visual stimulation log). Camera timestamps are taken
-earlier by the camera type.
+the same prefix and ends with the same suffix (``R1_harpmessage_2.bin`` takes
+``R1_RotaryEncoder_2.csv``); the longest prefixes choose first. A binary
+without prefix or suffix (``harpmessage.bin``) takes every csv file left in
+the folder but ``FrameLog.csv`` (a visual stimulation log). Camera timestamps
+are taken earlier by the camera type.
 """
 
 import re
@@ -22,10 +23,17 @@ HARP_FILE = re.compile(r"^(?P<prefix>.*?)harpmessage(?P<suffix>.*)\.bin$", re.I)
 
 def _csv_key(csv_name: str, prefix: str, suffix: str) -> str:
     stem = csv_name[: -len(".csv")]
-    key = stem[len(prefix) :] if prefix and stem.startswith(prefix) else stem
-    if suffix:
-        key = key.replace(suffix, "")
+    key = stem[len(prefix) : len(stem) - len(suffix)]
     return key.strip("_") or stem
+
+
+def _belongs(csv_name: str, prefix: str, suffix: str) -> bool:
+    stem = csv_name[: -len(".csv")]
+    return (
+        len(stem) > len(prefix) + len(suffix)
+        and stem.startswith(prefix)
+        and stem.endswith(suffix)
+    )
 
 
 class HarpData(Dataset):
@@ -54,20 +62,14 @@ class HarpData(Dataset):
         for filename in filenames:
             match = HARP_FILE.match(filename)
             if match:
-                binaries.append(
-                    (filename, match["prefix"].strip("_"), match["suffix"].strip("_"))
-                )
+                binaries.append((filename, match["prefix"], match["suffix"]))
         # The most specific prefixes choose their csv files first.
         binaries.sort(key=lambda item: (-len(item[1]) - len(item[2]), item[0]))
         csv_left = [name for name in filenames if name.lower().endswith(".csv")]
         datasets = []
         for filename, prefix, suffix in binaries:
             if prefix or suffix:
-                mine = [
-                    name
-                    for name in csv_left
-                    if name.startswith(prefix) and suffix in name[: -len(".csv")]
-                ]
+                mine = [name for name in csv_left if _belongs(name, prefix, suffix)]
             else:
                 mine = [name for name in csv_left if name != "FrameLog.csv"]
             csv_left = [name for name in csv_left if name not in mine]

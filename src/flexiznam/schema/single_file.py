@@ -37,6 +37,8 @@ class SingleFileData(Dataset):
     @classmethod
     def extensions(cls) -> list[str]:
         """Extensions of the type from the config, longest first, lower case."""
+        if cls.EXTENSIONS_SETTING is None:
+            return []
         try:
             extensions = load_config()[cls.EXTENSIONS_SETTING]
         except ConfigurationError:  # no readable config: the defaults

@@ -409,6 +409,24 @@ def test_two_harp_files_split_the_csv_files(data_config):
     }
 
 
+def test_harp_prefixes_do_not_overlap(data_config):
+    folder = data_config["raw"] / "harp"
+    make_harp(folder, prefix="R1", csv_names=("RotaryEncoder",))
+    make_harp(folder, prefix="R10", csv_names=("RotaryEncoder", "Lick"))
+    found = HarpData.from_folder(folder)
+    assert found["R1_harpmessage"].csv_files == {
+        "RotaryEncoder": "R1_RotaryEncoder.csv"
+    }
+    assert found["R10_harpmessage"].csv_files == {
+        "RotaryEncoder": "R10_RotaryEncoder.csv",
+        "Lick": "R10_Lick.csv",
+    }
+    (folder / "R10_harpmessage.bin").unlink()
+    assert HarpData.from_folder(folder)["R1_harpmessage"].csv_files == {
+        "RotaryEncoder": "R1_RotaryEncoder.csv"
+    }
+
+
 def test_harp_message_file_is_valid_harp(data_config):
     path = make_harp(data_config["raw"] / "harp", n_messages=3)[0]
     data = path.read_bytes()
