@@ -57,3 +57,20 @@ def tree(project, root):
     from .tree import project_tree
 
     click.echo(project_tree(get_flexilims_session(project), root))
+
+
+@cli.command("add-password")
+@click.option("--username", help="User on the server (default: flexilims_username).")
+@click.password_option(help="The password (prompted when not given).")
+def add_password(username, password):
+    """Keep your server password in the system keyring (else an owner-only file)."""
+    from .remote import store_password
+
+    settings = config_module.load_config()
+    url = settings.get("flexilims_url")
+    if not url:
+        raise click.ClickException(
+            "No flexilims_url in the config: the embedded database needs no password."
+        )
+    where = store_password(url, username or settings["flexilims_username"], password)
+    click.echo(f"Password stored in {where}.")
