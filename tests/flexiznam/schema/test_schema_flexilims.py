@@ -99,6 +99,13 @@ def test_upload_every_type_and_read_it_back(recording, flz_session):
         name=f"{RECORDING_NAME}_onix_2021-06-04T12_00_00", flexilims_session=flz_session
     )
     assert onix.devices["onix-rhd2164"][1].endswith("_aux.raw")
+    # rows of a DataFrame of several types (NaN where a type lacks a column)
+    table = flz.get_entities(datatype="dataset", flexilims_session=flz_session)
+    assert len(table) == 5
+    for _, row in table.iterrows():
+        back = Dataset.from_flexilims(data_series=row, flexilims_session=flz_session)
+        original = next(ds for ds in found.values() if ds.name == row["name"])
+        assert back.format(mode="yaml") == original.format(mode="yaml")
 
 
 def test_uploading_again_changes_nothing(recording, flz_session):
