@@ -74,3 +74,13 @@ def add_password(username, password):
         )
     where = store_password(url, username or settings["flexilims_username"], password)
     click.echo(f"Password stored in {where}.")
+
+
+def _register_camp() -> None:
+    """create-yaml, check-yaml, upload, check-paths, check-names."""
+    from .camp.cli import register
+
+    register(cli)
+
+
+_register_camp()

@@ -36,7 +36,6 @@ from pathlib import Path
 import yaml
 
 from ..errors import SyncYmlError
-from ..utils import clean_dictionary_recursively
 
 #: Version of the format this flexiznam writes and reads.
 FORMAT_VERSION = 1
@@ -57,6 +56,9 @@ DATASET_KEYS = (
     "genealogy",
     "extra_attributes",
 )
+
+#: What an upload does with an entity whose name is taken.
+CONFLICT_MODES = ("abort", "skip", "update", "overwrite")
 
 #: Parent types each type may have (``origin`` types included).
 ALLOWED_PARENTS = {
@@ -133,6 +135,8 @@ def load(source) -> Source:
 
 def dump(data: dict) -> str:
     """The YAML text of an acquisition description, with its header comment."""
+    from ..utils import clean_dictionary_recursively
+
     data = clean_dictionary_recursively(dict(data), format_dataset=True)
     body = yaml.dump(
         data,

@@ -21,6 +21,7 @@ from ..main import RESERVED_NAMES
 from ..schema import Dataset
 from .acquisition_yaml import (
     ALLOWED_PARENTS,
+    CONFLICT_MODES,
     DATASET_KEYS,
     ENTITY_KEYS,
     FORMAT_VERSION,
@@ -32,8 +33,6 @@ from .acquisition_yaml import (
 )
 from .create import RECORDING_FOLDER, SESSION_FOLDER
 from .operations import build_operations, dataset_fields, find_origin
-
-CONFLICT_MODES = ("abort", "skip", "update", "overwrite")
 
 
 @dataclass

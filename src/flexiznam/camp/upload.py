@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from flexilims.errors import FlexilimsError as StoreError
 
 from ..errors import SyncYmlError
-from .acquisition_yaml import load
-from .check import CONFLICT_MODES, Problem, offline_problems, raise_problems
+from .acquisition_yaml import CONFLICT_MODES, load
+from .check import Problem, offline_problems, raise_problems
 from .operations import build_operations, find_origin
 
 _FAILED_AT = re.compile(r"Batch failed at operation (\d+)(?: \([^)]*\))?: ")
@@ -55,10 +55,12 @@ def _existing(session, origin: dict) -> dict:
     """``(type, name)`` -> entity for everything below the origin (one request)."""
     if hasattr(session, "get_descendants"):
         below = session.get_descendants(origin["id"])
-    else:
-        from ..main import _descendants_one_level_at_a_time
-
-        below = _descendants_one_level_at_a_time(session, origin["id"])
+    else:  # a third-party client: one request per level
+        below, frontier = [], [origin["id"]]
+        while frontier:
+            children = [c for p in frontier for c in session.get_children(p)]
+            below += children
+            frontier = [c["id"] for c in children if c["type"] != "dataset"]
     return {(entity["type"], entity["name"]): entity for entity in below}
 
 
