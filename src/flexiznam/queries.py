@@ -1,0 +1,372 @@
+"""Reading the hierarchy: entities as DataFrames, ids, paths, datasets.
+
+Part of the flexiznam API; import these from :mod:`flexiznam.main`.
+"""
+
+import os
+
+import pandas as pd
+
+from .config import data_root, load_config
+from .errors import FlexilimsError, NameNotUniqueError
+from .sessions import get_flexilims_session
+
+#: Fields of a Flexilims reply; an attribute may not share their names.
+RESERVED_NAMES = (
+    "id",
+    "type",
+    "name",
+    "incrementalId",
+    "createdBy",
+    "dateCreated",
+    "dateUpdated",
+    "origin_id",
+    "objects",
+    "customEntities",
+    "project",
+)
+
+
+def _session(flexilims_session, project_id):
+    if flexilims_session is not None:
+        return flexilims_session
+    if project_id is None:
+        raise AttributeError("Provide a flexilims_session or a project_id.")
+    return get_flexilims_session(project_id)
+
+
+def format_results(results):
+    """Make request output a nice DataFrame
+
+    Attributes become columns beside the entity's fields. This will crash if
+    any attribute is also present in the flexilims reply, i.e. if an attribute
+    is named: 'id', 'type', 'name', 'incrementalId', 'createdBy',
+    'dateCreated', 'origin_id', 'objects', 'customEntities', or 'project'
+
+    Parameters
+    ----------
+    results : list of dict
+        Flexilims reply
+
+    Returns
+    -------
+    pandas.DataFrame
+        Reply formatted as a DataFrame
+    """
+    rows = []
+    for result in results:
+        row = {k: v for k, v in result.items() if k != "attributes"}
+        for attr_name, attr_value in (result.get("attributes") or {}).items():
+            if attr_name in RESERVED_NAMES or attr_name in row:
+                raise FlexilimsError(
+                    f"An entity should not have {attr_name} as attribute: "
+                    f"{result.get('name')} ({result.get('id')}) has one. Rename it."
+                )
+            row[attr_name] = attr_value
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def get_entities(
+    datatype="mouse",
+    query_key=None,
+    query_value=None,
+    project_id=None,
+    flexilims_session=None,
+    name=None,
+    origin_id=None,
+    id=None,
+    format_reply=True,
+):
+    """Get entities of a given type and format results.
+
+    Entities can be filtered by name, id, origin, or attribute (using the
+    ``query_key`` / ``query_value`` arguments).
+
+    Parameters
+    ----------
+    datatype : str
+        type of Flexylims entity to fetch, e.g. 'mouse', 'session',
+        'recording', or 'dataset'. This is the only mandatory argument.
+    query_key : str
+        attribute to filter by.
+    query_value : str
+        attribute value to select
+    project_id : str
+        text name of the project. Either project_id or flexilims_session must
+        be provided.
+    flexilims_session : flexilims.Flexilims
+        Flexylims session object. This is preferred to providing project_id as
+        it avoids creating new authentication tokens.
+    name : str
+        filter by name
+    origin_id : str
+        filter by origin / parent
+    id : str
+        filter by hexadecimal id
+    format_reply : bool
+        (default True) whether to format the reply into a Dataframe. If this
+        is set to false, a list of dictionaries will be returned instead.
+
+    Returns
+    -------
+    pandas.DataFrame
+        containing all matching entities, indexed by name
+    """
+    session = _session(flexilims_session, project_id)
+    results = session.get(
+        datatype,
+        query_key=query_key,
+        query_value=query_value,
+        name=name,
+        origin_id=origin_id,
+        id=id,
+    )
+    if not format_reply:
+        return results
+    frame = format_results(results)
+    if len(frame):
+        frame = frame.set_index("name", drop=False)
+        frame.index.name = None
+    return frame
+
+
+def get_entity(
+    datatype=None,
+    query_key=None,
+    query_value=None,
+    project_id=None,
+    flexilims_session=None,
+    name=None,
+    origin_id=None,
+    id=None,
+    format_reply=True,
+):
+    """Get one entity and format result.
+
+    Calls :func:`get_entities` but expects only one result and returns a
+    pandas.Series instead of a pandas.DataFrame. If multiple entities on the
+    database match the query, raise a
+    :class:`flexiznam.errors.NameNotUniqueError`, if nothing matches returns
+    None. Without ``datatype``, a search by name or id runs over every type.
+
+    Returns
+    -------
+    pandas.Series or dict or None
+        the entity, or its dictionary if format_reply is False
+    """
+    entities = get_entities(
+        datatype=datatype,
+        query_key=query_key,
+        query_value=query_value,
+        project_id=project_id,
+        flexilims_session=flexilims_session,
+        name=name,
+        origin_id=origin_id,
+        id=id,
+        format_reply=False,
+    )
+    if not entities:
+        return None
+    if len(entities) != 1:
+        raise NameNotUniqueError(
+            f"Found {len(entities)} entities, not 1, for "
+            f"datatype={datatype}, name={name}, id={id}, "
+            f"{query_key}={query_value}"
+        )
+    if not format_reply:
+        return entities[0]
+    return format_results(entities).iloc[0]
+
+
+def get_id(name, datatype="mouse", project_id=None, flexilims_session=None):
+    """Get database ID for entity by name
+
+    Raises
+    ------
+    FlexilimsError
+        if no entity of that type has that name.
+    """
+    entity = get_entity(
+        datatype=datatype,
+        name=name,
+        project_id=project_id,
+        flexilims_session=flexilims_session,
+        format_reply=False,
+    )
+    if entity is None:
+        raise FlexilimsError(f"Cannot find {datatype} {name}")
+    return entity["id"]
+
+
+def get_path(name, datatype="mouse", project_id=None, flexilims_session=None):
+    """Get the ``path`` attribute of an entity by name
+
+    Raises
+    ------
+    FlexilimsError
+        if no entity of that type has that name.
+    """
+    entity = get_entity(
+        datatype=datatype,
+        name=name,
+        project_id=project_id,
+        flexilims_session=flexilims_session,
+        format_reply=False,
+    )
+    if entity is None:
+        raise FlexilimsError(f"Cannot find {datatype} {name}")
+    return entity["attributes"].get("path")
+
+
+def get_datatype(name=None, id=None, project_id=None, flexilims_session=None):
+    """Return the datatype of the entity with a matching name or id.
+
+    One request searches every datatype.
+
+    Warning
+    -------
+    If there are multiple matches, will return only the first one found!
+
+    Returns
+    -------
+    str or None
+        datatype of the matching entity, None if nothing matches.
+    """
+    if name is None and id is None:
+        raise AttributeError("Provide a name or an id.")
+    session = _session(flexilims_session, project_id)
+    results = session.get(None, name=name, id=id)
+    return results[0]["type"] if results else None
+
+
+def get_children(parent_id, children_datatype, project_id=None, flexilims_session=None):
+    """Get all entries belonging to a particular parent entity
+
+    Parameters
+    ----------
+    parent_id : str
+        hexadecimal id of the parent entity
+    children_datatype : str or None
+        type of child entities to fetch (None: every type)
+
+    Returns
+    -------
+    pandas.DataFrame
+        containing all the relevant child entities, indexed by name
+    """
+    session = _session(flexilims_session, project_id)
+    if children_datatype is None:
+        results = session.get_children(parent_id)
+    else:
+        results = session.get(children_datatype, origin_id=parent_id)
+    frame = format_results(results)
+    if len(frame):
+        frame = frame.set_index("name", drop=False)
+        frame.index.name = None
+    return frame
+
+
+def get_experimental_sessions(project_id=None, flexilims_session=None, mouse=None):
+    """Get all sessions from a given mouse (every session without ``mouse``)
+
+    Returns
+    -------
+    pandas.DataFrame
+        the sessions, indexed by name
+    """
+    session = _session(flexilims_session, project_id)
+    origin_id = None
+    if mouse is not None:
+        origin_id = get_id(mouse, datatype="mouse", flexilims_session=session)
+    return get_entities(
+        datatype="session", origin_id=origin_id, flexilims_session=session
+    )
+
+
+def _is_raw(attributes: dict) -> bool:
+    return attributes.get("is_raw", "yes") in (True, "yes", "Yes", "true", "True")
+
+
+def get_datasets(
+    origin_id,
+    recording_type=None,
+    dataset_type=None,
+    project_id=None,
+    flexilims_session=None,
+):
+    """Recurse into recordings and get paths to child datasets of a given type.
+
+    For example, this is useful if you want to retrieve paths to all scanimage
+    datasets associated with a given session. Paths are resolved against the
+    raw or processed data root, by each dataset's ``is_raw``. One request
+    whatever the number of recordings.
+
+    Parameters
+    ----------
+    origin_id : str
+        hexadecimal ID of the origin session (or mouse, or recording).
+    recording_type : str
+        type of the recording to filter by. If None, will return datasets for
+        all recordings.
+    dataset_type : str
+        type of the dataset to filter by. If None, will return all datasets.
+    project_id : str
+        text name of the project. Not required if flexilims_session is provided.
+    flexilims_session : flexilims.Flexilims
+        Flexylims session object
+
+    Returns
+    -------
+    dict
+        Dictionary with recording names as keys containing lists of associated
+        dataset paths.
+    """
+    session = _session(flexilims_session, project_id)
+    config = load_config()
+    below = descendants(session, origin_id, ["recording", "dataset"])
+    recordings = {e["id"]: e for e in below if e["type"] == "recording"}
+    if not recordings:
+        origin = session.get(None, id=origin_id)
+        if origin and origin[0]["type"] == "recording":
+            recordings = {origin_id: origin[0]}
+    if recording_type is not None:
+        recordings = {
+            key: rec
+            for key, rec in recordings.items()
+            if rec["attributes"].get("recording_type") == recording_type
+        }
+    roots = {is_raw: str(data_root(is_raw, config)) for is_raw in (True, False)}
+    paths = {rec["name"]: [] for rec in recordings.values()}
+    for entity in below:
+        if entity["type"] != "dataset" or entity["origin_id"] not in recordings:
+            continue
+        attributes = entity["attributes"]
+        if dataset_type is not None and attributes.get("dataset_type") != dataset_type:
+            continue
+        paths[recordings[entity["origin_id"]]["name"]].append(
+            os.path.join(roots[_is_raw(attributes)], attributes.get("path") or "")
+        )
+    return paths
+
+
+def descendants(session, origin_id, datatypes=None) -> list[dict]:
+    """Every entity below ``origin_id`` (of ``datatypes`` if given).
+
+    One request on our sessions (``get_descendants``); one request per level of
+    the hierarchy on a session without it, such as a third-party client.
+    """
+    if hasattr(session, "get_descendants"):
+        return session.get_descendants(origin_id, datatype=datatypes)
+    found = _descendants_one_level_at_a_time(session, origin_id)
+    return [e for e in found if datatypes is None or e["type"] in datatypes]
+
+
+def _descendants_one_level_at_a_time(session, origin_id) -> list[dict]:
+    """For sessions without ``get_descendants`` (a third-party client)."""
+    found, frontier = [], [origin_id]
+    while frontier:
+        children = [c for parent in frontier for c in session.get_children(parent)]
+        found.extend(children)
+        frontier = [c["id"] for c in children if c["type"] != "dataset"]
+    return found
