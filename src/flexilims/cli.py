@@ -48,7 +48,12 @@ database_option = click.option(
 
 
 def _store(database: str) -> Store:
-    return Store.open(database)
+    """Open the database; its connections close when the command ends."""
+    store = Store.open(database)
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.call_on_close(store.engine.dispose)
+    return store
 
 
 def _accounts(database: str) -> Accounts:

@@ -1,0 +1,214 @@
+"""``flexilims`` administration commands (click's runner) on a real database."""
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from flexilims import BadRequest, Forbidden, LocalSession, labsettings
+from flexilims.accounts import Accounts
+from flexilims.cli import cli
+
+
+@pytest.fixture
+def run(database_url, store):
+    """``run(*args, input=None)``: the command on the test database."""
+
+    def invoke(*args, input=None, database=True):
+        extra = ["--database", database_url] if database else []
+        return CliRunner().invoke(cli, [*args, *extra], input=input)
+
+    return invoke
+
+
+def ok(result) -> str:
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def fails(result, message: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert message in result.output
+
+
+# ------------------------------------------------------------------ users
+
+
+def test_user_add_list_remove(run, store):
+    assert ok(run("user", "add", "jane", "--full-name", "Jane Doe", "--password", "pw"))
+    assert ok(run("user", "add", "root", "--admin", "--password", "pw"))
+    ok(run("project", "create", "test"))
+    ok(run("project", "add-member", "test", "jane"))
+    lines = ok(run("user", "list")).splitlines()
+    assert lines == ["jane\tJane Doe\ttest", "root\troot (admin)\t-"]
+    assert Accounts(store).authenticate("jane", "pw")
+    assert Accounts(store).actor("jane").full_name == "Jane Doe"
+    assert Accounts(store).actor("root").is_admin
+    fails(run("user", "add", "jane", "--password", "x"), "User jane already exists.")
+    assert ok(run("user", "remove", "jane")) == "Removed user jane.\n"
+    assert [u["username"] for u in Accounts(store).users()] == ["root"]
+    fails(run("user", "remove", "jane"), "No user named jane.")
+
+
+def test_user_add_prompts_for_a_hidden_confirmed_password(run, store):
+    result = run("user", "add", "jane", input="first\nsecond\npw\npw\n")
+    output = ok(result)
+    assert "do not match" in output
+    assert "first" not in output and "second" not in output
+    assert Accounts(store).authenticate("jane", "pw")
+
+
+def test_user_passwd_changes_the_password_and_revokes_tokens(run, store):
+    accounts = Accounts(store)
+    accounts.add_user("jane", "old")
+    token = accounts.authenticate("jane", "old")
+    ok(run("user", "passwd", "jane", input="new\nnew\n"))
+    with pytest.raises(Forbidden):
+        accounts.actor_for_token(token)
+    with pytest.raises(Exception, match="Wrong username or password"):
+        accounts.authenticate("jane", "old")
+    assert accounts.authenticate("jane", "new")
+    fails(run("user", "passwd", "nobody", "--password", "x"), "No user named nobody")
+
+
+def test_token_revoke(run, store):
+    accounts = Accounts(store)
+    accounts.add_user("jane", "pw")
+    tokens = [accounts.authenticate("jane", "pw") for _ in range(2)]
+    assert ok(run("token", "revoke", "jane")) == "Revoked 2 tokens of jane.\n"
+    for token in tokens:
+        with pytest.raises(Forbidden):
+            accounts.actor_for_token(token)
+    assert ok(run("token", "revoke", "jane")) == "Revoked 0 tokens of jane.\n"
+    fails(run("token", "revoke", "nobody"), "No user named nobody")
+
+
+# --------------------------------------------------------------- projects
+
+
+def test_projects(run, store):
+    output = ok(run("project", "create", "test"))
+    created = Accounts(store).project("test")
+    assert output == f"Created project test with id {created.id}.\n"
+    fixed = "606df1ac08df4d77c72c9aa4"
+    ok(run("project", "create", "kept", "--id", fixed))
+    assert Accounts(store).project("kept").id == fixed
+    assert ok(run("project", "list")).splitlines() == [
+        f"{fixed}\tkept",
+        f"{created.id}\ttest",
+    ]
+    fails(run("project", "create", "bad", "--id", "XYZ"), "is not a project id")
+    fails(run("project", "create", "test"), "A project named test")
+    fails(run("project", "create", "again", "--id", fixed), "already exists")
+
+
+def test_membership(run, store, project):
+    Accounts(store).add_user("jane", "pw")
+    assert ok(run("project", "add-member", "test", "jane")) == (
+        "jane is a member of test.\n"
+    )
+    ok(run("project", "add-member", project.id, "jane"))  # by id, twice: no error
+    assert Accounts(store).actor("jane").project_ids == {project.id}
+    ok(run("project", "remove-member", "test", "jane"))
+    assert Accounts(store).actor("jane").project_ids == frozenset()
+    fails(run("project", "add-member", "nope", "jane"), "No project named 'nope'")
+    fails(run("project", "add-member", "test", "bob"), "No user named bob")
+
+
+# --------------------------------------------------------------- settings
+
+
+def test_settings_show_and_load(run, store, project, tmp_path):
+    shown = yaml.safe_load(ok(run("settings", "show")))
+    with store.read() as conn:
+        assert shown == labsettings.read_settings(conn)
+    assert list(shown["datatypes"])[:2] == ["mouse", "session"]
+    shown["datatypes"]["slice"] = {
+        "project_scoped": True,
+        "attributes": {"thickness": {"type": "number", "required": True}},
+    }
+    path = tmp_path / "settings.yml"
+    path.write_text(yaml.safe_dump(shown, sort_keys=False))
+    assert ok(run("settings", "load", str(path))) == (
+        f"Loaded the lab settings of {path}.\n"
+    )
+    reloaded = yaml.safe_load(ok(run("settings", "show")))
+    assert reloaded == shown
+    session = LocalSession(store, project_id=project.id)
+    assert session.post("slice", "s1", {"thickness": 50})["name"] == "s1"
+    with pytest.raises(BadRequest, match="'thickness' is a necessary attribute"):
+        session.post("slice", "s2", {})
+
+
+def test_settings_load_refuses_bad_files(run, store, tmp_path):
+    bad_type = tmp_path / "bad.yml"
+    bad_type.write_text("datatypes:\n  mouse:\n    attributes:\n      x: {type: odd}\n")
+    fails(run("settings", "load", str(bad_type)), "'mouse.x' has type 'odd'")
+    not_yaml = tmp_path / "broken.yml"
+    not_yaml.write_text("datatypes: [unclosed\n")
+    fails(run("settings", "load", str(not_yaml)), "is not valid YAML")
+    empty = tmp_path / "empty.yml"
+    empty.write_text("")
+    fails(run("settings", "load", str(empty)), "Lab settings need a 'datatypes'")
+    result = run("settings", "load", str(tmp_path / "missing.yml"))
+    assert result.exit_code == 2
+    with store.read() as conn:
+        assert "mouse" in labsettings.read_settings(conn)["datatypes"]
+
+
+# ------------------------------------------------------------------ trash
+
+
+def test_trash_list_restore_and_purge(run, store, project):
+    session = LocalSession(store, project_id=project.id)
+    mouse = session.post("mouse", "m1", {"sex": "F"})
+    child = session.post("session", "s1", {}, origin_id=mouse["id"])
+    other = session.post("mouse", "m2", {})
+    before = session.get_descendants(mouse["id"])
+    session.delete(mouse["id"])
+    session.delete(other["id"])
+    assert ok(run("trash", "list")) == ok(run("trash", "list", "--project", "test"))
+    lines = ok(run("trash", "list")).splitlines()
+    assert len(lines) == 2
+    batches = {line.split("\t")[4]: line.split("\t")[0] for line in lines}
+    assert set(batches) == {"mouse m1 (2 entities)", "mouse m2 (1 entities)"}
+    assert all("\tlocal\ttest\t" in line for line in lines)
+    assert ok(run("trash", "restore", batches["mouse m1 (2 entities)"])) == (
+        "Restored 2 entities.\n"
+    )
+    assert session.get_descendants(mouse["id"]) == before
+    assert session.get(id=child["id"])[0]["name"] == "s1"
+    fails(run("trash", "restore", batches["mouse m1 (2 entities)"]), "No batch")
+    assert ok(run("trash", "purge", batches["mouse m2 (1 entities)"])) == (
+        "Purged 1 entities.\n"
+    )
+    assert ok(run("trash", "list")) == ""
+    fails(run("trash", "purge"), "Say which batch to purge")
+
+
+# ----------------------------------------------------------------- global
+
+
+def test_the_database_comes_from_the_environment(database_url, store, monkeypatch):
+    monkeypatch.setenv("FLEXILIMS_DATABASE_URL", database_url)
+    result = CliRunner().invoke(cli, ["project", "create", "from-env"])
+    assert result.exit_code == 0, result.output
+    assert Accounts(store).project("from-env").name == "from-env"
+
+
+def test_an_unusable_database_is_an_error(tmp_path):
+    folder = tmp_path / "folder.db"
+    folder.mkdir()
+    result = CliRunner().invoke(
+        cli, ["project", "list", "--database", f"sqlite:///{folder}"]
+    )
+    assert result.exit_code == 1
+    assert "cannot use the database" in result.output
+
+
+def test_help_lists_every_command():
+    output = CliRunner().invoke(cli, ["--help"]).output
+    for command in ("serve", "user", "token", "project", "settings", "trash"):
+        assert command in output
+    serve = CliRunner().invoke(cli, ["serve", "--help"]).output
+    for option in ("--database", "--host", "--port", "--workers", "--token-lifetime"):
+        assert option in serve
