@@ -23,8 +23,8 @@ _EXPORTS = {
     "Problem": ".check",
     "check_yaml": ".check",
     "create_yaml": ".create",
-    "UploadReport": ".upload",
-    "upload": ".upload",
+    "UploadReport": ".upload_yaml",
+    "upload": ".upload_yaml",
 }
 
 __all__ = sorted(_EXPORTS)

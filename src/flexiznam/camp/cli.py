@@ -93,7 +93,7 @@ def check_yaml_command(file, conflicts, offline, strict):
 @click.option("--quiet", "-q", is_flag=True, help="Print the counts only.")
 def upload_command(file, conflicts, strict, quiet):
     """Create the entities of the acquisition YAML FILE, all or nothing."""
-    from .upload import upload
+    from .upload_yaml import upload
 
     try:
         report = upload(file, conflicts=conflicts, strict_validation=strict)
