@@ -10,13 +10,16 @@ data each and register themselves by ``DATASET_TYPE``::
 
         @classmethod
         def detect(cls, folder, filenames, verbose=False):
-            return [cls(path=folder / name, name=name[:-4])
+            return [cls(path=folder / name, name=Path(name).stem)
                     for name in filenames if name.endswith(".dcimg")]
 
-That class is all a lab adds: :meth:`Dataset.from_folder` then finds widefield
-datasets in folders and :meth:`Dataset.from_flexilims` returns
-``WidefieldData`` objects for entities of that type. ``Dataset.SUBCLASSES``
-maps each type to its class (the last class defined for a type wins).
+That class (and the type in ``dataset_types`` of the config, for uploads) is
+all a lab adds: :meth:`Dataset.from_folder` then finds widefield datasets in
+folders and :meth:`Dataset.from_flexilims` returns ``WidefieldData`` objects
+for entities of that type. ``Dataset.SUBCLASSES`` maps each type to its class
+(the last class defined for a type wins). Subclasses may also override
+:meth:`Dataset.associated_files` (the files of the dataset, taken from the
+types detected later) and :meth:`Dataset.invalid_reason` (their checks).
 """
 
 import os
