@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..errors import SyncYmlError
 from ..schema import Dataset
-from ..schema.datasets import locate_folder
+from ..schema.helpers import locate_folder
 from .acquisition_yaml import new_document
 
 SESSION_FOLDER = re.compile(r"^S(?P<date>\d{8})$")
@@ -88,15 +88,18 @@ def _subfolders(folder: Path) -> list[Path]:
 def _datasets(folder: Path, prefix: str = "") -> tuple[dict, set]:
     """YAML nodes of the datasets of a folder, and the folders they are."""
     found = Dataset.from_folder(folder)
+    relative, _ = locate_folder(folder)
     nodes, taken = {}, set()
     for name, dataset in found.items():
         description = dataset.format(mode="yaml")
         if not description.get("genealogy"):
             description.pop("genealogy", None)
         nodes[f"{prefix}{name}"] = {"type": "dataset", **description}
-        full = dataset.path_full
-        if full != folder:
-            taken.add(full)
+        if dataset.path != relative:  # a file, or a folder in this one
+            try:
+                taken.add(folder / dataset.path.relative_to(relative))
+            except ValueError:
+                taken.add(dataset.path)
     return nodes, taken
 
 
