@@ -3,7 +3,6 @@ names a server, a real PostgreSQL database, each fresh for every test."""
 
 import os
 import secrets
-import shutil
 
 import pytest
 import sqlalchemy as sa
@@ -17,15 +16,14 @@ BACKENDS = ["sqlite", "postgres"]
 
 
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory):
-    """A migrated SQLite file that each test copies (migrations run once)."""
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    engine = db.create_engine(f"sqlite:///{path}")
+def sqlite_url(tmp_path_factory):
+    """A migrated SQLite file shared by the tests, emptied before each one."""
+    path = tmp_path_factory.mktemp("sqlite") / "flexilims.db"
+    url = f"sqlite:///{path}"
+    engine = db.create_engine(url)
     db.upgrade(engine)
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
-    return path
+    return url
 
 
 @pytest.fixture(scope="session")
@@ -48,23 +46,26 @@ def postgres_url():
     admin.dispose()
 
 
-def _empty_postgres(url: str) -> None:
+def empty_database(url: str) -> None:
+    """Delete every row of every table (servers on the database may stay up)."""
     engine = db.create_engine(url)
-    tables = ", ".join(t.name for t in models.metadata.sorted_tables)
+    tables = [t.name for t in reversed(models.metadata.sorted_tables)]
     with engine.begin() as conn:
-        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(
+                f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"
+            )
+        else:
+            for table in tables:
+                conn.exec_driver_sql(f"DELETE FROM {table}")
     engine.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
-def database_url(request, tmp_path, sqlite_template):
+def database_url(request):
     """URL of an empty, migrated database: SQLite file or PostgreSQL."""
-    if request.param == "sqlite":
-        path = tmp_path / "flexilims.db"
-        shutil.copy(sqlite_template, path)
-        return f"sqlite:///{path}"
-    url = request.getfixturevalue("postgres_url")
-    _empty_postgres(url)
+    url = request.getfixturevalue(f"{request.param}_url")
+    empty_database(url)
     return url
 
 

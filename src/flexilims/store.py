@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from . import db, labsettings
 from . import models as m
@@ -327,16 +328,17 @@ class Store:
         return list(conn.execute(query).scalars())
 
     def _next_incremental_ids(self, conn, datatype: str, count: int) -> list[str]:
+        """Reserve ``count`` incremental ids of a type in one atomic upsert."""
+        insert = (postgresql.insert if self.is_postgres else sqlite.insert)(m.counters)
         bump = (
-            sa.update(m.counters)
-            .where(m.counters.c.name == datatype)
-            .values(value=m.counters.c.value + count)
+            insert.values(name=datatype, value=count)
+            .on_conflict_do_update(
+                index_elements=[m.counters.c.name],
+                set_={"value": m.counters.c.value + count},
+            )
             .returning(m.counters.c.value)
         )
-        last = conn.execute(bump).scalar_one_or_none()
-        if last is None:
-            conn.execute(m.counters.insert().values(name=datatype, value=count))
-            last = count
+        last = conn.execute(bump).scalar_one()
         prefix = datatype.upper()
         return [f"{prefix}{n:07d}" for n in range(last - count + 1, last + 1)]
 

@@ -49,8 +49,9 @@ def generate_name(datatype, name, flexilims_session=None, project_id=None):
 
     ``name`` is a root (``X_scanimage``) or a numbered name (``X_scanimage_3``);
     the result is the first free name from that number on (``X_scanimage_0``
-    for a root). Free names are found by doubling steps then bisection, so the
-    number of requests grows with the logarithm of the names taken.
+    for a root), keeping the number's zero padding (``X_00001``). Free names
+    are found by doubling steps then bisection, so the number of requests
+    grows with the logarithm of the names taken.
 
     Returns
     -------
@@ -60,15 +61,19 @@ def generate_name(datatype, name, flexilims_session=None, project_id=None):
     session = _session(flexilims_session, project_id)
     match = _SUFFIX.match(name)
     if match:
-        root, start = match.group(1), int(match.group(2))
+        root, digits = match.group(1), match.group(2)
+        start, width = int(digits), len(digits)
     else:
-        root, start = f"{name}_", 0
+        root, start, width = f"{name}_", 0, 1
+
+    def numbered(number: int) -> str:
+        return f"{root}{number:0{width}d}"
 
     def taken(number: int) -> bool:
-        return bool(session.get(datatype, name=f"{root}{number}"))
+        return bool(session.get(datatype, name=numbered(number)))
 
     if not taken(start):
-        return f"{root}{start}"
+        return numbered(start)
     low, step = start, 1
     high = start + step
     while taken(high):
@@ -80,7 +85,7 @@ def generate_name(datatype, name, flexilims_session=None, project_id=None):
             low = middle
         else:
             high = middle
-    return f"{root}{high}"
+    return numbered(high)
 
 
 def _genealogy(entity: dict) -> list[str]:

@@ -549,6 +549,15 @@ def test_generate_name_finds_the_first_free_number(flz_session, mouse):
     assert flz.generate_name("sample", f"{MOUSE}_z", flexilims_session=flz_session) == (
         f"{MOUSE}_z_0"
     )
+    flz.add_entity("sample", f"{MOUSE}_acq_00001", flexilims_session=flz_session)
+    assert (
+        flz.generate_name("sample", f"{MOUSE}_acq_00001", flexilims_session=flz_session)
+        == f"{MOUSE}_acq_00002"
+    )
+    assert (
+        flz.generate_name("sample", f"{MOUSE}_acq_00007", flexilims_session=flz_session)
+        == f"{MOUSE}_acq_00007"
+    )
 
 
 def test_format_results_refuses_reserved_attribute_names():
