@@ -259,7 +259,7 @@ class Api:
         response.set_cookie(
             TOKEN_COOKIE,
             token,
-            max_age=self.token_lifetime_ms // 1000,
+            max_age=max(1, self.token_lifetime_ms // 1000),
             path="/flexilims/",
             httponly=True,
             samesite="lax",

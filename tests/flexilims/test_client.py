@@ -3,6 +3,7 @@ side by side with the in-process session: same replies, same errors."""
 
 import socket
 import threading
+import time
 
 import pytest
 import requests
@@ -323,6 +324,16 @@ def test_the_client_renews_a_refused_token_once(server, store, jane, client):
     Accounts(store).set_password("jane", "new")
     with pytest.raises(AuthenticationFailed):
         client.get("mouse")
+
+
+def test_the_client_renews_an_expired_token(start_server, store, jane, project):
+    url = start_server("--token-lifetime", str(0.5 / 3600))
+    client = Flexilims(jane.username, jane.password, project.id, base_url=url)
+    first = client.token
+    assert client.get("mouse") == []
+    time.sleep(0.6)
+    assert client.get("mouse") == []
+    assert client.token != first and count_tokens(store) == 2
 
 
 def test_the_client_can_revoke_its_token(client):

@@ -319,6 +319,20 @@ def test_token_lifetime_is_configurable(database_url, store, project, make_user)
     app.state.store.engine.dispose()
 
 
+def test_app_from_env(database_url, monkeypatch):
+    from flexilims.server import app_from_env
+
+    monkeypatch.setenv("FLEXILIMS_DATABASE_URL", database_url)
+    monkeypatch.setenv("FLEXILIMS_TOKEN_LIFETIME_HOURS", "1.5")
+    app = app_from_env()
+    assert app.state.api.token_lifetime_ms == 5_400_000
+    assert app.state.store.engine.url.database in database_url
+    app.state.store.engine.dispose()
+    monkeypatch.setenv("FLEXILIMS_TOKEN_LIFETIME_HOURS", "a day")
+    with pytest.raises(ValueError, match="is not a number of hours"):
+        app_from_env()
+
+
 def test_create_app_refuses_a_bad_lifetime(database_url):
     with pytest.raises(ValueError, match="positive"):
         create_app(database_url, token_lifetime_hours=0)
