@@ -1,9 +1,14 @@
-"""Fixtures of the flexiznam tests: a configured flexiznam folder and a session."""
+"""Fixtures of the flexiznam tests: a configured flexiznam folder and a session,
+in-process or over HTTP to a real server process."""
 
 import pytest
 import yaml
 
-from flexilims import LocalSession
+from flexilims import Flexilims, LocalSession
+from flexilims.accounts import Accounts
+from servers import ServerProcess
+
+TRANSPORTS = ["local", "http"]
 
 
 @pytest.fixture
@@ -24,7 +29,29 @@ def config_dir(tmp_path, monkeypatch, database_url):
     return folder
 
 
-@pytest.fixture
-def flz_session(store, project, config_dir):
-    """An in-process session on the test project, with flexiznam configured."""
-    return LocalSession(store, project_id=project.id, username="tester")
+@pytest.fixture(scope="session")
+def servers():
+    """One server process per database, started when first needed."""
+    running: dict[str, ServerProcess] = {}
+
+    def server_for(database_url: str) -> str:
+        if database_url not in running:
+            running[database_url] = ServerProcess(database_url)
+        return running[database_url].base_url
+
+    yield server_for
+    for process in running.values():
+        process.stop()
+
+
+@pytest.fixture(params=TRANSPORTS)
+def flz_session(request, store, project, config_dir, database_url):
+    """A session on the test project as user ``tester``, with flexiznam
+    configured: the in-process session, or the HTTP client of a real server."""
+    if request.param == "local":
+        return LocalSession(store, project_id=project.id, username="tester")
+    accounts = Accounts(store)
+    accounts.add_user("tester", "tester-password", full_name="tester")
+    accounts.add_member("tester", project.name)
+    base_url = request.getfixturevalue("servers")(database_url)
+    return Flexilims("tester", "tester-password", project.id, base_url=base_url)
