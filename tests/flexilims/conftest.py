@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 
+from flexilims import protocol
 from flexilims.accounts import Accounts
 from flexilims.server import create_app
 
@@ -156,3 +157,79 @@ def start_server(database_url, store):
 def server(start_server):
     """A real server process on the test database; its base URL."""
     return start_server()
+
+
+class Caller:
+    """Requests as one user: ``call(operation, params, body)``."""
+
+    def __init__(self, api, user):
+        self.api = api
+        self.user = user
+
+    def __call__(self, operation, params=None, body=None, *, method=None, **kwargs):
+        headers = self.user.headers if self.user else {}
+        return self.api.request(
+            method or protocol.METHODS[operation],
+            API + operation,
+            params=params,
+            json=body,
+            headers=headers,
+            **kwargs,
+        )
+
+    def as_(self, user) -> "Caller":
+        return Caller(self.api, user)
+
+
+@pytest.fixture
+def call(api, jane):
+    return Caller(api, jane)
+
+
+@pytest.fixture
+def save(call, project):
+    """``save(type, name, attributes, **body)``: create an entity, return it."""
+
+    def create(datatype, name, attributes=None, strict=False, **body):
+        body = {
+            "type": datatype,
+            "name": name,
+            "project_id": project.id,
+            "attributes": attributes or {},
+            **body,
+        }
+        params = {"strict_validation": "true" if strict else "false"}
+        reply = call("save", params, body)
+        assert reply.status_code == 200, reply.text
+        return reply.json()
+
+    return create
+
+
+@pytest.fixture
+def tree(save):
+    """mouse > session > recording > dataset, and mouse > sample."""
+    mouse = save("mouse", "PZAH6.4b", {"sex": "F", "birth_date": "2021-05-05"})
+    session = save(
+        "session", "PZAH6.4b_S20210513", {"date": "2021-05-13"}, origin_id=mouse["id"]
+    )
+    recording = save(
+        "recording",
+        "R101",
+        {"recording_type": "two_photon"},
+        origin_id=session["id"],
+    )
+    dataset = save(
+        "dataset",
+        "ds1",
+        {"path": "a/b", "dataset_type": "scanimage"},
+        origin_id=recording["id"],
+    )
+    sample = save("sample", "brain", {}, origin_id=mouse["id"])
+    return {
+        "mouse": mouse,
+        "session": session,
+        "recording": recording,
+        "dataset": dataset,
+        "sample": sample,
+    }
