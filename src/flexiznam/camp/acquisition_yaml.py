@@ -108,7 +108,7 @@ def load(source) -> Source:
     Parameters
     ----------
     source : dict, str or Path
-        The data itself (a dict), or the path of a YAML file.
+        The data itself (a dict), or the path of a YAML file (str or Path).
 
     Returns
     -------
@@ -121,7 +121,7 @@ def load(source) -> Source:
     """
     if isinstance(source, Source):
         return source
-    if isinstance(source, dict):
+    if not isinstance(source, str | Path):
         return Source(data=source)
     path = Path(source)
     try:

@@ -297,7 +297,8 @@ def offline_problems(source, config: dict | None = None) -> list[Problem]:
             continue
         parent_type = node.parent.type if node.parent else origin_type
         allowed_parents = ALLOWED_PARENTS.get(kind)
-        if parent_type and allowed_parents and parent_type not in allowed_parents:
+        known_parent = parent_type in config["datatypes"]
+        if known_parent and allowed_parents and parent_type not in allowed_parents:
             out.node(node, f"a {kind} cannot be inside a {parent_type}", "type")
         if kind == "dataset":
             _check_dataset(node, out, config, origin)
