@@ -328,5 +328,10 @@ def trash_purge(batch, older_than, database):
     click.echo(f"Purged {count} entities.")
 
 
+from .transfer_cli import export_command, import_command  # noqa: E402
+
+cli.add_command(import_command)
+cli.add_command(export_command)
+
 if __name__ == "__main__":
     cli()

@@ -1,0 +1,114 @@
+"""``flexilims import`` and ``flexilims export``: move a project as nested JSON.
+
+Registered on the ``flexilims`` group by :mod:`flexilims.cli`, whose error
+handling turns a refused import into its message and exit status 1. The work
+is done by :mod:`flexilims.transfer`.
+"""
+
+import json
+
+import click
+import orjson
+
+from .server import DATABASE_ENV, DEFAULT_DATABASE_URL
+from .store import Store
+from .transfer import export_project, import_project
+
+database_option = click.option(
+    "--database",
+    envvar=DATABASE_ENV,
+    default=DEFAULT_DATABASE_URL,
+    show_default=True,
+    help=f"Database URL (sqlite:///FILE or postgresql://...); env {DATABASE_ENV}.",
+)
+
+
+def _store(database: str) -> Store:
+    """Open the database; its connections close when the command ends."""
+    store = Store.open(database)
+    click.get_current_context().call_on_close(store.engine.dispose)
+    return store
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+@click.command("import")
+@click.argument("file", type=click.File("rb"))
+@click.option("--project", "project_name", required=True, help="Name or id.")
+@click.option(
+    "--create-project/--no-create-project",
+    default=True,
+    show_default=True,
+    help="Create the project when there is none of that name.",
+)
+@click.option(
+    "--created-by",
+    help="createdBy of entities that have none (default: your login name).",
+)
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+@database_option
+def import_command(file, project_name, create_project, created_by, progress, database):
+    """Load a Flexilims project dump (nested JSON) into a project.
+
+    FILE holds root entities keyed by name, each with its fields and a
+    `children` object (the Flexilims offline format; `-` reads standard
+    input). Ids, names, dates, createdBy and incremental ids are kept. The
+    import is one transaction: a problem names the entity and writes nothing.
+    """
+    try:
+        data = json.load(file)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        name = getattr(file, "name", "-")
+        raise click.ClickException(f"{name} is not valid JSON: {error}") from None
+    summary = import_project(
+        _store(database),
+        data,
+        project_name,
+        progress=progress,
+        create_project=create_project,
+        created_by=created_by,
+    )
+    created = " (created)" if summary["project_created"] else ""
+    click.echo(
+        f"Imported {_plural(summary['entities'], 'entity')} and "
+        f"{_plural(summary['links'], 'link')} into project {summary['project']}"
+        f"{created} with id {summary['project_id']}."
+    )
+    for datatype, count in sorted(summary["by_type"].items()):
+        click.echo(f"  {datatype}\t{count}")
+    if summary["defaults"]:
+        filled = ", ".join(
+            f"{key} of {_plural(count, 'entity')}"
+            for key, count in sorted(summary["defaults"].items())
+        )
+        click.echo(f"Filled in missing {filled}.")
+
+
+@click.command("export")
+@click.option("--project", "project_name", required=True, help="Name or id.")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, allow_dash=True))
+@database_option
+def export_command(project_name, file, database):
+    """Write a project as nested JSON (the Flexilims offline format).
+
+    `flexilims import` reads it back; `-` writes to standard output.
+    """
+    data = export_project(_store(database), project_name)
+    text = orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
+    if file == "-":
+        click.get_binary_stream("stdout").write(text)
+    else:
+        with open(file, "wb") as stream:
+            stream.write(text)
+    count = 0
+    stack = list(data.values())
+    while stack:
+        entity = stack.pop()
+        count += 1
+        stack.extend(entity["children"].values())
+    click.echo(
+        f"Exported {_plural(count, 'entity')} of project {project_name} to {file}.",
+        err=file == "-",
+    )
