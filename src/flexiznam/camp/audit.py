@@ -75,25 +75,29 @@ def missing_data(entities, session) -> list[dict]:
 def unreferenced_folders(entities, roots: dict, project_name: str) -> list[Path]:
     """Folders below ``<root>/<project>`` that no entity's path reaches.
 
-    A folder is reached when an entity's path is that folder, lies inside it,
-    or is a dataset folder that contains it. Only the topmost unreached
-    folder of a branch is listed.
+    A folder is reached when an entity's path is that folder or lies inside
+    it. Below the folder of a dataset (that is no other entity's folder, like
+    an analysis output folder), every folder belongs to the dataset. Only the
+    topmost unreached folder of a branch is listed.
     """
     found = []
     for is_raw, root in roots.items():
-        reached, ancestors, dataset_folders = set(), set(), set()
+        reached, ancestors, entity_folders, dataset_folders = set(), set(), set(), set()
         for entity in entities:
             attributes = entity.get("attributes") or {}
             path = attributes.get("path")
             if not isinstance(path, str) or not path:
                 continue
+            path = PurePosixPath(path)
             if entity["type"] == "dataset":
                 if _is_raw(attributes) != is_raw:
                     continue
-                dataset_folders.add(PurePosixPath(path))
-            path = PurePosixPath(path)
+                dataset_folders.add(path)
+            else:
+                entity_folders.add(path)
             reached.add(path)
             ancestors.update(path.parents)
+        owned = dataset_folders - entity_folders
         top = root / project_name
         if not top.is_dir():
             continue
@@ -102,7 +106,7 @@ def unreferenced_folders(entities, roots: dict, project_name: str) -> list[Path]
             keep = []
             for name in sorted(subfolders):
                 path = relative / name
-                if path in dataset_folders:
+                if path in owned:
                     continue
                 if path in reached or path in ancestors:
                     keep.append(name)
