@@ -47,11 +47,14 @@ class Problem:
         What is wrong and, where possible, what to do.
     line : int or None
         Line of the file where the entity or key is.
+    keys : tuple
+        Where the entity is in the data (``('children', 'S20210420', ...)``).
     """
 
     place: str
     message: str
     line: int | None = None
+    keys: tuple = ()
 
     def __str__(self) -> str:
         where = f"line {self.line}, {self.place}" if self.line else self.place
@@ -80,7 +83,8 @@ class _Collector:
 
     def node(self, node: Node, message: str, key: str | None = None) -> None:
         keys = node.keys + ((key,) if key else ())
-        self.problems.append(Problem(node.place, message, self.source.line(keys)))
+        line = self.source.line(keys)
+        self.problems.append(Problem(node.place, message, line, node.keys))
 
 
 def _check_top(data, out: _Collector, config: dict) -> None:
@@ -327,10 +331,17 @@ def online_problems(
     session,
     conflicts: str = "abort",
     strict_validation: bool = False,
+    known=(),
 ) -> list[Problem]:
     """The problems the database finds: origin, names taken, lab settings.
 
     The operations an upload would send go to the batch endpoint as a dry run.
+
+    Parameters
+    ----------
+    known : collection of tuple
+        Keys of entities with problems already: what the database says about
+        them is not repeated.
     """
     source = load(source)
     out = _Collector(source)
@@ -363,7 +374,8 @@ def online_problems(
     )
     for problem in reply.get("problems", []):
         node = nodes[problem["index"]]
-        out.node(node, _store_message(problem["message"], conflicts))
+        if node.keys not in known:
+            out.node(node, _store_message(problem["message"], conflicts))
     return out.problems
 
 
@@ -429,7 +441,13 @@ def check_yaml(
 
             session = get_flexilims_session(data["project"])
         try:
-            problems += online_problems(source, session, conflicts, strict_validation)
+            problems += online_problems(
+                source,
+                session,
+                conflicts,
+                strict_validation,
+                known={problem.keys for problem in problems},
+            )
         except StoreError as error:
             problems.append(Problem("database", str(error)))
     if raise_error:

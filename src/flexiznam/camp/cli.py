@@ -132,7 +132,8 @@ def check_names_command(project):
     for item in problems:
         click.echo(f"{item['type']:10} {item['name']}: {item['problem']}")
     if problems:
-        _fail(f"{len(problems)} entit{'y' if len(problems) == 1 else 'ies'} to fix.")
+        count = len({item["id"] for item in problems})
+        _fail(f"{count} entit{'y' if count == 1 else 'ies'} to fix.")
     click.echo(f"{project}: every name follows the genealogy convention.")
 
 
