@@ -11,16 +11,19 @@ whose origin it is.
 :func:`import_project` loads such a dump into a project, keeping ids, names,
 types, attributes, dates, ``createdBy`` and incremental ids, in one
 transaction: the whole file is checked first, and a refusal names the entity's
-path in the file and writes nothing. Rows are inserted with batched
-``executemany`` statements. :func:`export_project` writes the same format, so
+path in the file and writes nothing. Rows are inserted in bulk (``COPY`` on
+PostgreSQL, ``executemany`` on SQLite) after a fixed number of look-up
+queries. :func:`export_project` writes the same format, so
 an export imported into an empty database gives back the same entities.
 """
 
 import getpass
+import operator
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from tqdm.auto import tqdm
@@ -28,7 +31,7 @@ from tqdm.auto import tqdm
 from . import labsettings
 from . import models as m
 from .errors import BadRequest
-from .rules import check_attribute_names, check_no_nan, empty_to_null, is_hex_id
+from .rules import ATTRIBUTE_NAME, check_no_nan, empty_to_null, is_hex_id
 from .store import ENTITY_COLUMNS, Store, attribute_value_rows, new_id, now_ms
 
 #: Rows per ``executemany`` statement and ids per ``IN`` list.
@@ -88,9 +91,9 @@ def _string(entity: Mapping, key: str, path: str, *, required: bool) -> str | No
         if required:
             raise _refused(path, f"'{key}' is missing.")
         return None
-    if not isinstance(value, str) or (required and not value.strip()):
+    if type(value) is not str or (required and not value.strip()):
         raise _refused(path, f"'{key}' must be a non-empty string, not {value!r}.")
-    if key in MAX_LENGTH and len(value) > MAX_LENGTH[key]:
+    if len(value) > MAX_LENGTH[key]:
         raise _refused(path, f"'{key}' is longer than {MAX_LENGTH[key]} characters.")
     return value
 
@@ -99,53 +102,51 @@ def _date(entity: Mapping, key: str, path: str) -> int | None:
     value = entity.get(key)
     if value is None:
         return None
-    if isinstance(value, float) and value.is_integer():
+    if type(value) is float and value.is_integer():
         value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+    if type(value) is not int or value < 0:
         raise _refused(
             path, f"'{key}' must be milliseconds since the epoch, not {value!r}."
         )
     return value
 
 
-def _attributes(entity: Mapping, path: str) -> dict:
-    """The attributes under the store's rules: names checked, no NaN, empty
-    lists and dicts as null."""
-    attributes = entity.get("attributes")
+#: Attribute values that need no NaN check nor empty-to-null conversion.
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
+def _attributes(attributes, path: str) -> dict:
+    """The attributes under the store's rules: names of letters, digits, ``_``
+    and ``-``, no NaN, empty lists and dicts as null (at any depth)."""
     if attributes is None:
         return {}
     if not isinstance(attributes, Mapping):
         raise _refused(path, "'attributes' must be a JSON object.")
-    for key in attributes:
-        if not _valid_name(key):
+    clean = {}
+    for key, value in attributes.items():
+        if type(key) is not str or not ATTRIBUTE_NAME.match(key):
             raise _refused(
                 path,
                 f"'{key}' is not a valid attribute name: use only letters, "
                 "digits, '_' and '-'.",
             )
-    for key, value in attributes.items():
-        try:
-            check_no_nan(value, key, "Import")
-        except BadRequest:
-            raise _refused(
-                path,
-                f"attribute '{key}' holds NaN or an infinity, which cannot be "
-                "stored: use null or a number.",
-            ) from None
-    return {key: empty_to_null(value) for key, value in attributes.items()}
-
-
-def _valid_name(key) -> bool:
-    try:
-        check_attribute_names({key: None}, "Import")
-    except BadRequest:
-        return False
-    return True
+        if type(value) not in _PLAIN:
+            try:
+                check_no_nan(value, key, "Import")
+            except BadRequest:
+                raise _refused(
+                    path,
+                    f"attribute '{key}' holds NaN or an infinity, which cannot be "
+                    "stored: use null or a number.",
+                ) from None
+            value = empty_to_null(value)
+        clean[key] = value
+    return clean
 
 
 def _links(entity: Mapping, path: str) -> list[str]:
     links = entity.get("customEntities")
-    if links is None:
+    if not links:
         return []
     if not isinstance(links, list) or not all(is_hex_id(i) for i in links):
         raise _refused(path, "'customEntities' must be a list of 24-hex entity ids.")
@@ -207,10 +208,7 @@ def _node(entity: Mapping, path: str, parent, stamp: int, created_by: str) -> _N
     name = entity.get("name")
     if name is None:
         name = path.rsplit(" > ", 1)[-1]
-    if not isinstance(name, str) or not name.strip():
-        raise _refused(path, f"'name' must be a non-empty string, not {name!r}.")
-    if len(name) > MAX_LENGTH["name"]:
-        raise _refused(path, f"'name' is longer than {MAX_LENGTH['name']} characters.")
+    name = _string({"name": name}, "name", path, required=True)
     entity_id = entity.get("id")
     if entity_id is None:
         entity_id = new_id()
@@ -233,19 +231,20 @@ def _node(entity: Mapping, path: str, parent, stamp: int, created_by: str) -> _N
             path, f"origin_id {origin!r} is not 24 lower-case hexadecimal characters."
         )
     incremental = _string(entity, "incrementalId", path, required=False)
+    if incremental is None:
+        defaults.add("incrementalId")
     author = _string(entity, "createdBy", path, required=False)
+    if author is None:
+        author = created_by
+        defaults.add("createdBy")
     created = _date(entity, "dateCreated", path)
-    updated = _date(entity, "dateUpdated", path)
-    for key, value in (
-        ("incrementalId", incremental),
-        ("createdBy", author),
-        ("dateCreated", created),
-        ("dateUpdated", updated),
-    ):
-        if value is None:
-            defaults.add(key)
     if created is None:
         created = stamp
+        defaults.add("dateCreated")
+    updated = _date(entity, "dateUpdated", path)
+    if updated is None:
+        updated = created
+        defaults.add("dateUpdated")
     return _Node(
         path=path,
         row={
@@ -254,10 +253,10 @@ def _node(entity: Mapping, path: str, parent, stamp: int, created_by: str) -> _N
             "type": datatype,
             "name": name,
             "incremental_id": incremental,
-            "attributes": _attributes(entity, path),
-            "created_by": author if author is not None else created_by,
+            "attributes": _attributes(entity.get("attributes"), path),
+            "created_by": author,
             "date_created": created,
-            "date_updated": updated if updated is not None else created,
+            "date_updated": updated,
             "origin_id": origin,
         },
         links=_links(entity, path),
@@ -298,8 +297,15 @@ def _parents_first(nodes: list[_Node]) -> tuple[list[_Node], list[dict]]:
 
 
 def _existing(conn, column, values: list, *where) -> set:
-    """The ``values`` found in ``column`` (``IN`` lists of :data:`CHUNK`)."""
+    """The ``values`` found in ``column``: one ``= ANY(array)`` query on
+    PostgreSQL, ``IN`` lists of :data:`CHUNK` values on SQLite."""
     found = set()
+    if not values:
+        return found
+    if conn.dialect.name == "postgresql":
+        array = sa.bindparam("values", values, type_=postgresql.ARRAY(sa.String))
+        query = sa.select(column).where(column == sa.any_(array), *where)
+        return set(conn.execute(query).scalars())
     for start in range(0, len(values), CHUNK):
         query = sa.select(column).where(column.in_(values[start : start + CHUNK]))
         found.update(conn.execute(query.where(*where)).scalars())
@@ -438,19 +444,60 @@ def _set_incremental_ids(store: Store, conn, nodes: list[_Node]) -> None:
             node.row["incremental_id"] = incremental
 
 
+def _bulk_insert(conn, table: sa.Table, rows: list) -> None:
+    """Insert rows (sequences in the table's column order) in the caller's
+    transaction: ``COPY`` on PostgreSQL, one ``executemany`` on SQLite.
+
+    JSON columns are given as JSON text already.
+    """
+    if not rows:
+        return
+    columns = ", ".join(column.name for column in table.columns)
+    if conn.dialect.name == "postgresql":
+        import psycopg
+
+        statement = f"COPY {table.name} ({columns}) FROM STDIN"
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            with cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except psycopg.IntegrityError as error:
+            raise sa.exc.IntegrityError(statement, None, error) from error
+        finally:
+            cursor.close()
+    else:
+        marks = ", ".join("?" for _ in table.columns)
+        conn.exec_driver_sql(
+            f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", rows
+        )
+
+
 def _write(conn, nodes: list[_Node], deferred: list[dict], progress: bool) -> int:
     """Insert the entities, their attribute index rows and links, batched."""
+    entity_row = operator.itemgetter(*(c.name for c in m.entities.columns))
+    attributes_at = [c.name for c in m.entities.columns].index("attributes")
+    index_row = operator.itemgetter(*(c.name for c in m.attribute_values.columns))
     with tqdm(
         total=len(nodes), desc="Importing", unit=" entities", disable=not progress
     ) as bar:
         for start in range(0, len(nodes), CHUNK):
             rows = [node.row for node in nodes[start : start + CHUNK]]
-            conn.execute(m.entities.insert(), rows)
-            index = [
-                r for row in rows for r in attribute_value_rows(row, row["attributes"])
-            ]
-            for begin in range(0, len(index), CHUNK):
-                conn.execute(m.attribute_values.insert(), index[begin : begin + CHUNK])
+            values = []
+            for row in rows:
+                value = list(entity_row(row))
+                value[attributes_at] = orjson.dumps(value[attributes_at]).decode()
+                values.append(tuple(value))
+            _bulk_insert(conn, m.entities, values)
+            _bulk_insert(
+                conn,
+                m.attribute_values,
+                [
+                    index_row(index)
+                    for row in rows
+                    for index in attribute_value_rows(row, row["attributes"])
+                ],
+            )
             bar.update(len(rows))
     if deferred:
         e = m.entities
@@ -460,13 +507,8 @@ def _write(conn, nodes: list[_Node], deferred: list[dict], progress: bool) -> in
             .values(origin_id=sa.bindparam("b_origin_id", type_=e.c.origin_id.type)),
             deferred,
         )
-    links = [
-        {"entity_id": node.id, "linked_id": linked}
-        for node in nodes
-        for linked in node.links
-    ]
-    for start in range(0, len(links), CHUNK):
-        conn.execute(m.entity_links.insert(), links[start : start + CHUNK])
+    links = [(node.id, linked) for node in nodes for linked in node.links]
+    _bulk_insert(conn, m.entity_links, links)
     return len(links)
 
 
@@ -513,7 +555,10 @@ def import_project(
         the root, joined by `` > ``); nothing is written.
     """
     if created_by is None:
-        created_by = getpass.getuser()
+        try:
+            created_by = getpass.getuser()
+        except (OSError, KeyError):
+            created_by = "unknown"
     nodes, candidates = _parse(data, created_by)
     ordered, deferred = _parents_first(nodes)
     with store.write() as conn:
