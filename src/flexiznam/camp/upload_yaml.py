@@ -4,17 +4,21 @@ The file is checked first (structure, folders, datasets: every problem at
 once); then the origin and what already exists below it are fetched (two
 requests), the operations are built (with a progress bar) and sent in ONE
 request of the batch endpoint, which applies them all or none. This works the
-same over the in-process session and the HTTP client.
+same over the in-process session and the HTTP client. A server without the
+batch endpoint (Flexilims) gets one request per entity instead
+(:mod:`flexiznam.camp.one_by_one`).
 """
 
 import re
 from dataclasses import dataclass, field
 
 from flexilims.errors import FlexilimsError as StoreError
+from flexilims.errors import NotFound
 
 from ..errors import SyncYmlError
 from .acquisition_yaml import CONFLICT_MODES, load
 from .check import Problem, offline_problems, raise_problems
+from .one_by_one import OneByOneError, apply_one_by_one
 from .operations import build_operations, find_origin
 
 _FAILED_AT = re.compile(r"Batch failed at operation (\d+)(?: \([^)]*\))?: ")
@@ -53,15 +57,38 @@ class UploadReport:
 
 def _existing(session, origin: dict) -> dict:
     """``(type, name)`` -> entity for everything below the origin (one request)."""
+    below = None
     if hasattr(session, "get_descendants"):
-        below = session.get_descendants(origin["id"])
-    else:  # a third-party client: one request per level
+        try:
+            below = session.get_descendants(origin["id"])
+        except NotFound:  # a Flexilims server: no get-descendants
+            pass
+    if below is None:  # one request per level
         below, frontier = [], [origin["id"]]
         while frontier:
             children = [c for p in frontier for c in session.get_children(p)]
             below += children
             frontier = [c["id"] for c in children if c["type"] != "dataset"]
     return {(entity["type"], entity["name"]): entity for entity in below}
+
+
+def _send(session, operations, existing, conflicts, strict, progress) -> dict:
+    """One batch request; one request per entity if the server has no batch."""
+    if hasattr(session, "batch"):
+        try:
+            return session.batch(
+                operations, conflicts=conflicts, strict_validation=strict
+            )
+        except NotFound:  # a server without the batch endpoint (Flexilims)
+            pass
+    return apply_one_by_one(session, operations, existing, conflicts, strict, progress)
+
+
+def _refused(source, node, message: str, undone: str | None) -> None:
+    message = message.split(" If you have 'null' values")[0].strip()
+    note = "nothing was written" if undone is None else undone
+    problem = Problem(node.place, f"{message} ({note})", source.line(node.keys))
+    raise_problems([problem], source)
 
 
 def upload(
@@ -117,8 +144,8 @@ def upload(
     except SyncYmlError as error:
         raise_problems([Problem("origin", str(error).removeprefix("origin: "))], source)
     operations, nodes = build_operations(data, origin, progress=progress)
+    existing = _existing(session, origin)
     if conflicts == "abort":
-        existing = _existing(session, origin)
         taken = [
             Problem(
                 node.place,
@@ -131,22 +158,17 @@ def upload(
         ]
         raise_problems(taken, source)
     try:
-        reply = session.batch(
-            operations, conflicts=conflicts, strict_validation=strict_validation
+        reply = _send(
+            session, operations, existing, conflicts, strict_validation, progress
         )
     except StoreError as error:
         message = getattr(error, "message", str(error))
         match = _FAILED_AT.match(message)
         if match is None:
             raise SyncYmlError(f"Upload refused, nothing written: {message}") from error
-        node = nodes[int(match.group(1))]
-        problem = Problem(
-            node.place,
-            message[match.end() :].split(" If you have 'null' values")[0].strip()
-            + " (nothing was written)",
-            source.line(node.keys),
-        )
-        raise_problems([problem], source)
+        _refused(source, nodes[int(match.group(1))], message[match.end() :], None)
+    except OneByOneError as error:
+        _refused(source, nodes[error.index], error.message, error.undone)
     report = UploadReport()
     for result in reply["results"]:
         getattr(report, result["status"]).append(
