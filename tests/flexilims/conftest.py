@@ -1,22 +1,15 @@
 """Fixtures of the server tests: users with tokens, the app in-process, and a
 real ``flexilims serve`` process on 127.0.0.1."""
 
-import os
-import socket
-import subprocess
-import sys
-import time
 import warnings
 from dataclasses import dataclass
 
 import pytest
-import requests
 
 from flexilims import protocol
 from flexilims.accounts import Accounts
 from flexilims.server import create_app
-
-API = "/flexilims/api/"
+from servers import API, ServerProcess
 
 
 @dataclass
@@ -87,55 +80,6 @@ def login(api):
 def jane(project, make_user, login):
     """A member of project ``test``, logged in."""
     return login(make_user("jane", projects=["test"]))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class ServerProcess:
-    """``flexilims serve`` in a child process, on a free port of 127.0.0.1."""
-
-    def __init__(self, database_url: str, *args: str):
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}{API}"
-        command = [sys.executable, "-m", "flexilims.cli", "serve"]
-        command += ["--database", database_url, "--port", str(self.port)]
-        command += ["--no-access-log", *args]
-        self.process = subprocess.Popen(
-            command,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        self._wait_until_up()
-
-    def _wait_until_up(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited:\n{self.process.stderr.read()}")
-            try:
-                if requests.get(self.base_url + "openapi.json", timeout=1).ok:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"the server did not start within {timeout} s")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process.stderr.close()
 
 
 @pytest.fixture
