@@ -13,7 +13,8 @@ from flexilims import BadRequest
 from flexilims import models as m
 from flexilims.accounts import Accounts
 from flexilims.cli import cli
-from flexilims.store import Actor, Store, is_hex_id, now_ms
+from flexilims.rules import is_hex_id
+from flexilims.store import Actor, EntityQuery, Store, now_ms
 from flexilims.transfer import export_project, import_project
 
 JANE = Actor(username="jane", full_name="Jane Doe", is_admin=True)
@@ -180,7 +181,7 @@ def test_export_then_import_into_an_empty_database_is_field_for_field(
         for table in ("entities", "links", "index"):
             assert after[table] == before[table], table
         assert export_project(fresh, "test") == dump
-        replies = fresh.get(JANE, _query(project_id=lab.id, type="mouse"))
+        replies = fresh.get(JANE, EntityQuery(project_id=lab.id, type="mouse"))
         assert [r["name"] for r in replies] == ["M1", "M2 é"]
         # Later saves do not reuse the kept incremental ids.
         project = Accounts(fresh).project("test")
@@ -188,12 +189,6 @@ def test_export_then_import_into_an_empty_database_is_field_for_field(
         assert save(fresh, project, "sample", "s")["incrementalId"] == "SAMPLE0000004"
     finally:
         fresh.engine.dispose()
-
-
-def _query(**filters):
-    from flexilims.store import EntityQuery
-
-    return EntityQuery(**filters)
 
 
 def test_origin_cycles_survive_the_round_trip(
