@@ -33,8 +33,10 @@ def _configure_sqlite(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection):
-        write = connection.get_execution_options().get(WRITE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE) else "BEGIN")
 
 
 def _json_dumps(value) -> str:
@@ -64,7 +66,7 @@ def create_engine(url: str) -> sa.Engine:
         engine = sa.create_engine(parsed, poolclass=sa.pool.QueuePool, **JSON_OPTIONS)
         _configure_sqlite(engine)
         return engine
-    return sa.create_engine(parsed, pool_pre_ping=True, **JSON_OPTIONS)
+    return sa.create_engine(parsed, pool_recycle=3600, **JSON_OPTIONS)
 
 
 def alembic_config(engine: sa.Engine) -> Config:

@@ -226,6 +226,14 @@ def _entity_statement(actor: Actor, query: EntityQuery) -> tuple[sa.Select, dict
     return stmt, params
 
 
+@dataclass(frozen=True)
+class _Named:
+    """A project's id and name, for messages."""
+
+    id: str
+    name: str
+
+
 class Store:
     """Entities of a flexilims database.
 
@@ -253,8 +261,10 @@ class Store:
 
     @contextmanager
     def read(self):
-        """A connection in a read transaction."""
-        with self.engine.connect() as conn, conn.begin():
+        """A connection for reading, in autocommit mode: no BEGIN or COMMIT round
+        trips; each statement sees the latest committed data."""
+        with self.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
             yield conn
 
     @contextmanager
@@ -565,9 +575,15 @@ class Store:
                 [{k: v for k, v in e.items() if k in columns} for e in entities],
             )
         except sa.exc.IntegrityError as error:
+            if len(entities) == 1 and "unique" in str(error.orig).lower():
+                entity = entities[0]
+                project = _Named(entity["project_id"], entity.get("project_name", ""))
+                raise self._name_error(
+                    project, entity["type"], entity["name"], "Save"
+                ) from error
             raise BadRequest(
-                "Save failed. An entity with this name was created at the same "
-                "time; try again."
+                "Save failed. An entity was created or deleted at the same time "
+                f"({type(error.orig).__name__}); try again."
             ) from error
         index_rows = [
             row for e in entities for row in attribute_value_rows(e, e["attributes"])

@@ -6,7 +6,9 @@ short names from the mouse down. Part of the flexiznam API; import these from
 :mod:`flexiznam.main`.
 """
 
+import random
 import re
+import weakref
 from pathlib import PurePosixPath
 
 from . import colony
@@ -43,6 +45,56 @@ def _check_conflicts(conflicts, allowed=CONFLICT_MODES) -> str:
 
 _SUFFIX = re.compile(r"^(.*_)(\d+)$")
 
+#: Per session, the number after the last name this process appended under a
+#: root: a hint so that the next append searches from there, not from 0. The
+#: database's unique names decide; a stale hint only skips numbers.
+_next_numbers: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
+
+
+def _split_number(name: str) -> tuple[str, int, int]:
+    """``X_007`` gives (``X_``, 7, 3); a name without a number (``X_``, 0, 1)."""
+    match = _SUFFIX.match(name)
+    if match:
+        return match.group(1), int(match.group(2)), len(match.group(2))
+    return f"{name}_", 0, 1
+
+
+def _append_candidates(session, datatype: str, name: str):
+    """Names to try, in order, for ``append``.
+
+    The first free name (:func:`generate_name`), or, when this process has
+    appended under the same root before, the number after its last one
+    straight away: the save itself tells whether the name is free. After a
+    clash with a concurrent writer, the first free name from there on, then
+    numbers a little further on, spread at random so writers stop colliding.
+    """
+    root, start, width = _split_number(name)
+    hints = _next_numbers.setdefault(session, {}) if _weakrefable(session) else {}
+    key = (getattr(session, "project_id", None), datatype, root)
+
+    def first_free(number: int) -> int:
+        found = generate_name(datatype, f"{root}{number:0{width}d}", session)
+        return _split_number(found)[1]
+
+    hint = hints.get(key)
+    searched = hint is None or hint < start
+    number = first_free(start) if searched else hint
+    for attempt in range(MAX_APPEND_ATTEMPTS):
+        hints[key] = number + 1
+        yield f"{root}{number:0{width}d}"
+        if not searched:
+            number, searched = first_free(number + 1), True
+        else:
+            number += 1 + random.randrange(2 + 2 * attempt)
+
+
+def _weakrefable(session) -> bool:
+    try:
+        weakref.ref(session)
+    except TypeError:
+        return False
+    return True
+
 
 def generate_name(datatype, name, flexilims_session=None, project_id=None):
     """Generate a number for incrementally increasing the numeric suffix
@@ -59,12 +111,7 @@ def generate_name(datatype, name, flexilims_session=None, project_id=None):
         a name no entity of ``datatype`` has in the project.
     """
     session = _session(flexilims_session, project_id)
-    match = _SUFFIX.match(name)
-    if match:
-        root, digits = match.group(1), match.group(2)
-        start, width = int(digits), len(digits)
-    else:
-        root, start, width = f"{name}_", 0, 1
+    root, start, width = _split_number(name)
 
     def numbered(number: int) -> str:
         return f"{root}{number:0{width}d}"
@@ -298,10 +345,12 @@ def _add_child(
             other_relations=other_relations,
             flexilims_session=session,
         )
-    for _ in range(MAX_APPEND_ATTEMPTS):
-        if conflicts == "append":
-            full_name = generate_name(datatype, full_name, flexilims_session=session)
-            short_name = full_name[len(parent["name"]) + 1 :]
+    if conflicts == "append":
+        names = _append_candidates(session, datatype, full_name)
+    else:
+        names = iter([full_name])
+    for full_name in names:
+        short_name = full_name[len(parent["name"]) + 1 :]
         child_attributes = dict(attributes)
         child_attributes.setdefault("path", _child_path(parent, short_name))
         child_attributes["genealogy"] = _genealogy(parent) + [short_name]
