@@ -21,7 +21,7 @@ from .check import Problem, offline_problems, raise_problems
 from .one_by_one import OneByOneError, apply_one_by_one
 from .operations import build_operations, find_origin
 
-_FAILED_AT = re.compile(r"Batch failed at operation (\d+)(?: \([^)]*\))?: ")
+_FAILED_AT = re.compile(r"Batch failed at operation (\d+)(?: \(.*?\))?: ")
 
 
 @dataclass
