@@ -29,8 +29,6 @@ parent's name, ``_`` and its key (``PZAH6.4b_S20210420_R152356_retinotopy``),
 and its ``genealogy`` the keys from the mouse down.
 """
 
-import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +36,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import SyncYmlError
+from . import quick_yaml
 
 #: Version of the format this flexiznam writes and reads.
 FORMAT_VERSION = 1
@@ -129,7 +128,7 @@ def load(source) -> Source:
     except OSError as error:
         raise SyncYmlError(f"Cannot read {path}: {error}") from error
     try:
-        data = yaml.load(text, Loader=_Loader)
+        data = parse(text)
     except yaml.YAMLError as error:
         raise SyncYmlError(f"{path} is not valid YAML: {error}") from error
     return Source(data=data, text=text, file=path)
@@ -139,16 +138,15 @@ def dump(data: dict) -> str:
     """The YAML text of an acquisition description, with its header comment.
 
     Plain data (mappings with string keys, lists, strings, numbers, booleans,
-    None) is written by a small block-style emitter, many times quicker than
-    PyYAML's representer on large files; anything else goes through PyYAML.
+    None) is written by :func:`flexiznam.camp.quick_yaml.dumps`, many times
+    quicker than PyYAML on large files; anything else goes through PyYAML.
     """
     from ..utils import clean_dictionary_recursively
 
     data = clean_dictionary_recursively(dict(data), format_dataset=True)
-    lines: list[str] = []
     try:
-        _emit_mapping(data, 0, lines)
-    except _NotPlain:
+        return HEADER + quick_yaml.dumps(data)
+    except quick_yaml.Unsupported:
         body = yaml.dump(
             data,
             Dumper=_Dumper,
@@ -158,85 +156,15 @@ def dump(data: dict) -> str:
             width=88,
         )
         return HEADER + body
-    return HEADER + "\n".join(lines) + "\n"
 
 
-class _NotPlain(Exception):
-    """A value the quick emitter does not write."""
-
-
-#: Strings written without quotes: no YAML indicator, no other type on reading.
-_PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./+-]*(?: [A-Za-z0-9_./+()-]+)*$")
-_NOT_STRINGS = re.compile(
-    r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON"
-    r"|off|Off|OFF|null|Null|NULL|~|[-+]?\.?(?:inf|Inf|INF|nan|NaN|NAN))$"
-)
-
-
-def _scalar(value) -> str:
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if value != value:
-            return ".nan"
-        if value in (float("inf"), float("-inf")):
-            return ".inf" if value > 0 else "-.inf"
-        text = repr(value).lower()
-        if "." not in text and "e" in text:
-            text = text.replace("e", ".0e", 1)
-        return text
-    if isinstance(value, str):
-        if _PLAIN.match(value) and not _NOT_STRINGS.match(value):
-            return value
-        if value.isprintable():
-            return "'" + value.replace("'", "''") + "'"
-        return json.dumps(value)
-    raise _NotPlain(value)
-
-
-def _emit_mapping(mapping: dict, indent: int, lines: list) -> None:
-    pad = " " * indent
-    for key, value in mapping.items():
-        if not isinstance(key, str):
-            raise _NotPlain(key)
-        key = _scalar(key)
-        if isinstance(value, dict) and value:
-            lines.append(f"{pad}{key}:")
-            _emit_mapping(value, indent + 2, lines)
-        elif isinstance(value, list | tuple) and value:
-            lines.append(f"{pad}{key}:")
-            _emit_sequence(value, indent, lines)
-        else:
-            lines.append(f"{pad}{key}: {_empty_or_scalar(value)}")
-
-
-def _emit_sequence(items, indent: int, lines: list) -> None:
-    pad = " " * indent
-    for item in items:
-        if isinstance(item, dict) and item:
-            nested: list[str] = []
-            _emit_mapping(item, indent + 2, nested)
-            lines.append(f"{pad}- {nested[0].lstrip()}")
-            lines.extend(nested[1:])
-        elif isinstance(item, list | tuple) and item:
-            lines.append(f"{pad}-")
-            _emit_sequence(item, indent + 2, lines)
-        else:
-            lines.append(f"{pad}- {_empty_or_scalar(item)}")
-
-
-def _empty_or_scalar(value) -> str:
-    if isinstance(value, dict):
-        return "{}"
-    if isinstance(value, list | tuple):
-        return "[]"
-    return _scalar(value)
+def parse(text: str):
+    """The data of a YAML text: quickly if it is in the subset :func:`dump`
+    writes (:func:`flexiznam.camp.quick_yaml.loads`), else with PyYAML."""
+    try:
+        return quick_yaml.loads(text)
+    except quick_yaml.Unsupported:
+        return yaml.load(text, Loader=_Loader)
 
 
 def write(data: dict, path) -> Path:
