@@ -27,6 +27,28 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+#: The user and projects of a live token; built once, bound per request.
+_TOKEN_QUERY = (
+    sa.select(
+        m.users.c.id,
+        m.users.c.username,
+        m.users.c.full_name,
+        m.users.c.is_admin,
+        m.memberships.c.project_id,
+    )
+    .select_from(
+        m.tokens.join(m.users, m.users.c.id == m.tokens.c.user_id).outerjoin(
+            m.memberships, m.memberships.c.user_id == m.users.c.id
+        )
+    )
+    .where(
+        m.tokens.c.token_hash == sa.bindparam("digest"),
+        m.tokens.c.revoked.is_(False),
+        m.tokens.c.expires_at > sa.bindparam("now"),
+    )
+)
+
+
 @dataclass(frozen=True)
 class Project:
     id: str
@@ -276,27 +298,10 @@ class Accounts:
         """The actor a token belongs to, in one query; 403 if it is not valid."""
         if not token:
             raise Forbidden("a valid token is required: authenticate first")
-        query = (
-            sa.select(
-                m.users.c.id,
-                m.users.c.username,
-                m.users.c.full_name,
-                m.users.c.is_admin,
-                m.memberships.c.project_id,
-            )
-            .select_from(
-                m.tokens.join(m.users, m.users.c.id == m.tokens.c.user_id).outerjoin(
-                    m.memberships, m.memberships.c.user_id == m.users.c.id
-                )
-            )
-            .where(
-                m.tokens.c.token_hash == _digest(token),
-                m.tokens.c.revoked.is_(False),
-                m.tokens.c.expires_at > now_ms(),
-            )
-        )
         with self.store.read() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(
+                _TOKEN_QUERY, {"digest": _digest(token), "now": now_ms()}
+            ).all()
         if not rows:
             raise Forbidden("token not valid or expired: authenticate again")
         first = rows[0]

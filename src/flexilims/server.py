@@ -25,6 +25,8 @@ import logging
 import os
 from http import HTTPStatus
 
+import anyio.to_thread
+import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -51,6 +53,10 @@ DEFAULT_DATABASE_URL = "sqlite:///~/.flexiznam/flexilims.db"
 
 DATABASE_ENV = "FLEXILIMS_DATABASE_URL"
 TOKEN_LIFETIME_ENV = "FLEXILIMS_TOKEN_LIFETIME_HOURS"
+THREADS_ENV = "FLEXILIMS_THREADS"
+
+#: Requests one worker process runs at once.
+DEFAULT_THREADS = 4
 
 #: The Description paragraph of the error page, per status, as Tomcat writes it
 #: under Flexilims.
@@ -204,11 +210,18 @@ async def json_body(request: Request):
         raise BadRequest(f"the request body is not valid JSON: {error}") from None
 
 
+class FastJSONResponse(JSONResponse):
+    """JSON encoded with orjson: replies of thousands of entities are common."""
+
+    def render(self, content) -> bytes:
+        return orjson.dumps(content)
+
+
 def reply(value) -> Response:
     """Plain-text replies as text, the rest as JSON."""
     if isinstance(value, str):
         return PlainTextResponse(value)
-    return JSONResponse(value)
+    return FastJSONResponse(value)
 
 
 class Api:
@@ -312,7 +325,9 @@ class Api:
         return protocol.call(self.store, actor, operation, params, body)
 
 
-def create_app(database_url: str, token_lifetime_hours: float = 24) -> Starlette:
+def create_app(
+    database_url: str, token_lifetime_hours: float = 24, threads: int = DEFAULT_THREADS
+) -> Starlette:
     """The ASGI application serving the database at ``database_url``.
 
     Parameters
@@ -322,6 +337,10 @@ def create_app(database_url: str, token_lifetime_hours: float = 24) -> Starlette
         created or upgraded if needed.
     token_lifetime_hours : float, optional
         How long a token stays valid after ``authenticate``.
+    threads : int, optional
+        Requests a worker process runs at once (the rest wait their turn). A
+        few suffice: the work is mostly Python holding the GIL, and more
+        threads only queue on it.
 
     Returns
     -------
@@ -333,6 +352,8 @@ def create_app(database_url: str, token_lifetime_hours: float = 24) -> Starlette
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = threads
         yield
         store.engine.dispose()
 
@@ -361,4 +382,5 @@ def app_from_env() -> Starlette:
         raise ValueError(
             f"{TOKEN_LIFETIME_ENV}={lifetime!r} is not a number of hours"
         ) from None
-    return create_app(database_url, hours)
+    threads = int(os.environ.get(THREADS_ENV) or DEFAULT_THREADS)
+    return create_app(database_url, hours, threads)

@@ -211,7 +211,7 @@ def _entity_statement(actor: Actor, query: EntityQuery) -> tuple[sa.Select, dict
         "offset": query.offset or None,
         "limit": query.limit,
     }
-    if query.project_id is None and not actor.is_admin:
+    if query.project_id is None and not actor.is_admin and query.id is None:
         values["member_projects"] = sorted(actor.project_ids)
     if query.query_key is not None and query.query_value is not None:
         texts = query_texts(query.query_value)
@@ -383,6 +383,8 @@ class Store:
                 if query.type is not None:
                     self._check_type_query(conn, query)
                 self._project(conn, actor, query.project_id, "")
+        if query.id is not None and not actor.is_admin:
+            rows = [row for row in rows if row[PROJECT] in actor.project_ids]
         return entity_replies(rows)
 
     @staticmethod
