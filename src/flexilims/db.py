@@ -39,11 +39,12 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE) else "BEGIN")
 
 
-def _json_dumps(value) -> str:
+def json_text(value) -> str:
+    """A JSON document as text, as the store writes it."""
     return orjson.dumps(value).decode()
 
 
-JSON_OPTIONS = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+JSON_OPTIONS = {"json_serializer": json_text, "json_deserializer": orjson.loads}
 
 
 def create_engine(url: str) -> sa.Engine:
@@ -89,3 +90,50 @@ def upgrade(engine: sa.Engine) -> None:
     """Bring the database schema to the newest migration."""
     if not schema_is_current(engine):
         command.upgrade(alembic_config(engine), "head")
+
+
+#: Rows from which :func:`bulk_insert` uses ``COPY`` on PostgreSQL.
+COPY_FROM_ROWS = 100
+
+
+def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list) -> None:
+    """Insert rows in the caller's transaction, as fast as the driver allows.
+
+    ``COPY`` on PostgreSQL for many rows, one driver-level ``executemany``
+    otherwise: no per-row work in SQLAlchemy.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.Connection
+        A connection in a write transaction.
+    table : sqlalchemy.Table
+        Where to insert.
+    rows : list of sequences
+        Values in the table's column order; JSON columns as JSON text.
+
+    Raises
+    ------
+    sqlalchemy.exc.IntegrityError
+        When a row breaks a constraint (nothing of the transaction should be
+        kept then).
+    """
+    if not rows:
+        return
+    columns = ", ".join(column.name for column in table.columns)
+    postgres = conn.dialect.name == "postgresql"
+    if postgres and len(rows) >= COPY_FROM_ROWS:
+        import psycopg
+
+        statement = f"COPY {table.name} ({columns}) FROM STDIN"
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            with cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except psycopg.IntegrityError as error:
+            raise sa.exc.IntegrityError(statement, None, error) from error
+        finally:
+            cursor.close()
+        return
+    marks = ", ".join(("%s" if postgres else "?") for _ in table.columns)
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", rows)

@@ -140,6 +140,19 @@ def entity_replies(rows) -> list[dict]:
     ]
 
 
+#: An attribute index row (from :func:`attribute_value_rows`) as a tuple.
+index_row = operator.itemgetter(*(c.name for c in m.attribute_values.columns))
+_entity_values = operator.itemgetter(*(c.name for c in m.entities.columns))
+_ATTRIBUTES_AT = [c.name for c in m.entities.columns].index("attributes")
+
+
+def entity_row(entity: Mapping) -> tuple:
+    """An entity dict as a row for :func:`flexilims.db.bulk_insert`."""
+    row = list(_entity_values(entity))
+    row[_ATTRIBUTES_AT] = db.json_text(row[_ATTRIBUTES_AT])
+    return tuple(row)
+
+
 def attribute_value_rows(entity: Mapping, attributes: Mapping) -> list[dict]:
     """Index rows for the scalar attributes of one entity."""
     rows = []
@@ -570,12 +583,8 @@ class Store:
                 strict=True,
             ):
                 entity["incremental_id"] = incremental
-        columns = {c.name for c in m.entities.columns}
         try:
-            conn.execute(
-                m.entities.insert(),
-                [{k: v for k, v in e.items() if k in columns} for e in entities],
-            )
+            db.bulk_insert(conn, m.entities, [entity_row(e) for e in entities])
         except sa.exc.IntegrityError as error:
             if len(entities) == 1 and "unique" in str(error.orig).lower():
                 entity = entities[0]
@@ -587,11 +596,15 @@ class Store:
                 "Save failed. An entity was created or deleted at the same time "
                 f"({type(error.orig).__name__}); try again."
             ) from error
-        index_rows = [
-            row for e in entities for row in attribute_value_rows(e, e["attributes"])
-        ]
-        if index_rows:
-            conn.execute(m.attribute_values.insert(), index_rows)
+        db.bulk_insert(
+            conn,
+            m.attribute_values,
+            [
+                index_row(row)
+                for e in entities
+                for row in attribute_value_rows(e, e["attributes"])
+            ],
+        )
         links = [
             {"entity_id": e["id"], "linked_id": linked}
             for e in entities

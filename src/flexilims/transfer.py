@@ -18,21 +18,28 @@ an export imported into an empty database gives back the same entities.
 """
 
 import getpass
-import operator
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from tqdm.auto import tqdm
 
 from . import labsettings
 from . import models as m
+from .db import bulk_insert
 from .errors import BadRequest
 from .rules import ATTRIBUTE_NAME, check_no_nan, empty_to_null, is_hex_id
-from .store import ENTITY_COLUMNS, Store, attribute_value_rows, new_id, now_ms
+from .store import (
+    ENTITY_COLUMNS,
+    Store,
+    attribute_value_rows,
+    entity_row,
+    index_row,
+    new_id,
+    now_ms,
+)
 
 #: Rows per ``executemany`` statement and ids per ``IN`` list.
 CHUNK = 2000
@@ -444,52 +451,15 @@ def _set_incremental_ids(store: Store, conn, nodes: list[_Node]) -> None:
             node.row["incremental_id"] = incremental
 
 
-def _bulk_insert(conn, table: sa.Table, rows: list) -> None:
-    """Insert rows (sequences in the table's column order) in the caller's
-    transaction: ``COPY`` on PostgreSQL, one ``executemany`` on SQLite.
-
-    JSON columns are given as JSON text already.
-    """
-    if not rows:
-        return
-    columns = ", ".join(column.name for column in table.columns)
-    if conn.dialect.name == "postgresql":
-        import psycopg
-
-        statement = f"COPY {table.name} ({columns}) FROM STDIN"
-        cursor = conn.connection.driver_connection.cursor()
-        try:
-            with cursor.copy(statement) as copy:
-                for row in rows:
-                    copy.write_row(row)
-        except psycopg.IntegrityError as error:
-            raise sa.exc.IntegrityError(statement, None, error) from error
-        finally:
-            cursor.close()
-    else:
-        marks = ", ".join("?" for _ in table.columns)
-        conn.exec_driver_sql(
-            f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", rows
-        )
-
-
 def _write(conn, nodes: list[_Node], deferred: list[dict], progress: bool) -> int:
     """Insert the entities, their attribute index rows and links, batched."""
-    entity_row = operator.itemgetter(*(c.name for c in m.entities.columns))
-    attributes_at = [c.name for c in m.entities.columns].index("attributes")
-    index_row = operator.itemgetter(*(c.name for c in m.attribute_values.columns))
     with tqdm(
         total=len(nodes), desc="Importing", unit=" entities", disable=not progress
     ) as bar:
         for start in range(0, len(nodes), CHUNK):
             rows = [node.row for node in nodes[start : start + CHUNK]]
-            values = []
-            for row in rows:
-                value = list(entity_row(row))
-                value[attributes_at] = orjson.dumps(value[attributes_at]).decode()
-                values.append(tuple(value))
-            _bulk_insert(conn, m.entities, values)
-            _bulk_insert(
+            bulk_insert(conn, m.entities, [entity_row(row) for row in rows])
+            bulk_insert(
                 conn,
                 m.attribute_values,
                 [
@@ -508,7 +478,7 @@ def _write(conn, nodes: list[_Node], deferred: list[dict], progress: bool) -> in
             deferred,
         )
     links = [(node.id, linked) for node in nodes for linked in node.links]
-    _bulk_insert(conn, m.entity_links, links)
+    bulk_insert(conn, m.entity_links, links)
     return len(links)
 
 

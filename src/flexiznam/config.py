@@ -107,11 +107,20 @@ DEFAULTS = {setting.name: setting.default for setting in SETTINGS}
 
 def config_dir() -> Path:
     """The flexiznam folder: ``$FLEXIZNAM_CONFIG_DIR`` or ``~/.flexiznam``."""
-    return Path(os.environ.get(CONFIG_DIR_ENV) or Path.home() / ".flexiznam")
+    return Path(_config_dir_text())
+
+
+def _config_dir_text() -> str:
+    return os.environ.get(CONFIG_DIR_ENV) or os.path.expanduser("~/.flexiznam")
 
 
 def config_file() -> Path:
-    return config_dir() / CONFIG_FILE
+    return _config_file(_config_dir_text())
+
+
+@functools.lru_cache(maxsize=16)
+def _config_file(folder: str) -> Path:
+    return Path(folder) / CONFIG_FILE
 
 
 def _merge(defaults: dict, values: dict) -> dict:
@@ -124,13 +133,17 @@ def _merge(defaults: dict, values: dict) -> dict:
     return merged
 
 
+def _stamp(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
 def read_file(path: Path) -> dict:
     """The settings written in a config file (an empty dict if there is none)."""
-    try:
-        stamp = path.stat().st_mtime_ns
-    except FileNotFoundError:
-        return {}
-    return copy.deepcopy(_parse_file(path, stamp))
+    stamp = _stamp(path)
+    return {} if stamp is None else copy.deepcopy(_parse_file(path, stamp))
 
 
 @functools.lru_cache(maxsize=16)
@@ -152,9 +165,26 @@ def load_config() -> dict:
     -------
     dict
         Every setting of :data:`SETTINGS`; ``database_url`` and
-        ``flexilims_username`` filled in when the file leaves them empty.
+        ``flexilims_username`` filled in when the file leaves them empty. A
+        copy: changing it changes nothing else.
     """
-    config = _merge(DEFAULTS, read_file(config_file()))
+    return copy.deepcopy(current_config())
+
+
+def current_config() -> dict:
+    """The settings as :func:`load_config` gives them, without the copy.
+
+    For code that reads settings many times a second (paths of datasets);
+    the result is shared, so it must not be changed. Re-read when the file
+    changes.
+    """
+    path = config_file()
+    return _settings(path, _stamp(path))
+
+
+@functools.lru_cache(maxsize=16)
+def _settings(path: Path, stamp: int | None) -> dict:
+    config = _merge(DEFAULTS, {} if stamp is None else _parse_file(path, stamp))
     if not config.get("database_url"):
         config["database_url"] = f"sqlite:///{config_dir() / 'flexilims.db'}"
     if not config.get("flexilims_username"):
@@ -201,5 +231,14 @@ def write_config(update: bool = False) -> tuple[Path, list[str]]:
 
 def data_root(is_raw: bool, config: dict | None = None) -> Path:
     """The raw or processed data root, with ``~`` expanded."""
-    config = config or load_config()
-    return Path(config["data_root"]["raw" if is_raw else "processed"]).expanduser()
+    which = "raw" if is_raw else "processed"
+    if config is not None:
+        return Path(config["data_root"][which]).expanduser()
+    path = config_file()
+    return _data_roots(path, _stamp(path))[which]
+
+
+@functools.lru_cache(maxsize=16)
+def _data_roots(path: Path, stamp: int | None) -> dict[str, Path]:
+    roots = _settings(path, stamp)["data_root"]
+    return {which: Path(roots[which]).expanduser() for which in ("raw", "processed")}

@@ -12,7 +12,7 @@ import weakref
 from pathlib import PurePosixPath
 
 from . import colony
-from .config import load_config
+from .config import current_config, load_config
 from .errors import FlexilimsError, NameNotUniqueError
 from .queries import RESERVED_NAMES, _session, format_results, get_entity
 from .sessions import get_flexilims_session
@@ -670,7 +670,7 @@ def add_dataset(
         the flexilims response
     """
     conflicts = _check_conflicts(conflicts)
-    config = load_config()
+    config = current_config()
     if dataset_type not in config["dataset_types"]:
         raise AttributeError(
             f"dataset_type {dataset_type!r} not valid. Valid types are: "

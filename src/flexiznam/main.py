@@ -21,7 +21,6 @@ from .hierarchy import (
 )
 from .queries import (
     RESERVED_NAMES,
-    _descendants_one_level_at_a_time,
     descendants,
     format_results,
     get_children,

@@ -7,7 +7,7 @@ import os
 
 import pandas as pd
 
-from .config import data_root, load_config
+from .config import current_config, data_root
 from .errors import FlexilimsError, NameNotUniqueError
 from .sessions import get_flexilims_session
 
@@ -323,7 +323,7 @@ def get_datasets(
         dataset paths.
     """
     session = _session(flexilims_session, project_id)
-    config = load_config()
+    config = current_config()
     below = descendants(session, origin_id, ["recording", "dataset"])
     recordings = {e["id"]: e for e in below if e["type"] == "recording"}
     if not recordings:

@@ -36,7 +36,6 @@ from pathlib import Path
 import yaml
 
 from ..errors import SyncYmlError
-from . import quick_yaml
 
 #: Version of the format this flexiznam writes and reads.
 FORMAT_VERSION = 1
@@ -135,36 +134,24 @@ def load(source) -> Source:
 
 
 def dump(data: dict) -> str:
-    """The YAML text of an acquisition description, with its header comment.
-
-    Plain data (mappings with string keys, lists, strings, numbers, booleans,
-    None) is written by :func:`flexiznam.camp.quick_yaml.dumps`, many times
-    quicker than PyYAML on large files; anything else goes through PyYAML.
-    """
+    """The YAML text of an acquisition description, with its header comment."""
     from ..utils import clean_dictionary_recursively
 
     data = clean_dictionary_recursively(dict(data), format_dataset=True)
-    try:
-        return HEADER + quick_yaml.dumps(data)
-    except quick_yaml.Unsupported:
-        body = yaml.dump(
-            data,
-            Dumper=_Dumper,
-            sort_keys=False,
-            default_flow_style=False,
-            allow_unicode=True,
-            width=88,
-        )
-        return HEADER + body
+    body = yaml.dump(
+        data,
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=88,
+    )
+    return HEADER + body
 
 
 def parse(text: str):
-    """The data of a YAML text: quickly if it is in the subset :func:`dump`
-    writes (:func:`flexiznam.camp.quick_yaml.loads`), else with PyYAML."""
-    try:
-        return quick_yaml.loads(text)
-    except quick_yaml.Unsupported:
-        return yaml.load(text, Loader=_Loader)
+    """The data of a YAML text (PyYAML, with libyaml when installed)."""
+    return yaml.load(text, Loader=_Loader)
 
 
 def write(data: dict, path) -> Path:

@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 from flexilims.errors import FlexilimsError as StoreError
 from flexilims.rules import ATTRIBUTE_NAME
 
-from ..config import data_root, load_config
+from ..config import current_config, data_root
 from ..errors import DatasetError, SyncYmlError
 from ..main import RESERVED_NAMES
 from ..schema import Dataset
@@ -275,7 +275,7 @@ def offline_problems(source, config: dict | None = None) -> list[Problem]:
     list of Problem
     """
     source = load(source)
-    config = config or load_config()
+    config = config or current_config()
     out = _Collector(source)
     data = source.data
     if not isinstance(data, dict):

@@ -8,7 +8,7 @@ from pathlib import Path, PurePath
 import numpy as np
 
 from .. import main as flz
-from ..config import data_root, load_config
+from ..config import current_config, data_root
 from ..errors import ConfigurationError, DatasetError
 
 #: How ``created`` is written.
@@ -92,7 +92,7 @@ def locate_folder(folder: Path, config: dict | None = None) -> tuple[Path, bool]
     """
     folder = Path(folder).absolute()
     try:
-        config = config or load_config()
+        config = config or current_config()
     except ConfigurationError:
         return folder, True
     resolved = folder.resolve()

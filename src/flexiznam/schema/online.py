@@ -7,7 +7,7 @@ that talk to flexilims, through the seed API of :mod:`flexiznam.main`.
 from pathlib import PurePosixPath
 
 from .. import main as flz
-from ..config import load_config
+from ..config import current_config
 from ..errors import DatasetError, FlexilimsError, NameNotUniqueError
 from ..utils import compare_series
 from .helpers import ENTITY_FIELDS, is_missing, now, open_session
@@ -168,7 +168,7 @@ class FlexilimsMixin:
             )
         if origin_id is None and origin_name is None:
             raise AttributeError("Give origin_id or origin_name.")
-        known_types = load_config()["dataset_types"]
+        known_types = current_config()["dataset_types"]
         if dataset_type not in known_types:
             raise DatasetError(
                 f"Unknown dataset type {dataset_type!r}: add it to dataset_types "

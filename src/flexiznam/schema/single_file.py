@@ -10,7 +10,7 @@ their extension (``slide1.czi``, ``slide1.png``) are named with the extension
 
 from pathlib import Path
 
-from ..config import load_config
+from ..config import current_config
 from ..errors import ConfigurationError
 from .datasets import Dataset
 from .helpers import created_time
@@ -40,7 +40,7 @@ class SingleFileData(Dataset):
         if cls.EXTENSIONS_SETTING is None:
             return []
         try:
-            extensions = load_config()[cls.EXTENSIONS_SETTING]
+            extensions = current_config()[cls.EXTENSIONS_SETTING]
         except ConfigurationError:  # no readable config: the defaults
             extensions = DEFAULT_EXTENSIONS.get(cls.EXTENSIONS_SETTING, [])
         return sorted((e.lower() for e in extensions), key=len, reverse=True)
