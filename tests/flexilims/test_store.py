@@ -1,4 +1,4 @@
-"""The data rules of the store, through the in-process session (SQLite and PostgreSQL)."""
+"""The data rules of the store, through the in-process session (both backends)."""
 
 import pytest
 import sqlalchemy as sa
