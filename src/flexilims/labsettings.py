@@ -105,24 +105,7 @@ def datatype_rules(
     conn: sa.Connection, datatype: str
 ) -> dict[str, AttributeRule] | None:
     """The attribute rules of one datatype, or None if the type is not defined."""
-    query = (
-        sa.select(
-            m.datatypes.c.name,
-            m.datatype_attributes.c.name.label("attribute"),
-            m.datatype_attributes.c.value_type,
-            m.datatype_attributes.c.required,
-            m.datatype_attributes.c.allowed_values,
-        )
-        .select_from(
-            m.datatypes.outerjoin(
-                m.datatype_attributes,
-                m.datatype_attributes.c.datatype == m.datatypes.c.name,
-            )
-        )
-        .where(m.datatypes.c.name == datatype)
-        .order_by(m.datatype_attributes.c.position)
-    )
-    rows = conn.execute(query).all()
+    rows = conn.execute(_RULES_QUERY, {"datatype": datatype}).all()
     if not rows:
         return None
     return {
@@ -137,6 +120,26 @@ def datatype_rules(
         for row in rows
         if row.attribute is not None
     }
+
+
+#: The rules of one datatype; built once, bound per request.
+_RULES_QUERY = (
+    sa.select(
+        m.datatypes.c.name,
+        m.datatype_attributes.c.name.label("attribute"),
+        m.datatype_attributes.c.value_type,
+        m.datatype_attributes.c.required,
+        m.datatype_attributes.c.allowed_values,
+    )
+    .select_from(
+        m.datatypes.outerjoin(
+            m.datatype_attributes,
+            m.datatype_attributes.c.datatype == m.datatypes.c.name,
+        )
+    )
+    .where(m.datatypes.c.name == sa.bindparam("datatype"))
+    .order_by(m.datatype_attributes.c.position)
+)
 
 
 def datatype_names(conn: sa.Connection) -> list[str]:

@@ -239,6 +239,40 @@ def _entity_statement(actor: Actor, query: EntityQuery) -> tuple[sa.Select, dict
     return stmt, params
 
 
+# Statements of every request, built once and bound per call.
+_PROJECT_BY_ID = sa.select(m.projects).where(m.projects.c.id == sa.bindparam("id"))
+_ENTITY_BY_ID = sa.select(*ENTITY_COLUMNS).where(m.entities.c.id == sa.bindparam("id"))
+_ENTITY_BY_ID_FOR_UPDATE = _ENTITY_BY_ID.with_for_update()
+_NAME_TAKEN = sa.select(m.entities.c.id).where(
+    m.entities.c.project_id == sa.bindparam("project_id"),
+    m.entities.c.type == sa.bindparam("type"),
+    m.entities.c.name == sa.bindparam("name"),
+)
+#: Ids per ``IN`` list: well under the bound-parameter limits of both backends.
+IN_LIST_SIZE = 1000
+_CHILDREN_OF = sa.select(*ENTITY_COLUMNS).where(
+    m.entities.c.origin_id.in_(sa.bindparam("ids", expanding=True))
+)
+_TYPE_AND_PROJECT = sa.select(
+    sa.exists().where(m.datatypes.c.name == sa.bindparam("type")),
+    sa.exists().where(m.projects.c.id == sa.bindparam("project_id")),
+)
+_LINKS = sa.select(m.entity_links.c.linked_id).where(
+    m.entity_links.c.entity_id == sa.bindparam("id")
+)
+#: Reserve incremental numbers in one atomic upsert, per dialect.
+_COUNTER_BUMPS = {
+    name: insert(m.counters)
+    .values(name=sa.bindparam("name"), value=sa.bindparam("count"))
+    .on_conflict_do_update(
+        index_elements=[m.counters.c.name],
+        set_={"value": m.counters.c.value + sa.bindparam("count")},
+    )
+    .returning(m.counters.c.value)
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+
+
 @dataclass(frozen=True)
 class _Named:
     """A project's id and name, for messages."""
@@ -299,9 +333,7 @@ class Store:
     def _project(self, conn, actor: Actor, project_id, message: str) -> sa.Row:
         if not is_hex_id(project_id):
             raise BadRequest(message)
-        row = conn.execute(
-            sa.select(m.projects).where(m.projects.c.id == project_id)
-        ).first()
+        row = conn.execute(_PROJECT_BY_ID, {"id": project_id}).first()
         if row is None:
             raise BadRequest(f"project {project_id} not found")
         if not actor.can_access(project_id):
@@ -317,10 +349,8 @@ class Store:
         return rules
 
     def _entity(self, conn, actor: Actor, entity_id: str, *, lock: bool = False):
-        query = sa.select(*ENTITY_COLUMNS).where(m.entities.c.id == entity_id)
-        if lock and self.is_postgres:
-            query = query.with_for_update()
-        row = conn.execute(query).first()
+        query = _ENTITY_BY_ID_FOR_UPDATE if lock and self.is_postgres else _ENTITY_BY_ID
+        row = conn.execute(query, {"id": entity_id}).first()
         if row is not None and not actor.can_access(row.project_id):
             raise Forbidden(
                 f"user {actor.username} has no access to entity {entity_id}"
@@ -328,12 +358,8 @@ class Store:
         return row
 
     def _name_taken(self, conn, project, datatype, name, action: str) -> None:
-        query = sa.select(m.entities.c.id).where(
-            m.entities.c.project_id == project.id,
-            m.entities.c.type == datatype,
-            m.entities.c.name == name,
-        )
-        if conn.execute(query).first() is not None:
+        values = {"project_id": project.id, "type": datatype, "name": name}
+        if conn.execute(_NAME_TAKEN, values).first() is not None:
             raise self._name_error(project, datatype, name, action)
 
     @staticmethod
@@ -345,23 +371,12 @@ class Store:
         )
 
     def _links(self, conn, entity_id: str) -> list[str]:
-        query = sa.select(m.entity_links.c.linked_id).where(
-            m.entity_links.c.entity_id == entity_id
-        )
-        return list(conn.execute(query).scalars())
+        return list(conn.execute(_LINKS, {"id": entity_id}).scalars())
 
     def _next_incremental_ids(self, conn, datatype: str, count: int) -> list[str]:
         """Reserve ``count`` incremental ids of a type in one atomic upsert."""
-        insert = (postgresql.insert if self.is_postgres else sqlite.insert)(m.counters)
-        bump = (
-            insert.values(name=datatype, value=count)
-            .on_conflict_do_update(
-                index_elements=[m.counters.c.name],
-                set_={"value": m.counters.c.value + count},
-            )
-            .returning(m.counters.c.value)
-        )
-        last = conn.execute(bump).scalar_one()
+        bump = _COUNTER_BUMPS[self.engine.dialect.name]
+        last = conn.execute(bump, {"name": datatype, "count": count}).scalar_one()
         prefix = datatype.upper()
         return [f"{prefix}{n:07d}" for n in range(last - count + 1, last + 1)]
 
@@ -393,12 +408,20 @@ class Store:
                 self._check_type_query(conn, query)
             rows = conn.execute(stmt, params).all()
             if not rows and query.project_id is not None:
-                if query.type is not None:
-                    self._check_type_query(conn, query)
-                self._project(conn, actor, query.project_id, "")
+                self._explain_empty(conn, actor, query)
         if query.id is not None and not actor.is_admin:
             rows = [row for row in rows if row[PROJECT] in actor.project_ids]
         return entity_replies(rows)
+
+    def _explain_empty(self, conn, actor: Actor, query: EntityQuery) -> None:
+        """Raise if an empty reply comes from an undefined type or project."""
+        type_known, project_known = conn.execute(
+            _TYPE_AND_PROJECT, {"type": query.type, "project_id": query.project_id}
+        ).one()
+        if query.type is not None and not type_known:
+            raise BadRequest(f"type {query.type} is not defined")
+        if not project_known:
+            raise BadRequest(f"project {query.project_id} not found")
 
     @staticmethod
     def _check_type_query(conn, query: EntityQuery) -> None:
@@ -427,7 +450,10 @@ class Store:
     def get_descendants(
         self, actor: Actor, entity_id: str, types: Iterable[str] | None = None
     ) -> list[dict]:
-        """Every entity below ``entity_id``, at any depth, in one query.
+        """Every entity below ``entity_id``, at any depth.
+
+        One statement per level of the hierarchy (children of all the entities
+        found at the level above), not one per entity.
 
         Parameters
         ----------
@@ -436,20 +462,20 @@ class Store:
         """
         if not is_hex_id(entity_id):
             raise BadRequest("id not valid, please provide a hexadecimal value")
-        e = m.entities
-        tree = (
-            sa.select(*ENTITY_COLUMNS)
-            .where(e.c.origin_id == entity_id)
-            .cte("tree", recursive=True)
-        )
-        tree = tree.union_all(
-            sa.select(*ENTITY_COLUMNS).join(tree, e.c.origin_id == tree.c.id)
-        )
-        stmt = sa.select(*(tree.c[column.name] for column in ENTITY_COLUMNS))
-        if types:
-            stmt = stmt.where(tree.c.type.in_(list(types)))
+        rows, frontier, seen = [], [entity_id], {entity_id}
         with self.read() as conn:
-            rows = conn.execute(stmt).all()
+            while frontier:
+                level = []
+                for start in range(0, len(frontier), IN_LIST_SIZE):
+                    chunk = frontier[start : start + IN_LIST_SIZE]
+                    level += conn.execute(_CHILDREN_OF, {"ids": chunk}).all()
+                level = [row for row in level if row[0] not in seen]
+                seen.update(row[0] for row in level)
+                rows += level
+                frontier = [row[0] for row in level]
+        if types:
+            wanted = set(types)
+            rows = [row for row in rows if row[1] in wanted]
         if not actor.is_admin:
             rows = [row for row in rows if row[PROJECT] in actor.project_ids]
         rows.sort(key=operator.itemgetter(DATE_CREATED, 0))
@@ -520,7 +546,6 @@ class Store:
         )
         if pending_names is not None and (datatype, name) in pending_names:
             raise self._name_error(project, datatype, name, "Save")
-        self._name_taken(conn, project, datatype, name, "Save")
         entity = self._new_entity(
             actor, project, datatype, name, sent, origin_id, other_relations
         )

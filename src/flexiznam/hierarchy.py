@@ -62,30 +62,26 @@ def _split_number(name: str) -> tuple[str, int, int]:
 def _append_candidates(session, datatype: str, name: str):
     """Names to try, in order, for ``append``.
 
-    The first free name (:func:`generate_name`), or, when this process has
-    appended under the same root before, the number after its last one
-    straight away: the save itself tells whether the name is free. After a
-    clash with a concurrent writer, the first free name from there on, then
-    numbers a little further on, spread at random so writers stop colliding.
+    First the given number, or the number after the last one this process
+    appended under the same root: the save itself tells whether it is free, so
+    the usual case costs no look-up. After a clash, the first free name from
+    there on (:func:`generate_name`), then, after clashes with concurrent
+    writers, numbers a little further on, spread at random so that writers
+    stop colliding.
     """
     root, start, width = _split_number(name)
     hints = _next_numbers.setdefault(session, {}) if _weakrefable(session) else {}
     key = (getattr(session, "project_id", None), datatype, root)
-
-    def first_free(number: int) -> int:
-        found = generate_name(datatype, f"{root}{number:0{width}d}", session)
-        return _split_number(found)[1]
-
-    hint = hints.get(key)
-    searched = hint is None or hint < start
-    number = first_free(start) if searched else hint
+    number = max(start, hints.get(key, start))
+    searched = False
     for attempt in range(MAX_APPEND_ATTEMPTS):
         hints[key] = number + 1
         yield f"{root}{number:0{width}d}"
-        if not searched:
-            number, searched = first_free(number + 1), True
-        else:
+        if searched:
             number += 1 + random.randrange(2 + 2 * attempt)
+        else:
+            found = generate_name(datatype, f"{root}{number + 1:0{width}d}", session)
+            number, searched = _split_number(found)[1], True
 
 
 def _weakrefable(session) -> bool:
