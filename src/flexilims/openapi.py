@@ -260,6 +260,12 @@ _PATHS = {
                 ),
                 _STRICT,
                 _query("allow_nulls", "`true`: write empty strings.", _FLAG),
+                _query(
+                    "dry_run",
+                    "`true`: check every operation, write nothing, list each "
+                    "refusal in `problems`.",
+                    _FLAG,
+                ),
             ],
             "requestBody": {
                 "required": True,
@@ -377,9 +383,13 @@ _COMPONENTS = {
                     "type": "array",
                     "items": {
                         "type": "object",
-                        "required": ["op", "type"],
+                        "required": ["type"],
                         "properties": {
-                            "op": {"type": "string", "enum": ["create", "update"]},
+                            "op": {
+                                "type": "string",
+                                "enum": ["create", "update"],
+                                "default": "create",
+                            },
                             "ref": {"type": "string"},
                             "type": {"type": "string"},
                             "name": {"type": "string"},
@@ -404,6 +414,16 @@ _COMPONENTS = {
                 "created": {"type": "integer"},
                 "updated": {"type": "integer"},
                 "skipped": {"type": "integer"},
+                "problems": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "index": {"type": "integer"},
+                            "message": {"type": "string"},
+                        },
+                    },
+                },
                 "results": {
                     "type": "array",
                     "items": {
@@ -411,7 +431,11 @@ _COMPONENTS = {
                         "properties": {
                             "index": {"type": "integer"},
                             "ref": {"type": "string", "nullable": True},
-                            "status": {"type": "string"},
+                            "op": {"type": "string", "enum": ["create", "update"]},
+                            "status": {
+                                "type": "string",
+                                "enum": ["created", "updated", "skipped"],
+                            },
                             "id": _ID,
                             "type": {"type": "string"},
                             "name": {"type": "string"},

@@ -257,6 +257,9 @@ _TYPE_AND_PROJECT = sa.select(
     sa.exists().where(m.datatypes.c.name == sa.bindparam("type")),
     sa.exists().where(m.projects.c.id == sa.bindparam("project_id")),
 )
+_ORIGIN_OF = sa.select(m.entities.c.origin_id).where(
+    m.entities.c.id == sa.bindparam("id")
+)
 _LINKS = sa.select(m.entity_links.c.linked_id).where(
     m.entity_links.c.entity_id == sa.bindparam("id")
 )
@@ -680,11 +683,9 @@ class Store:
                     raise BadRequest(
                         "please provide a valid hexadecimal value for origin_id"
                     )
-                if (
-                    origin_id == entity_id
-                    or self._entity(conn, actor, origin_id) is None
-                ):
+                if self._entity(conn, actor, origin_id) is None:
                     raise BadRequest("origin not found")
+                self._check_no_cycle(conn, entity_id, origin_id)
                 values["origin_id"] = origin_id
             conn.execute(
                 sa.update(m.entities).where(m.entities.c.id == entity_id).values(values)
@@ -706,6 +707,20 @@ class Store:
             after = entity_reply(after_row._mapping, links=self._links(conn, entity_id))
             self._record_history(conn, actor, "update", [(before, after)])
             return after
+
+    @staticmethod
+    def _check_no_cycle(conn, entity_id: str, origin_id: str) -> None:
+        """Refuse to move an entity below itself (its new origin's ancestors
+        may not include it)."""
+        ancestor = origin_id
+        while ancestor is not None:
+            if ancestor == entity_id:
+                raise failed(
+                    "Update",
+                    f"Entity {entity_id} cannot move below {origin_id}: that is "
+                    "the entity itself or one of its descendants.",
+                )
+            ancestor = conn.execute(_ORIGIN_OF, {"id": ancestor}).scalar()
 
     @staticmethod
     def _check_update_target(row, datatype, entity_id) -> None:

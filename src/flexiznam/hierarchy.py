@@ -65,23 +65,24 @@ def _append_candidates(session, datatype: str, name: str):
     First the given number, or the number after the last one this process
     appended under the same root: the save itself tells whether it is free, so
     the usual case costs no look-up. After a clash, the first free name from
-    there on (:func:`generate_name`), then, after clashes with concurrent
-    writers, numbers a little further on, spread at random so that writers
-    stop colliding.
+    there on (:func:`generate_name`). Clashes after that mean concurrent
+    writers: numbers a little further on are tried, spread at random so that
+    writers stop colliding, and the next call goes straight to them.
     """
     root, start, width = _split_number(name)
     hints = _next_numbers.setdefault(session, {}) if _weakrefable(session) else {}
     key = (getattr(session, "project_id", None), datatype, root)
-    number = max(start, hints.get(key, start))
-    searched = False
+    hint, contended = hints.get(key, (start, False))
+    number = max(start, hint)
     for attempt in range(MAX_APPEND_ATTEMPTS):
-        hints[key] = number + 1
+        hints[key] = (number + 1, contended and attempt > 0)
         yield f"{root}{number:0{width}d}"
-        if searched:
+        contended = contended or attempt > 0
+        if contended:
             number += 1 + random.randrange(2 + 2 * attempt)
         else:
             found = generate_name(datatype, f"{root}{number + 1:0{width}d}", session)
-            number, searched = _split_number(found)[1], True
+            number = _split_number(found)[1]
 
 
 def _weakrefable(session) -> bool:

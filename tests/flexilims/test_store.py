@@ -431,3 +431,19 @@ def test_lab_settings_round_trip_and_refusals(store):
         assert read_settings(conn)["datatypes"]["planet"]["attributes"]["mass"] == {
             "type": "number"
         }
+
+
+def test_an_entity_cannot_move_below_itself(session, store, mouse, snapshot):
+    day = session.post(
+        "session", "M1_S1", {}, origin_id=mouse["id"], strict_validation=False
+    )
+    rec = session.post(
+        "recording", "M1_S1_R1", {}, origin_id=day["id"], strict_validation=False
+    )
+    before = snapshot(store)
+    for new_origin in (mouse["id"], rec["id"]):
+        with pytest.raises(BadRequest, match="cannot move below"):
+            session.update_one(
+                mouse["id"], "mouse", origin_id=new_origin, strict_validation=False
+            )
+    assert snapshot(store) == before
