@@ -105,9 +105,12 @@ def datatype_rules(
     conn: sa.Connection, datatype: str
 ) -> dict[str, AttributeRule] | None:
     """The attribute rules of one datatype, or None if the type is not defined."""
-    rows = conn.execute(_RULES_QUERY, {"datatype": datatype}).all()
-    if not rows:
-        return None
+    rows = conn.execute(RULES_QUERY, {"datatype": datatype}).all()
+    return rules_from_rows(rows) if rows else None
+
+
+def rules_from_rows(rows) -> dict[str, AttributeRule]:
+    """Rules by attribute name, from rows of :data:`RULES_QUERY`."""
     return {
         row.attribute: AttributeRule(
             name=row.attribute,
@@ -122,8 +125,9 @@ def datatype_rules(
     }
 
 
-#: The rules of one datatype; built once, bound per request.
-_RULES_QUERY = (
+#: The rules of one datatype (a row per attribute, none if the type is not
+#: defined); built once, bound per request.
+RULES_QUERY = (
     sa.select(
         m.datatypes.c.name,
         m.datatype_attributes.c.name.label("attribute"),

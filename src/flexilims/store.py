@@ -253,6 +253,18 @@ IN_LIST_SIZE = 1000
 _CHILDREN_OF = sa.select(*ENTITY_COLUMNS).where(
     m.entities.c.origin_id.in_(sa.bindparam("ids", expanding=True))
 )
+#: What a save needs to know, in one statement: the rules of the datatype
+#: (a row per attribute), the project's name and the origin's project.
+_SAVE_CONTEXT = labsettings.RULES_QUERY.add_columns(
+    sa.select(m.projects.c.name)
+    .where(m.projects.c.id == sa.bindparam("project_id"))
+    .scalar_subquery()
+    .label("project_name"),
+    sa.select(m.entities.c.project_id)
+    .where(m.entities.c.id == sa.bindparam("origin_id"))
+    .scalar_subquery()
+    .label("origin_project"),
+)
 _TYPE_AND_PROJECT = sa.select(
     sa.exists().where(m.datatypes.c.name == sa.bindparam("type")),
     sa.exists().where(m.projects.c.id == sa.bindparam("project_id")),
@@ -530,17 +542,10 @@ class Store:
         strict_validation,
         pending_names: set | None = None,
     ) -> tuple[dict, dict]:
-        rules = self._rules(conn, datatype, "type provided is not defined")
-        project = self._project(
-            conn,
-            actor,
-            project_id,
-            "please provide a valid hexadecimal value for project_id",
+        rules, project = self._save_context(
+            conn, actor, datatype, project_id, origin_id
         )
         self._check_new_name(datatype, name)
-        if origin_id is not None:
-            if not is_hex_id(origin_id) or self._entity(conn, actor, origin_id) is None:
-                raise BadRequest("origin not found")
         for linked in other_relations:
             if self._entity(conn, actor, linked) is None:
                 raise BadRequest(f"other_relations: no entity with id {linked}")
@@ -553,6 +558,41 @@ class Store:
             actor, project, datatype, name, sent, origin_id, other_relations
         )
         return entity, sent
+
+    def _save_context(self, conn, actor, datatype, project_id, origin_id):
+        """The lab-settings rules of ``datatype`` and the project of a new
+        entity, its origin checked: one statement, errors in protocol order."""
+        if not is_hex_id(project_id):
+            project_id = None
+            project_message = "please provide a valid hexadecimal value for project_id"
+        else:
+            project_message = f"project {project_id} not found"
+        if origin_id is not None and not is_hex_id(origin_id):
+            origin_id = "0" * 24
+        if not isinstance(datatype, str):
+            raise BadRequest("type provided is not defined")
+        rows = conn.execute(
+            _SAVE_CONTEXT,
+            {"datatype": datatype, "project_id": project_id, "origin_id": origin_id},
+        ).all()
+        if not rows:
+            raise BadRequest("type provided is not defined")
+        first = rows[0]
+        if first.project_name is None:
+            raise BadRequest(project_message)
+        if not actor.can_access(project_id):
+            raise Forbidden(
+                f"user {actor.username} is not a member of project {first.project_name}"
+            )
+        if origin_id is not None:
+            if first.origin_project is None:
+                raise BadRequest("origin not found")
+            if not actor.can_access(first.origin_project):
+                raise Forbidden(
+                    f"user {actor.username} has no access to entity {origin_id}"
+                )
+        rules = labsettings.rules_from_rows(rows)
+        return rules, _Named(project_id, first.project_name)
 
     @staticmethod
     def _check_new_name(datatype, name) -> None:
