@@ -248,11 +248,22 @@ _NAME_TAKEN = sa.select(m.entities.c.id).where(
     m.entities.c.type == sa.bindparam("type"),
     m.entities.c.name == sa.bindparam("name"),
 )
-#: Ids per ``IN`` list: well under the bound-parameter limits of both backends.
-IN_LIST_SIZE = 1000
-_CHILDREN_OF = sa.select(*ENTITY_COLUMNS).where(
-    m.entities.c.origin_id.in_(sa.bindparam("ids", expanding=True))
-)
+#: Levels :meth:`Store.get_descendants` goes down at most (a guard against
+#: origin cycles made by other servers; lab hierarchies have a handful).
+MAX_DEPTH = 32
+
+
+@functools.lru_cache(maxsize=MAX_DEPTH)
+def _descendants_at(depth: int) -> sa.Select:
+    """The entities ``depth`` levels below the ``root`` bound parameter."""
+    e = m.entities
+    chain = [e] + [e.alias(f"up{level}") for level in range(1, depth)]
+    stmt = sa.select(*ENTITY_COLUMNS)
+    for child, parent in zip(chain, chain[1:], strict=False):
+        stmt = stmt.join(parent, child.c.origin_id == parent.c.id)
+    return stmt.where(chain[-1].c.origin_id == sa.bindparam("root"))
+
+
 #: What a save needs to know, in one statement: the rules of the datatype
 #: (a row per attribute), the project's name and the origin's project.
 _SAVE_CONTEXT = labsettings.RULES_QUERY.add_columns(
@@ -467,8 +478,8 @@ class Store:
     ) -> list[dict]:
         """Every entity below ``entity_id``, at any depth.
 
-        One statement per level of the hierarchy (children of all the entities
-        found at the level above), not one per entity.
+        One statement per level of the hierarchy (the entities ``depth`` steps
+        below, by a chain of joins on the origin index), not one per entity.
 
         Parameters
         ----------
@@ -477,17 +488,15 @@ class Store:
         """
         if not is_hex_id(entity_id):
             raise BadRequest("id not valid, please provide a hexadecimal value")
-        rows, frontier, seen = [], [entity_id], {entity_id}
+        rows, seen = [], {entity_id}
         with self.read() as conn:
-            while frontier:
-                level = []
-                for start in range(0, len(frontier), IN_LIST_SIZE):
-                    chunk = frontier[start : start + IN_LIST_SIZE]
-                    level += conn.execute(_CHILDREN_OF, {"ids": chunk}).all()
+            for depth in range(1, MAX_DEPTH + 1):
+                level = conn.execute(_descendants_at(depth), {"root": entity_id}).all()
                 level = [row for row in level if row[0] not in seen]
+                if not level:
+                    break
                 seen.update(row[0] for row in level)
                 rows += level
-                frontier = [row[0] for row in level]
         if types:
             wanted = set(types)
             rows = [row for row in rows if row[1] in wanted]
