@@ -10,6 +10,7 @@ import numpy as np
 from .. import main as flz
 from ..config import current_config, data_root
 from ..errors import ConfigurationError, DatasetError
+from ..queries import RESERVED_NAMES
 
 #: How ``created`` is written.
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -18,19 +19,7 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 BASE_ATTRIBUTES = ("path", "is_raw", "dataset_type", "created", "genealogy")
 
 #: Fields of an entity that are not attributes.
-ENTITY_FIELDS = (
-    "id",
-    "type",
-    "name",
-    "incrementalId",
-    "createdBy",
-    "dateCreated",
-    "dateUpdated",
-    "origin_id",
-    "objects",
-    "customEntities",
-    "project",
-)
+ENTITY_FIELDS = RESERVED_NAMES
 
 
 # ------------------------------------------------------------------ helpers

@@ -1,0 +1,90 @@
+"""Sessions on a server from the config: password sources and token reuse."""
+
+import os
+
+import pytest
+import yaml
+
+import flexiznam.main as flz
+from flexilims import Flexilims
+from flexilims.accounts import Accounts
+from flexiznam import remote
+from flexiznam.errors import ConfigurationError
+
+
+@pytest.fixture
+def server_config(config_dir, store, project, database_url, monkeypatch):
+    """A config pointing at a real server; user ``ada`` is a member of ``test``."""
+    accounts = Accounts(store)
+    accounts.add_user("ada", "ada-password", full_name="Ada L")
+    accounts.add_member("ada", project.name)
+    from servers import ServerProcess
+
+    server = ServerProcess(database_url)
+    config = yaml.safe_load((config_dir / "config.yml").read_text())
+    config.update(flexilims_url=server.base_url, flexilims_username="ada")
+    (config_dir / "config.yml").write_text(yaml.safe_dump(config))
+    monkeypatch.setattr(remote, "keyring_password", lambda url, username: None)
+    yield server.base_url
+    server.stop()
+
+
+def count_tokens(store) -> int:
+    with store.engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT count(*) FROM tokens").scalar()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_password_from_the_secrets_file_and_token_reused(
+    server_config, config_dir, store, project
+):
+    secrets = config_dir / remote.SECRETS_FILE
+    secrets.write_text(yaml.safe_dump({"flexilims": {"ada": "ada-password"}}))
+    os.chmod(secrets, 0o600)
+    first = flz.get_flexilims_session("test")
+    assert isinstance(first, Flexilims) and first.project_id == project.id
+    second = flz.get_flexilims_session("test")
+    assert second.token == first.token
+    assert count_tokens(store) == 1
+    flz.add_mouse("M1", "test", flexilims_session=second)
+    assert flz.get_entity("mouse", name="M1", flexilims_session=first)["createdBy"] == (
+        "Ada L"
+    )
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_secrets_readable_by_others_are_refused(server_config, config_dir):
+    secrets = config_dir / remote.SECRETS_FILE
+    secrets.write_text(yaml.safe_dump({"flexilims": {"ada": "ada-password"}}))
+    os.chmod(secrets, 0o644)
+    with pytest.raises(ConfigurationError, match="chmod 600"):
+        flz.get_flexilims_session("test")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_revoked_day_token_is_replaced(server_config, store, monkeypatch):
+    first = flz.get_flexilims_session("test", password="ada-password")
+    Accounts(store).revoke_tokens("ada")
+    monkeypatch.setattr("getpass.getpass", lambda prompt: "ada-password")
+    second = flz.get_flexilims_session("test")
+    assert second.token != first.token
+    assert second.get_project_info()[0]["name"] == "test"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_unknown_project_names_are_reported(server_config):
+    with pytest.raises(ConfigurationError, match="No project named 'nope'"):
+        flz.get_flexilims_session("nope", password="ada-password")
+
+
+def test_store_password_falls_back_to_an_owner_only_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLEXIZNAM_CONFIG_DIR", str(tmp_path))
+
+    def no_keyring(*args):
+        raise RuntimeError("no keyring backend")
+
+    monkeypatch.setattr(remote.keyring, "set_password", no_keyring)
+    where = remote.store_password("http://x/flexilims/api/", "ada", "secret")
+    assert where == str(tmp_path / remote.SECRETS_FILE)
+    assert os.stat(where).st_mode & 0o077 == 0
+    assert remote.file_password("ada") == "secret"
