@@ -1,0 +1,288 @@
+"""Entities as the store holds them: rows, replies, queries and statements.
+
+The shapes shared by the store, batches, imports and the trash: the columns of
+an entity, the protocol's reply, the attribute index rows, who asks
+(:class:`Actor`) and what (:class:`EntityQuery`), and the statements of every
+request, built once and bound per call.
+"""
+
+import functools
+import operator
+import secrets
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from . import db, labsettings
+from . import models as m
+from .rules import index_text, query_texts
+
+#: Positions of the project and creation date in :data:`ENTITY_COLUMNS` rows.
+PROJECT, DATE_CREATED = 8, 6
+
+ENTITY_COLUMNS = (
+    m.entities.c.id,
+    m.entities.c.type,
+    m.entities.c.name,
+    m.entities.c.incremental_id,
+    m.entities.c.attributes,
+    m.entities.c.created_by,
+    m.entities.c.date_created,
+    m.entities.c.date_updated,
+    m.entities.c.project_id,
+    m.entities.c.origin_id,
+)
+
+
+def now_ms() -> int:
+    """Milliseconds since the epoch, the protocol's date unit."""
+    return time.time_ns() // 1_000_000
+
+
+def new_id() -> str:
+    """A new 24-hex id: seconds since the epoch, then random bits (like ObjectId)."""
+    return f"{int(time.time()):08x}{secrets.token_hex(8)}"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a request: the name written as ``createdBy`` and what they see."""
+
+    username: str
+    full_name: str
+    is_admin: bool = False
+    project_ids: frozenset = field(default_factory=frozenset)
+
+    def can_access(self, project_id: str) -> bool:
+        return self.is_admin or project_id in self.project_ids
+
+
+@dataclass
+class EntityQuery:
+    """The filters of a ``get`` request, all optional, combined with AND."""
+
+    type: str | None = None
+    project_id: str | None = None
+    id: str | None = None
+    name: str | None = None
+    origin_id: str | None = None
+    query_key: str | None = None
+    query_value: object = None
+    created_by: str | None = None
+    date_created: int | None = None
+    date_created_operator: str = "gt"
+    cross_project: bool = False
+    offset: int | None = None
+    limit: int | None = None
+
+
+def entity_reply(entity: Mapping, *, links: Iterable[str] | None = None) -> dict:
+    """The protocol's JSON object for an entity (a row mapping or a dict)."""
+    reply = {
+        "id": entity["id"],
+        "type": entity["type"],
+        "name": entity["name"],
+        "incrementalId": entity["incremental_id"],
+        "attributes": entity["attributes"] if entity["attributes"] is not None else {},
+        "createdBy": entity["created_by"],
+        "dateCreated": entity["date_created"],
+        "dateUpdated": entity["date_updated"],
+        "project": entity["project_id"],
+        "origin_id": entity["origin_id"],
+    }
+    if links is not None:
+        reply["customEntities"] = list(links)
+        reply["objects"] = {}
+    return reply
+
+
+def entity_replies(rows) -> list[dict]:
+    """Replies for rows selected with :data:`ENTITY_COLUMNS` (the fast path)."""
+    return [
+        {
+            "id": id_,
+            "type": type_,
+            "name": name,
+            "incrementalId": incremental,
+            "attributes": attributes if attributes is not None else {},
+            "createdBy": created_by,
+            "dateCreated": created,
+            "dateUpdated": updated,
+            "project": project,
+            "origin_id": origin,
+        }
+        for (
+            id_,
+            type_,
+            name,
+            incremental,
+            attributes,
+            created_by,
+            created,
+            updated,
+            project,
+            origin,
+        ) in rows
+    ]
+
+
+#: An attribute index row (from :func:`attribute_value_rows`) as a tuple.
+index_row = operator.itemgetter(*(c.name for c in m.attribute_values.columns))
+_entity_values = operator.itemgetter(*(c.name for c in m.entities.columns))
+_ATTRIBUTES_AT = [c.name for c in m.entities.columns].index("attributes")
+
+
+def entity_row(entity: Mapping) -> tuple:
+    """An entity dict as a row for :func:`flexilims.db.bulk_insert`."""
+    row = list(_entity_values(entity))
+    row[_ATTRIBUTES_AT] = db.json_text(row[_ATTRIBUTES_AT])
+    return tuple(row)
+
+
+def attribute_value_rows(entity: Mapping, attributes: Mapping) -> list[dict]:
+    """Index rows for the scalar attributes of one entity."""
+    rows = []
+    for key, value in attributes.items():
+        text = index_text(value)
+        if text is None:
+            continue
+        rows.append(
+            {
+                "entity_id": entity["id"],
+                "key": key,
+                "project_id": entity["project_id"],
+                "type": entity["type"],
+                "value_prefix": text[:200],
+                "value": text,
+            }
+        )
+    return rows
+
+
+@functools.lru_cache(maxsize=512)
+def select_entities(filters: tuple[str, ...]) -> sa.Select:
+    """The ``get`` statement for a set of filters, with bound parameters.
+
+    Built once per combination of filters, so a request only binds values.
+    """
+    e = m.entities
+    stmt = sa.select(*ENTITY_COLUMNS)
+    for name in ("type", "project_id", "id", "name", "origin_id", "created_by"):
+        if name in filters:
+            stmt = stmt.where(e.c[name] == sa.bindparam(name))
+    if "member_projects" in filters:
+        stmt = stmt.where(
+            e.c.project_id.in_(sa.bindparam("member_projects", expanding=True))
+        )
+    if "date_created_lt" in filters:
+        stmt = stmt.where(e.c.date_created <= sa.bindparam("date_created"))
+    if "date_created_gt" in filters:
+        stmt = stmt.where(e.c.date_created >= sa.bindparam("date_created"))
+    if "query_key" in filters:
+        av = m.attribute_values
+        stmt = stmt.join(av, av.c.entity_id == e.c.id).where(
+            av.c.key == sa.bindparam("query_key"),
+            av.c.value_prefix.in_(sa.bindparam("value_prefixes", expanding=True)),
+            av.c.value.in_(sa.bindparam("values", expanding=True)),
+        )
+        if "project_id" in filters:
+            stmt = stmt.where(av.c.project_id == sa.bindparam("project_id"))
+        if "type" in filters:
+            stmt = stmt.where(av.c.type == sa.bindparam("type"))
+    stmt = stmt.order_by(e.c.date_created, e.c.id)
+    if "offset" in filters:
+        stmt = stmt.offset(sa.bindparam("offset", type_=sa.Integer))
+    if "limit" in filters:
+        stmt = stmt.limit(sa.bindparam("limit", type_=sa.Integer))
+    return stmt
+
+
+def entity_statement(actor: Actor, query: EntityQuery) -> tuple[sa.Select, dict]:
+    """The statement and bound values selecting the entities of ``query``."""
+    values = {
+        "type": query.type,
+        "project_id": query.project_id,
+        "id": query.id,
+        "name": query.name,
+        "origin_id": query.origin_id,
+        "created_by": query.created_by,
+        "date_created": query.date_created,
+        "offset": query.offset or None,
+        "limit": query.limit,
+    }
+    if query.project_id is None and not actor.is_admin and query.id is None:
+        values["member_projects"] = sorted(actor.project_ids)
+    if query.query_key is not None and query.query_value is not None:
+        texts = query_texts(query.query_value)
+        values["query_key"] = query.query_key
+        values["value_prefixes"] = [text[:200] for text in texts]
+        values["values"] = texts
+    params = {key: value for key, value in values.items() if value is not None}
+    shape = set(params) - {"date_created"}
+    if query.date_created is not None:
+        shape.add(f"date_created_{query.date_created_operator}")
+    stmt = select_entities(tuple(sorted(shape)))
+    return stmt, params
+
+
+# Statements of every request, built once and bound per call.
+PROJECT_BY_ID = sa.select(m.projects).where(m.projects.c.id == sa.bindparam("id"))
+ENTITY_BY_ID = sa.select(*ENTITY_COLUMNS).where(m.entities.c.id == sa.bindparam("id"))
+ENTITY_BY_ID_FOR_UPDATE = ENTITY_BY_ID.with_for_update()
+NAME_TAKEN = sa.select(m.entities.c.id).where(
+    m.entities.c.project_id == sa.bindparam("project_id"),
+    m.entities.c.type == sa.bindparam("type"),
+    m.entities.c.name == sa.bindparam("name"),
+)
+#: Levels :meth:`Store.get_descendants` goes down at most (a guard against
+#: origin cycles made by other servers; lab hierarchies have a handful).
+MAX_DEPTH = 32
+
+
+@functools.lru_cache(maxsize=MAX_DEPTH)
+def descendants_at(depth: int) -> sa.Select:
+    """The entities ``depth`` levels below the ``root`` bound parameter."""
+    e = m.entities
+    chain = [e] + [e.alias(f"up{level}") for level in range(1, depth)]
+    stmt = sa.select(*ENTITY_COLUMNS)
+    for child, parent in zip(chain, chain[1:], strict=False):
+        stmt = stmt.join(parent, child.c.origin_id == parent.c.id)
+    return stmt.where(chain[-1].c.origin_id == sa.bindparam("root"))
+
+
+#: What a save needs to know, in one statement: the rules of the datatype
+#: (a row per attribute), the project's name and the origin's project.
+SAVE_CONTEXT = labsettings.RULES_QUERY.add_columns(
+    sa.select(m.projects.c.name)
+    .where(m.projects.c.id == sa.bindparam("project_id"))
+    .scalar_subquery()
+    .label("project_name"),
+    sa.select(m.entities.c.project_id)
+    .where(m.entities.c.id == sa.bindparam("origin_id"))
+    .scalar_subquery()
+    .label("origin_project"),
+)
+TYPE_AND_PROJECT = sa.select(
+    sa.exists().where(m.datatypes.c.name == sa.bindparam("type")),
+    sa.exists().where(m.projects.c.id == sa.bindparam("project_id")),
+)
+ORIGIN_OF = sa.select(m.entities.c.origin_id).where(
+    m.entities.c.id == sa.bindparam("id")
+)
+LINKS = sa.select(m.entity_links.c.linked_id).where(
+    m.entity_links.c.entity_id == sa.bindparam("id")
+)
+#: Reserve incremental numbers in one atomic upsert, per dialect.
+COUNTER_BUMPS = {
+    name: insert(m.counters)
+    .values(name=sa.bindparam("name"), value=sa.bindparam("count"))
+    .on_conflict_do_update(
+        index_elements=[m.counters.c.name],
+        set_={"value": m.counters.c.value + sa.bindparam("count")},
+    )
+    .returning(m.counters.c.value)
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
