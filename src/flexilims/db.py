@@ -18,6 +18,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 #: Execution option asking for a write transaction (``BEGIN IMMEDIATE`` on SQLite).
 WRITE = "flexilims_write"
+#: Execution option for reads on SQLite: no BEGIN (autocommit statements).
+READ = "flexilims_read"
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:
@@ -34,7 +36,7 @@ def _configure_sqlite(engine: sa.Engine) -> None:
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection):
         options = connection.get_execution_options()
-        if options.get("isolation_level") == "AUTOCOMMIT":
+        if options.get(READ) or options.get("isolation_level") == "AUTOCOMMIT":
             return
         connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE) else "BEGIN")
 

@@ -88,10 +88,13 @@ class Store:
 
     @contextmanager
     def read(self):
-        """A connection for reading, in autocommit mode: no BEGIN or COMMIT round
-        trips; each statement sees the latest committed data."""
+        """A connection for reading without a transaction of its own: no BEGIN
+        or COMMIT; each statement sees the latest committed data."""
         with self.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT")
+            if self.is_postgres:
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+            else:
+                conn.execution_options(**{db.READ: True})
             yield conn
 
     @contextmanager
