@@ -33,6 +33,15 @@ def _check_attribute_names(attributes) -> None:
         )
 
 
+def _flexiznam_error(error: OSError) -> Exception:
+    """A session's refusal as a flexiznam error: a taken name is
+    NameNotUniqueError, anything else FlexilimsError, with the same message."""
+    message = str(error.args[0] if error.args else error)
+    if "already exist in the project " in message:
+        return NameNotUniqueError(message)
+    return FlexilimsError(message)
+
+
 def _check_conflicts(conflicts, allowed=CONFLICT_MODES) -> str:
     if not isinstance(conflicts, str) or conflicts.lower() not in allowed:
         raise AttributeError(
@@ -210,10 +219,7 @@ def add_entity(
             strict_validation=strict_validation,
         )
     except OSError as error:
-        message = error.args[0] if error.args else str(error)
-        if "already exist in the project " in str(message):
-            raise NameNotUniqueError(message) from error
-        raise FlexilimsError(message) from error
+        raise _flexiznam_error(error) from error
 
 
 def update_entity(
@@ -296,7 +302,7 @@ def update_entity(
             **({"other_relations": other_relations} if other_relations else {}),
         )
     except OSError as error:
-        raise FlexilimsError(error.args[0] if error.args else str(error)) from error
+        raise _flexiznam_error(error) from error
 
 
 def _add_child(

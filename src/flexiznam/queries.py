@@ -179,14 +179,8 @@ def get_entity(
     return format_results(entities).iloc[0]
 
 
-def get_id(name, datatype="mouse", project_id=None, flexilims_session=None):
-    """Get database ID for entity by name
-
-    Raises
-    ------
-    FlexilimsError
-        if no entity of that type has that name.
-    """
+def _named_entity(name, datatype, project_id, flexilims_session) -> dict:
+    """The entity of a type and name (as a dict); FlexilimsError if none."""
     entity = get_entity(
         datatype=datatype,
         name=name,
@@ -196,7 +190,18 @@ def get_id(name, datatype="mouse", project_id=None, flexilims_session=None):
     )
     if entity is None:
         raise FlexilimsError(f"Cannot find {datatype} {name}")
-    return entity["id"]
+    return entity
+
+
+def get_id(name, datatype="mouse", project_id=None, flexilims_session=None):
+    """Get database ID for entity by name
+
+    Raises
+    ------
+    FlexilimsError
+        if no entity of that type has that name.
+    """
+    return _named_entity(name, datatype, project_id, flexilims_session)["id"]
 
 
 def get_path(name, datatype="mouse", project_id=None, flexilims_session=None):
@@ -207,15 +212,7 @@ def get_path(name, datatype="mouse", project_id=None, flexilims_session=None):
     FlexilimsError
         if no entity of that type has that name.
     """
-    entity = get_entity(
-        datatype=datatype,
-        name=name,
-        project_id=project_id,
-        flexilims_session=flexilims_session,
-        format_reply=False,
-    )
-    if entity is None:
-        raise FlexilimsError(f"Cannot find {datatype} {name}")
+    entity = _named_entity(name, datatype, project_id, flexilims_session)
     return entity["attributes"].get("path")
 
 
