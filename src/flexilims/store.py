@@ -233,7 +233,7 @@ class Store:
     def get_descendants(
         self, actor: Actor, entity_id: str, types: Iterable[str] | None = None
     ) -> list[dict]:
-        """Every entity below ``entity_id``, at any depth.
+        """Every entity below ``entity_id``, at any depth, oldest first.
 
         One statement per level of the hierarchy (the entities ``depth`` steps
         below, by a chain of joins on the origin index), not one per entity.
@@ -259,7 +259,9 @@ class Store:
             rows = [row for row in rows if row[1] in wanted]
         if not actor.is_admin:
             rows = [row for row in rows if row[PROJECT] in actor.project_ids]
-        rows.sort(key=operator.itemgetter(DATE_CREATED, 0))
+        # Stable: entities of one millisecond keep their level order, so a
+        # parent always comes before its children.
+        rows.sort(key=operator.itemgetter(DATE_CREATED))
         return entity_replies(rows)
 
     # ----------------------------------------------------------------- writes
