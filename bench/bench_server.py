@@ -8,7 +8,9 @@ Fills a database with about 100,000 entities, starts ``flexilims serve`` with
 - ``POST save`` of new entities (target: at least 400 requests/s).
 
 Runs on PostgreSQL (a fresh database on the server of ``--postgres``) and on
-SQLite, and prints the figures of both.
+SQLite, and prints the figures of both. Each measured run follows a few
+seconds of the same load, not measured (``--warmup``), so that the figures are
+those of a server in steady state (pools filled, statements prepared).
 
 Run: ``python bench/bench_server.py [--entities 100000] [--duration 10]``.
 """
@@ -131,18 +133,26 @@ def bench_database(label: str, url: str, args) -> None:
             base + API + "authenticate", auth=("bench", "bench-password"), timeout=10
         ).text
         values = {"api": API, "token": token, "project": project.id}
-        get = run_wrk(
-            base,
-            GET_SCRIPT % {**values, "ids": ", ".join(f'"{i}"' for i in ids)},
-            args.duration,
-            args.connections,
-        )
+        get_script = GET_SCRIPT % {**values, "ids": ", ".join(f'"{i}"' for i in ids)}
+        save_script = SAVE_SCRIPT % values
+        if args.warmup:
+            # Steady state, as a lab server runs: connection pools filled,
+            # statements prepared; the figures of this run are not kept.
+            run_wrk(base, get_script, args.warmup, args.connections)
+        get = run_wrk(base, get_script, args.duration, args.connections)
         print(
             f"[{label}] get by id, {args.connections} connections, {args.workers} "
             f"workers: {get['rate']:.0f} requests/s, p99 {get['p99_ms']:.1f} ms, "
             f"{get['errors']} errors (target: >= 1000/s, p99 < 50 ms)"
         )
-        save = run_wrk(base, SAVE_SCRIPT % values, args.duration, args.connections)
+        if args.warmup:
+            run_wrk(
+                base,
+                save_script.replace("wrk_", "warm_"),
+                args.warmup,
+                args.connections,
+            )
+        save = run_wrk(base, save_script, args.duration, args.connections)
         print(
             f"[{label}] save, {args.connections} connections, {args.workers} workers: "
             f"{save['rate']:.0f} requests/s, p99 {save['p99_ms']:.1f} ms, "
@@ -158,6 +168,12 @@ def main():
     parser.add_argument("--entities", type=int, default=100_000)
     parser.add_argument("--duration", type=int, default=10, help="seconds per run")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=3,
+        help="seconds of unmeasured load before each run",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--postgres",
