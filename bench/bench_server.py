@@ -8,9 +8,11 @@ Fills a database with about 100,000 entities, starts ``flexilims serve`` with
 - ``POST save`` of new entities (target: at least 400 requests/s).
 
 Runs on PostgreSQL (a fresh database on the server of ``--postgres``) and on
-SQLite, and prints the figures of both. Each measured run follows a few
-seconds of the same load, not measured (``--warmup``), so that the figures are
-those of a server in steady state (pools filled, statements prepared).
+SQLite, and prints the figures of both: each of ``--repeat`` runs (3) and their
+median, since a shared machine's figures move from one run to the next. The
+runs follow a few seconds of the same load, not measured (``--warmup``), so
+that the figures are those of a server in steady state (pools filled,
+statements prepared).
 
 Run: ``python bench/bench_server.py [--entities 100000] [--duration 10]``.
 """
@@ -19,6 +21,7 @@ import argparse
 import re
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -108,6 +111,39 @@ def run_wrk(base: str, script: str, duration: int, connections: int) -> dict:
     }
 
 
+def measure(label: str, what: str, script: str, base: str, args, target: str):
+    """Warm up, then run ``args.repeat`` measured runs; print each and the median.
+
+    The warm-up (``args.warmup`` seconds, not kept) puts the server in steady
+    state: connection pools filled, statements prepared. Repeated runs show how
+    much the figures move on a shared machine.
+    """
+    if args.warmup:
+        run_wrk(base, script.replace("wrk_", "warm_"), args.warmup, args.connections)
+    runs = []
+    for index in range(args.repeat):
+        # Saves name their entities per run, so that runs do not clash.
+        result = run_wrk(
+            base,
+            script.replace("wrk_", f"run{index}_"),
+            args.duration,
+            args.connections,
+        )
+        runs.append(result)
+        print(
+            f"[{label}]   {what} run {index + 1}: {result['rate']:.0f} requests/s, "
+            f"p99 {result['p99_ms']:.1f} ms, {result['errors']} errors"
+        )
+    rate = statistics.median(r["rate"] for r in runs)
+    p99 = statistics.median(r["p99_ms"] for r in runs)
+    errors = sum(r["errors"] for r in runs)
+    print(
+        f"[{label}] {what}, {args.connections} connections, {args.workers} workers, "
+        f"median of {len(runs)} runs: {rate:.0f} requests/s, p99 {p99:.1f} ms, "
+        f"{errors} errors (target: {target})"
+    )
+
+
 def bench_database(label: str, url: str, args) -> None:
     store = Store.open(url)
     project = Accounts(store).create_project("bench")
@@ -134,30 +170,8 @@ def bench_database(label: str, url: str, args) -> None:
         ).text
         values = {"api": API, "token": token, "project": project.id}
         get_script = GET_SCRIPT % {**values, "ids": ", ".join(f'"{i}"' for i in ids)}
-        save_script = SAVE_SCRIPT % values
-        if args.warmup:
-            # Steady state, as a lab server runs: connection pools filled,
-            # statements prepared; the figures of this run are not kept.
-            run_wrk(base, get_script, args.warmup, args.connections)
-        get = run_wrk(base, get_script, args.duration, args.connections)
-        print(
-            f"[{label}] get by id, {args.connections} connections, {args.workers} "
-            f"workers: {get['rate']:.0f} requests/s, p99 {get['p99_ms']:.1f} ms, "
-            f"{get['errors']} errors (target: >= 1000/s, p99 < 50 ms)"
-        )
-        if args.warmup:
-            run_wrk(
-                base,
-                save_script.replace("wrk_", "warm_"),
-                args.warmup,
-                args.connections,
-            )
-        save = run_wrk(base, save_script, args.duration, args.connections)
-        print(
-            f"[{label}] save, {args.connections} connections, {args.workers} workers: "
-            f"{save['rate']:.0f} requests/s, p99 {save['p99_ms']:.1f} ms, "
-            f"{save['errors']} errors (target: >= 400/s)"
-        )
+        measure(label, "get by id", get_script, base, args, ">= 1000/s, p99 < 50 ms")
+        measure(label, "save", SAVE_SCRIPT % values, base, args, ">= 400/s")
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -172,9 +186,12 @@ def main():
         "--warmup",
         type=int,
         default=3,
-        help="seconds of unmeasured load before each run",
+        help="seconds of unmeasured load before the runs of each request",
     )
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="measured runs of each request"
+    )
     parser.add_argument(
         "--postgres",
         default="postgresql://postgres@127.0.0.1/test",
