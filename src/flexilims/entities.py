@@ -56,7 +56,8 @@ class _IdSource:
 
 
 _ids = _IdSource()
-os.register_at_fork(after_in_child=_ids.reset)
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=_ids.reset)
 
 
 def new_id() -> str:
