@@ -1,5 +1,7 @@
 import os
 
+import pytest
+
 from flexilims.entities import new_id
 from flexilims.rules import is_hex_id
 
@@ -11,6 +13,7 @@ def test_ids_of_one_process_increase_so_same_millisecond_entities_keep_their_ord
     assert len(set(ids)) == len(ids)
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
 def test_a_forked_process_makes_ids_of_its_own():
     read, write = os.pipe()
     child = os.fork()
