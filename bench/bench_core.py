@@ -22,8 +22,8 @@ from pathlib import Path
 import yaml
 
 from flexilims import LocalSession, Store
-from flexilims.accounts import Accounts
 from flexilims.store import new_id, now_ms
+from flexilims.store.accounts import Accounts
 
 
 def _entity(project, datatype, name, genealogy, origin, attributes, actor="bench"):

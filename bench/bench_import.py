@@ -26,9 +26,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from flexilims import db
-from flexilims.store import Store, new_id
-from flexilims.transfer import export_project, import_project
+from flexilims.store import Store, db, new_id
+from flexilims.store.transfer import export_project, import_project
 
 #: Entities per mouse: 1 + 4 sessions x (1 + 4 recordings x (1 + 5 datasets)).
 PER_MOUSE = 1 + 4 * (1 + 4 * (1 + 5))

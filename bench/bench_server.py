@@ -32,8 +32,9 @@ import requests
 import sqlalchemy as sa
 from bench_core import populate
 
-from flexilims import Store, db
-from flexilims.accounts import Accounts
+from flexilims import Store
+from flexilims.store import db
+from flexilims.store.accounts import Accounts
 
 API = "/flexilims/api/"
 

@@ -95,7 +95,7 @@ def bench_local_upload(yaml_file: Path, database_url: str) -> tuple[float, dict]
     """Seconds for ``upload`` into the store through the in-process session."""
     import flexiznam.main as flz
     from flexilims import LocalSession, Store
-    from flexilims.accounts import Accounts
+    from flexilims.store.accounts import Accounts
     from flexiznam.camp import upload
 
     store = Store.open(database_url)
@@ -133,7 +133,7 @@ def bench_http_upload(yaml_file: Path, database_url: str) -> tuple[float, dict] 
 
         import flexilims.server  # noqa: F401
         from flexilims import Flexilims, Store
-        from flexilims.accounts import Accounts
+        from flexilims.store.accounts import Accounts
     except ImportError:
         return None
     import flexiznam.main as flz

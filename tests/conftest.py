@@ -7,9 +7,8 @@ import secrets
 import pytest
 import sqlalchemy as sa
 
-from flexilims import db, models
-from flexilims.accounts import Accounts
-from flexilims.store import Store
+from flexilims.store import Store, db, models
+from flexilims.store.accounts import Accounts
 
 POSTGRES_ENV = "FLEXILIMS_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgres"]

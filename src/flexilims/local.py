@@ -3,9 +3,9 @@
 import json
 
 from . import protocol
-from .accounts import Accounts
 from .session import Session
 from .store import Actor, Store
+from .store.accounts import Accounts
 
 
 def _as_on_the_wire(params: dict) -> dict:

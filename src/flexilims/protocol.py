@@ -7,10 +7,10 @@ the body), so the two cannot behave differently.
 
 from collections.abc import Mapping
 
-from .accounts import Accounts
 from .errors import BadRequest, NotFound
-from .rules import as_id_list
 from .store import Actor, EntityQuery, Store
+from .store.accounts import Accounts
+from .writes import as_id_list
 
 #: Every field name the protocol accepts, in the order its error message lists them.
 VALID_FIELDS = (
@@ -190,7 +190,7 @@ def _delete(store, actor, params, body):
 
 
 def _batch(store, actor, params, body):
-    from .batch import apply_batch
+    from .store.batch import apply_batch
 
     body = _body(body)
     for key in body:

@@ -20,7 +20,7 @@ from filelock import FileLock
 
 from flexilims.client import Flexilims
 from flexilims.errors import Forbidden
-from flexilims.rules import is_hex_id
+from flexilims.writes import is_hex_id
 
 from .config import config_dir
 from .errors import ConfigurationError

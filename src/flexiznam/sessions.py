@@ -9,9 +9,9 @@ created on first use with a ``demo`` project.
 from functools import lru_cache
 
 from flexilims import LocalSession, Store
-from flexilims.accounts import Accounts
 from flexilims.errors import BadRequest
-from flexilims.rules import is_hex_id
+from flexilims.store.accounts import Accounts
+from flexilims.writes import is_hex_id
 
 from .config import load_config
 from .errors import ConfigurationError

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pytest
 
 from flexilims import protocol
-from flexilims.accounts import Accounts
 from flexilims.server import create_app
+from flexilims.store.accounts import Accounts
 from servers import API, ServerProcess
 
 

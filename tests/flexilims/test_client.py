@@ -17,8 +17,8 @@ from flexilims import (
     LocalSession,
     ServerUnreachable,
 )
-from flexilims.accounts import Accounts
 from flexilims.client import BadBaseUrl, error_from_reply
+from flexilims.store.accounts import Accounts
 
 HINT = " If you have 'null' values please substitute (null) with empty string ('') "
 MISSING = "0123456789abcdef01234567"

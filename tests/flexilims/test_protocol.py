@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from flexilims.accounts import Accounts
+from flexilims.store.accounts import Accounts
 from protocol_checks import (
     ENTITY_FIELDS,
     FIELD_LIST,

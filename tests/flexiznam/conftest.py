@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from flexilims import Flexilims, LocalSession
-from flexilims.accounts import Accounts
+from flexilims.store.accounts import Accounts
 from servers import ServerProcess
 
 TRANSPORTS = ["local", "http"]

@@ -10,7 +10,7 @@ import pytest
 
 import flexiznam.main as flz
 from flexilims import Flexilims
-from flexilims.accounts import Accounts
+from flexilims.store.accounts import Accounts
 from servers import ServerProcess
 
 PROCESSES = 16

@@ -7,7 +7,7 @@ import yaml
 
 import flexiznam.main as flz
 from flexilims import Flexilims
-from flexilims.accounts import Accounts
+from flexilims.store.accounts import Accounts
 from flexiznam import remote
 from flexiznam.errors import ConfigurationError
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from flexilims.errors import FlexilimsError as StoreError
-from flexilims.rules import ATTRIBUTE_NAME
+from flexilims.writes import ATTRIBUTE_NAME
 
 from ..config import current_config, data_root
 from ..errors import DatasetError, SyncYmlError

@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from flexilims import models
+from flexilims.store import models
 
 PROJECT = "test"
 MOUSE = "PZAH6.4b"

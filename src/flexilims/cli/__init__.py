@@ -12,16 +12,15 @@ import click
 import sqlalchemy as sa
 import yaml
 
-from . import labsettings, trash
-from .accounts import Accounts
-from .errors import FlexilimsError
-from .server import (
+from ..errors import FlexilimsError
+from ..server import (
     API_PREFIX,
     DATABASE_ENV,
     DEFAULT_DATABASE_URL,
     TOKEN_LIFETIME_ENV,
 )
-from .store import Store, now_ms
+from ..store import Store, labsettings, now_ms, trash
+from ..store.accounts import Accounts
 
 
 class _Group(click.Group):
@@ -328,10 +327,8 @@ def trash_purge(batch, older_than, database):
     click.echo(f"Purged {count} entities.")
 
 
-from .transfer_cli import export_command, import_command  # noqa: E402
+from .transfer import export_command, import_command  # noqa: E402
 
 cli.add_command(import_command)
 cli.add_command(export_command)
 
-if __name__ == "__main__":
-    cli()

@@ -10,9 +10,9 @@ import json
 import click
 import orjson
 
-from .server import DATABASE_ENV, DEFAULT_DATABASE_URL
-from .store import Store
-from .transfer import export_project, import_project
+from ..server import DATABASE_ENV, DEFAULT_DATABASE_URL
+from ..store import Store
+from ..store.transfer import export_project, import_project
 
 database_option = click.option(
     "--database",

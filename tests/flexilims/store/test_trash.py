@@ -3,9 +3,10 @@
 import pytest
 import sqlalchemy as sa
 
-from flexilims import BadRequest, LocalSession, trash
-from flexilims import models as m
-from flexilims.accounts import Accounts
+from flexilims import BadRequest, LocalSession
+from flexilims.store import models as m
+from flexilims.store import trash
+from flexilims.store.accounts import Accounts
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ import warnings
 import pytest
 
 from flexilims import protocol
-from flexilims.accounts import Accounts
 from flexilims.errors import AuthenticationFailed, BadRequest, Forbidden
 from flexilims.server import create_app, error_page, error_response
+from flexilims.store.accounts import Accounts
 from protocol_checks import (
     HINT,
     error_message,

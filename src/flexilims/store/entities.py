@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..writes import index_text, query_texts
 from . import db, labsettings
 from . import models as m
-from .rules import index_text, query_texts
 
 #: Positions of the project and creation date in :data:`ENTITY_COLUMNS` rows.
 PROJECT, DATE_CREATED = 8, 6

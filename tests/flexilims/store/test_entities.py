@@ -2,8 +2,8 @@ import os
 
 import pytest
 
-from flexilims.entities import new_id
-from flexilims.rules import is_hex_id
+from flexilims.store.entities import new_id
+from flexilims.writes import is_hex_id
 
 
 def test_ids_of_one_process_increase_so_same_millisecond_entities_keep_their_order():

@@ -10,12 +10,12 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from flexilims import BadRequest
-from flexilims import models as m
-from flexilims.accounts import Accounts
 from flexilims.cli import cli
-from flexilims.rules import is_hex_id
 from flexilims.store import Actor, EntityQuery, Store, now_ms
-from flexilims.transfer import export_project, import_project
+from flexilims.store import models as m
+from flexilims.store.accounts import Accounts
+from flexilims.store.transfer import export_project, import_project
+from flexilims.writes import is_hex_id
 
 JANE = Actor(username="jane", full_name="Jane Doe", is_admin=True)
 HEX = "6094f7212597df357fa24a8"  # + one hex digit
@@ -25,7 +25,7 @@ HEX = "6094f7212597df357fa24a8"  # + one hex digit
 def empty_database(request):
     """``empty_database(url)`` of ``tests/conftest.py`` (whose module name
     ``conftest`` is shadowed here by ``tests/flexilims/conftest.py``)."""
-    root = Path(__file__).parents[1] / "conftest.py"
+    root = Path(__file__).parents[2] / "conftest.py"
     for plugin in request.config.pluginmanager.get_plugins():
         if Path(getattr(plugin, "__file__", None) or "") == root:
             return plugin.empty_database
@@ -589,7 +589,7 @@ def test_a_clash_found_only_by_the_database_is_refused_too(
     store, project, snapshot, monkeypatch
 ):
     """A name taken between the checks and the inserts (another writer)."""
-    import flexilims.transfer as transfer
+    import flexilims.store.transfer as transfer
 
     save(store, project, "mouse", "M2")
     monkeypatch.setattr(transfer, "_check_against_database", lambda *args: None)

@@ -4,9 +4,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from flexilims import BadRequest, Forbidden, LocalSession, labsettings
-from flexilims.accounts import Accounts
+from flexilims import BadRequest, Forbidden, LocalSession
 from flexilims.cli import cli
+from flexilims.store import labsettings
+from flexilims.store.accounts import Accounts
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ import os
 
 from alembic import context
 
-from flexilims.db import create_engine
-from flexilims.models import metadata
+from flexilims.store.db import create_engine
+from flexilims.store.models import metadata
 
 config = context.config
 engine = config.attributes.get("engine")

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from ..errors import BadRequest
+from . import Actor, Store, attribute_value_rows, entity_reply
 from . import models as m
-from .errors import BadRequest
-from .store import Actor, Store, attribute_value_rows, entity_reply
 
 #: Who restores when no actor is given (the command line).
 ADMIN = Actor(username="flexilims", full_name="flexilims admin", is_admin=True)

@@ -5,10 +5,10 @@ import pytest
 import sqlalchemy as sa
 
 from flexilims import LocalSession
-from flexilims import models as m
-from flexilims.accounts import Accounts
 from flexilims.errors import BadRequest, Forbidden
 from flexilims.protocol import METHODS
+from flexilims.store import models as m
+from flexilims.store.accounts import Accounts
 
 API = "/flexilims/api/"
 

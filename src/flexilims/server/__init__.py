@@ -34,11 +34,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from . import protocol
-from .accounts import Accounts
-from .errors import AuthenticationFailed, BadRequest, FlexilimsError
-from .openapi import openapi_document
-from .store import Store
+from .. import protocol
+from ..errors import AuthenticationFailed, BadRequest, FlexilimsError
+from ..openapi import openapi_document
+from ..store import Store
+from ..store.accounts import Accounts
 
 logger = logging.getLogger(__name__)
 

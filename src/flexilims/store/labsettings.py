@@ -5,14 +5,14 @@ from importlib import resources
 import sqlalchemy as sa
 import yaml
 
+from ..errors import BadRequest
+from ..writes import VALUE_TYPES, AttributeRule
 from . import models as m
-from .errors import BadRequest
-from .rules import VALUE_TYPES, AttributeRule
 
 
 def default_settings() -> dict:
     """The lab settings a new database starts with (``lab_settings.yml``)."""
-    text = resources.files("flexilims").joinpath("lab_settings.yml").read_text()
+    text = resources.files("flexilims.store").joinpath("lab_settings.yml").read_text()
     return yaml.safe_load(text)
 
 

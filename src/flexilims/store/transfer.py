@@ -26,20 +26,20 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from tqdm.auto import tqdm
 
-from . import labsettings
-from . import models as m
-from .db import bulk_insert
-from .errors import BadRequest
-from .rules import ATTRIBUTE_NAME, check_no_nan, empty_to_null, is_hex_id
-from .store import (
+from ..errors import BadRequest
+from ..writes import ATTRIBUTE_NAME, check_no_nan, empty_to_null, is_hex_id
+from . import (
     ENTITY_COLUMNS,
     Store,
     attribute_value_rows,
     entity_row,
     index_row,
+    labsettings,
     new_id,
     now_ms,
 )
+from . import models as m
+from .db import bulk_insert
 
 #: Rows per ``executemany`` statement and ids per ``IN`` list.
 CHUNK = 2000

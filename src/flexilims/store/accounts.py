@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
+from ..errors import AuthenticationFailed, BadRequest, Forbidden
+from ..writes import is_hex_id
+from . import Actor, Store, new_id, now_ms
 from . import models as m
-from .errors import AuthenticationFailed, BadRequest, Forbidden
-from .rules import is_hex_id
-from .store import Actor, Store, new_id, now_ms
 
 DAY_MS = 24 * 3600 * 1000
 

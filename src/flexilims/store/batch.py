@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from ..errors import BadRequest, FlexilimsError, Forbidden
+from ..writes import as_id_list, failed, is_hex_id
+from . import ENTITY_COLUMNS, Actor, Store, entity_reply, now_ms
 from . import models as m
-from .errors import BadRequest, FlexilimsError, Forbidden
-from .rules import as_id_list, failed, is_hex_id
-from .store import ENTITY_COLUMNS, Actor, Store, entity_reply, now_ms
 
 #: What a creation does when its (project, type, name) is taken.
 CONFLICT_MODES = ("abort", "skip", "update", "overwrite")
@@ -192,7 +192,7 @@ def _parse_one(index: int, item, project_id, default: str) -> Operation:
         attributes=item.get("attributes"),
         conflicts=_conflicts(item["conflicts"], "") if "conflicts" in item else default,
     )
-    from .protocol import VALID_FIELDS
+    from ..protocol import VALID_FIELDS
 
     operation.other_relations = as_id_list(
         item.get("other_relations"), "other_relations", VALID_FIELDS

@@ -13,6 +13,16 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from ..errors import BadRequest, Forbidden
+from ..writes import (
+    check_attribute_names,
+    check_no_nan,
+    empty_to_null,
+    failed,
+    is_hex_id,
+    lower_keys,
+    validate_attributes,
+)
 from . import db, labsettings
 from . import models as m
 from .entities import (  # noqa: F401 (re-exported: the store's vocabulary)
@@ -40,16 +50,6 @@ from .entities import (  # noqa: F401 (re-exported: the store's vocabulary)
     index_row,
     new_id,
     now_ms,
-)
-from .errors import BadRequest, Forbidden
-from .rules import (
-    check_attribute_names,
-    check_no_nan,
-    empty_to_null,
-    failed,
-    is_hex_id,
-    lower_keys,
-    validate_attributes,
 )
 
 

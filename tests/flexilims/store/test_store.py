@@ -4,9 +4,9 @@ import pytest
 import sqlalchemy as sa
 
 from flexilims import BadRequest, Forbidden, LocalSession
-from flexilims import models as m
-from flexilims.accounts import Accounts
-from flexilims.labsettings import read_settings, write_settings
+from flexilims.store import models as m
+from flexilims.store.accounts import Accounts
+from flexilims.store.labsettings import read_settings, write_settings
 
 HINT = " If you have 'null' values please substitute (null) with empty string ('') "
 

@@ -1,0 +1,5 @@
+"""``python -m flexilims.cli``: the ``flexilims`` command."""
+
+from . import cli
+
+cli()
