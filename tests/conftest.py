@@ -10,6 +10,10 @@ import sqlalchemy as sa
 from flexilims.store import Store, db, models
 from flexilims.store.accounts import Accounts
 
+# Passwords hashed at argon2's lowest cost: the tests create hundreds of users
+# (server processes started by the tests inherit it).
+os.environ["FLEXILIMS_PASSWORD_HASHING"] = "fast"
+
 POSTGRES_ENV = "FLEXILIMS_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgres"]
 

@@ -1,11 +1,21 @@
 """The one error hierarchy of flexilims.
 
 The store raises these; the in-process session lets them through unchanged; the
-server turns them into the protocol's status codes and HTML error body; the HTTP
-client turns error replies back into the same classes. They subclass ``OSError``
-and read ``Error 400:  message`` because that is what existing Flexilims clients
-raise and what code above them (flexiznam included) inspects.
+server renders each as the protocol's status code and HTML error body, plus a
+machine-readable code of ours (the ``X-Flexilims-Error`` header, see
+:meth:`FlexilimsError.details`); the HTTP client turns error replies back into
+the same classes. Code above the store decides by class and attributes, never by
+reading a message.
+
+They subclass ``OSError`` and read ``Error 400:  message`` because that is what
+existing Flexilims clients raise and what code above them inspects.
 """
+
+#: Appended to every ``Save failed.`` / ``Update failed.`` message on the wire,
+#: as Flexilims does; :attr:`FlexilimsError.detail` is the message without it.
+NULL_HINT = (
+    " If you have 'null' values please substitute (null) with empty string ('') "
+)
 
 
 class FlexilimsError(OSError):
@@ -14,60 +24,252 @@ class FlexilimsError(OSError):
     Parameters
     ----------
     message : str
-        What went wrong and, where possible, what to do about it.
+        The message as the protocol words it (on the wire, in Flexilims' words).
+
+    Attributes
+    ----------
+    status : int
+        The HTTP status of the reply.
+    code : str
+        Machine-readable kind of error, the same in-process and over HTTP.
+    message : str
+        The protocol's message.
+    detail : str
+        The message for people: without the protocol's ``null`` trailer.
     """
 
     status = 500
+    code = "error"
 
     def __init__(self, message: str):
         self.message = message
+        self.detail = message.removesuffix(NULL_HINT).rstrip()
         super().__init__(f"Error {self.status}:  {message}")
 
+    def details(self) -> dict:
+        """The fields that rebuild this error on the other side of HTTP
+        (besides the message), ``code`` first."""
+        return {"code": self.code}
+
+    @classmethod
+    def from_details(cls, message: str, details: dict) -> "FlexilimsError":
+        """Rebuild an error of this class from its message and :meth:`details`."""
+        return cls(message)
+
     def __reduce__(self):
-        return (type(self), (self.message,))
+        return (_rebuild, (type(self), self.message, self.details()))
+
+
+def _rebuild(cls, message, details):
+    return cls.from_details(message, details)
 
 
 class BadRequest(FlexilimsError):
     """The request breaks a rule of the protocol or of the lab's data (HTTP 400)."""
 
     status = 400
+    code = "bad_request"
+
+
+class NameTaken(BadRequest):
+    """An entity of that type already has that name in the project.
+
+    Attributes
+    ----------
+    datatype, name, project : str
+        The type and name asked for, and the project's name.
+    """
+
+    code = "name_taken"
+
+    def __init__(self, message: str, *, datatype: str, name: str, project: str):
+        super().__init__(message)
+        self.datatype, self.name, self.project = datatype, name, project
+
+    def details(self) -> dict:
+        return {
+            "code": self.code,
+            "type": self.datatype,
+            "name": self.name,
+            "project": self.project,
+        }
+
+    @classmethod
+    def from_details(cls, message, details):
+        return cls(
+            message,
+            datatype=details.get("type"),
+            name=details.get("name"),
+            project=details.get("project"),
+        )
+
+
+class OperationFailed(BadRequest):
+    """Operation ``index`` of a batch was refused; nothing of the batch was written.
+
+    The reply's status is that of the refusal (403 for an entity the user
+    cannot write, 400 otherwise).
+
+    Attributes
+    ----------
+    index : int
+        The refused operation's place in the batch (from 0).
+    cause : FlexilimsError
+        Why it was refused.
+    """
+
+    code = "operation_failed"
+
+    def __init__(self, message: str, *, index: int, cause: FlexilimsError):
+        self.index, self.cause = index, cause
+        self.status = cause.status
+        super().__init__(message)
+        self.detail = cause.detail
+
+    def details(self) -> dict:
+        return {"code": self.code, "index": self.index, "cause": self.cause.details()}
+
+    @classmethod
+    def from_details(cls, message, details):
+        cause_details = details.get("cause") or {}
+        inner = message.split(": ", 1)[-1]
+        return cls(
+            message,
+            index=details.get("index"),
+            cause=error_from_details(400, inner, cause_details),
+        )
+
+    @classmethod
+    def at(
+        cls, index: int, cause: FlexilimsError, description: str | None = None
+    ) -> "OperationFailed":
+        """The error of operation ``index``, its message naming the operation."""
+        place = f"operation {index}" + (f" ({description})" if description else "")
+        return cls(
+            f"Batch failed at {place}: {cause.message}", index=index, cause=cause
+        )
 
 
 class AuthenticationFailed(FlexilimsError):
     """Wrong username or password (HTTP 401)."""
 
     status = 401
+    code = "authentication_failed"
 
 
 class Forbidden(FlexilimsError):
     """No valid token, or no access to this project (HTTP 403)."""
 
     status = 403
+    code = "forbidden"
 
 
 class NotFound(FlexilimsError):
-    """No such endpoint (HTTP 404)."""
+    """No such endpoint or page (HTTP 404)."""
 
     status = 404
+    code = "not_found"
 
 
-class ServerUnreachable(FlexilimsError):
-    """The HTTP client could not reach the server at all."""
+class PayloadTooLarge(FlexilimsError):
+    """The request body is larger than the server accepts (HTTP 413)."""
+
+    status = 413
+    code = "too_large"
+
+
+class _RetryLater(FlexilimsError):
+    """An error after which the same request may succeed later."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def details(self) -> dict:
+        return {"code": self.code, "retry_after": self.retry_after}
+
+    @classmethod
+    def from_details(cls, message, details):
+        return cls(message, retry_after=details.get("retry_after"))
+
+
+class TooManyRequests(_RetryLater):
+    """Too many failed attempts: wait ``retry_after`` seconds (HTTP 429)."""
+
+    status = 429
+    code = "throttled"
+
+
+class Unavailable(_RetryLater):
+    """The database cannot be reached now; retry later (HTTP 503)."""
 
     status = 503
+    code = "unavailable"
 
 
+class ServerUnreachable(Unavailable):
+    """The HTTP client could not reach the server at all."""
+
+    code = "unreachable"
+
+
+#: Every error class by its :attr:`~FlexilimsError.code`.
+ERRORS_BY_CODE = {
+    cls.code: cls
+    for cls in (
+        BadRequest,
+        NameTaken,
+        OperationFailed,
+        AuthenticationFailed,
+        Forbidden,
+        NotFound,
+        PayloadTooLarge,
+        TooManyRequests,
+        Unavailable,
+        ServerUnreachable,
+    )
+}
+
+#: The error class of a reply that carries no code, by HTTP status.
 ERRORS_BY_STATUS = {
-    cls.status: cls for cls in (BadRequest, AuthenticationFailed, Forbidden, NotFound)
+    cls.status: cls
+    for cls in (
+        BadRequest,
+        AuthenticationFailed,
+        Forbidden,
+        NotFound,
+        PayloadTooLarge,
+        TooManyRequests,
+        Unavailable,
+    )
 }
 
 
 def error_for_status(status: int, message: str) -> FlexilimsError:
-    """Build the exception matching an HTTP status code."""
+    """The exception matching an HTTP status code (for replies without a code)."""
     cls = ERRORS_BY_STATUS.get(status)
+    if cls is not None:
+        return cls(message)
+    error = FlexilimsError(message)
+    error.status = status
+    error.args = (f"Error {status}:  {message}",)
+    return error
+
+
+def error_from_details(status: int, message: str, details: dict) -> FlexilimsError:
+    """The exception of an error reply, from its status, message and code.
+
+    Parameters
+    ----------
+    status : int
+        HTTP status of the reply.
+    message : str
+        The message of the reply's HTML page.
+    details : dict
+        The decoded ``X-Flexilims-Error`` header (empty when there is none:
+        the class then follows the status alone).
+    """
+    cls = ERRORS_BY_CODE.get(details.get("code"))
     if cls is None:
-        err = FlexilimsError(message)
-        err.status = status
-        err.args = (f"Error {status}:  {message}",)
-        return err
-    return cls(message)
+        return error_for_status(status, message)
+    return cls.from_details(message, details)

@@ -8,15 +8,16 @@ nothing is read at import time: call :func:`load_config`.
 import copy
 import functools
 import getpass
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from flexilims import settings as flexilims_settings
+
 from .errors import ConfigurationError
 
-CONFIG_DIR_ENV = "FLEXIZNAM_CONFIG_DIR"
+CONFIG_DIR_ENV = flexilims_settings.HOME_ENV
 CONFIG_FILE = "config.yml"
 
 
@@ -106,12 +107,13 @@ DEFAULTS = {setting.name: setting.default for setting in SETTINGS}
 
 
 def config_dir() -> Path:
-    """The flexiznam folder: ``$FLEXIZNAM_CONFIG_DIR`` or ``~/.flexiznam``."""
-    return Path(_config_dir_text())
+    """The flexiznam folder: ``$FLEXIZNAM_CONFIG_DIR`` or ``~/.flexiznam``
+    (shared with flexilims, whose embedded database lives there)."""
+    return flexilims_settings.home()
 
 
 def _config_dir_text() -> str:
-    return os.environ.get(CONFIG_DIR_ENV) or os.path.expanduser("~/.flexiznam")
+    return str(flexilims_settings.home())
 
 
 def config_file() -> Path:
@@ -186,7 +188,7 @@ def current_config() -> dict:
 def _settings(path: Path, stamp: int | None) -> dict:
     config = _merge(DEFAULTS, {} if stamp is None else _parse_file(path, stamp))
     if not config.get("database_url"):
-        config["database_url"] = f"sqlite:///{config_dir() / 'flexilims.db'}"
+        config["database_url"] = flexilims_settings.default_database_url()
     if not config.get("flexilims_username"):
         config["flexilims_username"] = getpass.getuser()
     return config

@@ -10,24 +10,8 @@ import json
 import click
 import orjson
 
-from ..server import DATABASE_ENV, DEFAULT_DATABASE_URL
-from ..store import Store
 from ..store.transfer import export_project, import_project
-
-database_option = click.option(
-    "--database",
-    envvar=DATABASE_ENV,
-    default=DEFAULT_DATABASE_URL,
-    show_default=True,
-    help=f"Database URL (sqlite:///FILE or postgresql://...); env {DATABASE_ENV}.",
-)
-
-
-def _store(database: str) -> Store:
-    """Open the database; its connections close when the command ends."""
-    store = Store.open(database)
-    click.get_current_context().call_on_close(store.engine.dispose)
-    return store
+from .common import database_option, open_store
 
 
 def _plural(count: int, word: str) -> str:
@@ -65,7 +49,7 @@ def import_command(file, project_name, create_project, created_by, progress, dat
         name = getattr(file, "name", "-")
         raise click.ClickException(f"{name} is not valid JSON: {error}") from None
     summary = import_project(
-        _store(database),
+        open_store(database),
         data,
         project_name,
         progress=progress,
@@ -97,7 +81,7 @@ def export_command(project_name, file, database):
 
     `flexilims import` reads it back; `-` writes to standard output.
     """
-    data = export_project(_store(database), project_name)
+    data = export_project(open_store(database), project_name)
     text = orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
     if file == "-":
         click.get_binary_stream("stdout").write(text)

@@ -14,6 +14,8 @@ Start it with ``flexilims serve`` or, for uvicorn directly::
 
     FLEXILIMS_DATABASE_URL=postgresql://... \
         uvicorn --factory flexilims.server:app_from_env --workers 4
+
+Its settings (:mod:`flexilims.settings`) come from ``FLEXILIMS_*`` variables.
 """
 
 import base64
@@ -22,7 +24,7 @@ import contextlib
 import html
 import json
 import logging
-import os
+from dataclasses import replace
 from http import HTTPStatus
 
 import anyio.to_thread
@@ -37,6 +39,8 @@ from starlette.routing import Route
 from .. import protocol
 from ..errors import AuthenticationFailed, BadRequest, FlexilimsError
 from ..openapi import openapi_document
+from ..settings import Settings
+from ..settings import load as load_settings
 from ..store import Store
 from ..store.accounts import Accounts
 
@@ -47,16 +51,6 @@ API_PREFIX = "/flexilims/api/"
 
 #: Name of the cookie that carries the token for clients that keep cookies.
 TOKEN_COOKIE = "flexilims_token"
-
-#: Where the database is when neither ``--database`` nor the environment say.
-DEFAULT_DATABASE_URL = "sqlite:///~/.flexiznam/flexilims.db"
-
-DATABASE_ENV = "FLEXILIMS_DATABASE_URL"
-TOKEN_LIFETIME_ENV = "FLEXILIMS_TOKEN_LIFETIME_HOURS"
-THREADS_ENV = "FLEXILIMS_THREADS"
-
-#: Requests one worker process runs at once.
-DEFAULT_THREADS = 4
 
 #: The Description paragraph of the error page, per status, as Tomcat writes it
 #: under Flexilims.
@@ -326,34 +320,53 @@ class Api:
 
 
 def create_app(
-    database_url: str, token_lifetime_hours: float = 24, threads: int = DEFAULT_THREADS
+    database_url: str | None = None,
+    token_lifetime_hours: float | None = None,
+    threads: int | None = None,
+    settings: Settings | None = None,
 ) -> Starlette:
-    """The ASGI application serving the database at ``database_url``.
+    """The ASGI application serving a database.
 
     Parameters
     ----------
-    database_url : str
-        ``sqlite:///path.db`` or ``postgresql://user@host/db``; the schema is
-        created or upgraded if needed.
+    database_url : str, optional
+        ``sqlite:////path.db`` or ``postgresql://user@host/db`` (default: the
+        settings' database); the schema is created or upgraded if needed.
     token_lifetime_hours : float, optional
-        How long a token stays valid after ``authenticate``.
+        How long a token stays valid after ``authenticate`` (default: the
+        settings').
     threads : int, optional
         Requests a worker process runs at once (the rest wait their turn). A
         few suffice: the work is mostly Python holding the GIL, and more
         threads only queue on it.
+    settings : flexilims.settings.Settings, optional
+        Every other setting (default: :func:`flexilims.settings.load`).
 
     Returns
     -------
     starlette.applications.Starlette
         The application; ``app.state.store`` is its store.
     """
-    store = Store.open(database_url)
-    api = Api(store, token_lifetime_hours)
+    settings = load_settings() if settings is None else settings
+    settings = replace(
+        settings,
+        **{
+            key: value
+            for key, value in (
+                ("database_url", database_url),
+                ("token_lifetime_hours", token_lifetime_hours),
+                ("threads", threads),
+            )
+            if value is not None
+        },
+    )
+    store = Store.open(settings.database, settings)
+    api = Api(store, settings.token_lifetime_hours)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
         limiter = anyio.to_thread.current_default_thread_limiter()
-        limiter.total_tokens = threads
+        limiter.total_tokens = settings.threads
         yield
         store.engine.dispose()
 
@@ -368,19 +381,6 @@ def create_app(
 
 
 def app_from_env() -> Starlette:
-    """The application for ``uvicorn --factory``, configured by the environment.
-
-    ``FLEXILIMS_DATABASE_URL`` names the database (default
-    ``sqlite:///~/.flexiznam/flexilims.db``) and
-    ``FLEXILIMS_TOKEN_LIFETIME_HOURS`` the token lifetime (default 24).
-    """
-    database_url = os.environ.get(DATABASE_ENV) or DEFAULT_DATABASE_URL
-    lifetime = os.environ.get(TOKEN_LIFETIME_ENV) or "24"
-    try:
-        hours = float(lifetime)
-    except ValueError:
-        raise ValueError(
-            f"{TOKEN_LIFETIME_ENV}={lifetime!r} is not a number of hours"
-        ) from None
-    threads = int(os.environ.get(THREADS_ENV) or DEFAULT_THREADS)
-    return create_app(database_url, hours, threads)
+    """The application for ``uvicorn --factory``, configured by the
+    ``FLEXILIMS_*`` variables (:mod:`flexilims.settings`)."""
+    return create_app(settings=load_settings())

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from .. import settings as settings_module
 from ..errors import BadRequest, Forbidden
 from ..writes import (
     check_attribute_names,
@@ -67,18 +68,31 @@ class Store:
     Parameters
     ----------
     engine : sqlalchemy.Engine
-        An engine from :func:`flexilims.db.create_engine`, at the newest schema.
+        An engine from :func:`flexilims.store.db.create_engine`, at the newest
+        schema.
+    settings : flexilims.settings.Settings, optional
+        Limits and costs (default: :func:`flexilims.settings.load`).
     """
 
-    def __init__(self, engine: sa.Engine):
+    def __init__(self, engine: sa.Engine, settings=None):
         self.engine = engine
+        self.settings = settings if settings is not None else settings_module.load()
 
     @classmethod
-    def open(cls, url: str) -> "Store":
-        """Open (creating or upgrading if needed) the database at ``url``."""
-        engine = db.create_engine(url)
+    def open(cls, url: str | None = None, settings=None) -> "Store":
+        """Open (creating or upgrading if needed) the database at ``url``.
+
+        Parameters
+        ----------
+        url : str, optional
+            The database (default: the settings' database).
+        settings : flexilims.settings.Settings, optional
+            Default: :func:`flexilims.settings.load`.
+        """
+        settings = settings if settings is not None else settings_module.load()
+        engine = db.create_engine(url or settings.database)
         db.upgrade(engine)
-        store = cls(engine)
+        store = cls(engine, settings)
         store.ensure_lab_settings()
         return store
 

@@ -20,7 +20,22 @@ from . import models as m
 
 DAY_MS = 24 * 3600 * 1000
 
-_hasher = PasswordHasher()
+#: argon2 parameters per ``password_hashing`` setting. ``fast`` is for test
+#: suites only: it makes a stolen database easy to crack.
+HASHERS = {
+    "default": PasswordHasher(),
+    "fast": PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
+}
+
+
+def hasher(profile: str) -> PasswordHasher:
+    """The password hasher of a ``password_hashing`` setting."""
+    try:
+        return HASHERS[profile]
+    except KeyError:
+        raise BadRequest(
+            f"password_hashing must be one of {', '.join(HASHERS)}, not {profile!r}"
+        ) from None
 
 
 def _digest(token: str) -> str:
@@ -65,6 +80,7 @@ class Accounts:
 
     def __init__(self, store: Store):
         self.store = store
+        self.hasher = hasher(store.settings.password_hashing)
 
     # --------------------------------------------------------------- projects
 
@@ -167,7 +183,7 @@ class Accounts:
                 m.users.insert().values(
                     username=username,
                     full_name=full_name or username,
-                    password_hash=_hasher.hash(password) if password else None,
+                    password_hash=self.hasher.hash(password) if password else None,
                     is_admin=is_admin,
                     date_created=now_ms(),
                 )
@@ -180,7 +196,7 @@ class Accounts:
             conn.execute(
                 sa.update(m.users)
                 .where(m.users.c.id == user_id)
-                .values(password_hash=_hasher.hash(password))
+                .values(password_hash=self.hasher.hash(password))
             )
             conn.execute(
                 sa.update(m.tokens)
@@ -277,7 +293,7 @@ class Accounts:
         try:
             if user is None or not user.password_hash:
                 raise VerifyMismatchError
-            _hasher.verify(user.password_hash, password)
+            self.hasher.verify(user.password_hash, password)
         except (VerifyMismatchError, InvalidHashError):
             raise AuthenticationFailed("Wrong username or password") from None
         token = secrets.token_urlsafe(32)

@@ -217,7 +217,7 @@ def test_app_from_env(database_url, monkeypatch):
     assert app.state.store.engine.url.database in database_url
     app.state.store.engine.dispose()
     monkeypatch.setenv("FLEXILIMS_TOKEN_LIFETIME_HOURS", "a day")
-    with pytest.raises(ValueError, match="is not a number of hours"):
+    with pytest.raises(ValueError, match="'a day' is not a valid float"):
         app_from_env()
 
 

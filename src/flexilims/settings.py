@@ -1,0 +1,134 @@
+"""Settings of flexilims, declared once: name, environment variable, default, help.
+
+The ``flexilims`` command, the server and flexiznam read them from here, so a
+setting means the same everywhere. Nothing is read at import time: call
+:func:`load` (the environment) or build :class:`Settings` directly.
+
+Every setting is an environment variable ``FLEXILIMS_<NAME>``; the command's
+options with the same meaning default to it.
+"""
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+#: The folder flexilims shares with flexiznam (``FLEXIZNAM_CONFIG_DIR`` moves it).
+HOME_ENV = "FLEXIZNAM_CONFIG_DIR"
+
+
+def home() -> Path:
+    """The folder of the embedded database: ``$FLEXIZNAM_CONFIG_DIR`` or
+    ``~/.flexiznam``."""
+    return Path(os.environ.get(HOME_ENV) or os.path.expanduser("~/.flexiznam"))
+
+
+def default_database_url() -> str:
+    """The embedded SQLite file, ``<home>/flexilims.db``."""
+    return f"sqlite:///{home() / 'flexilims.db'}"
+
+
+def _setting(default, help: str):
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of flexilims, with its default.
+
+    Build one with :func:`load` to read the environment, or directly (tests,
+    embedding) to set values in code.
+    """
+
+    database_url: str | None = _setting(
+        None,
+        "Database URL: sqlite:////absolute/path.db or postgresql://user@host/db "
+        "(default: flexilims.db in the flexiznam folder).",
+    )
+    token_lifetime_hours: float = _setting(
+        24.0, "Hours a token from `authenticate` stays valid."
+    )
+    threads: int = _setting(
+        4,
+        "Requests one server worker runs at once; the rest wait their turn.",
+    )
+    password_hashing: str = _setting(
+        "default",
+        "argon2 cost of password hashes: 'default' (RFC 9106's low-memory "
+        "profile, 64 MiB) or 'fast' (for test suites only: never for real users).",
+    )
+    max_body_bytes: int = _setting(
+        32 * 1024 * 1024, "Largest request body the server reads, in bytes."
+    )
+    max_name_length: int = _setting(500, "Longest entity name, in characters.")
+    max_key_length: int = _setting(200, "Longest attribute name, in characters.")
+    max_attributes_bytes: int = _setting(
+        1024 * 1024,
+        "Largest attributes of one entity, as JSON text in bytes.",
+    )
+    max_depth: int = _setting(
+        32, "Deepest nesting of lists and objects in an attribute value."
+    )
+
+    @property
+    def database(self) -> str:
+        """:attr:`database_url`, or the embedded file when it is not set."""
+        return self.database_url or default_database_url()
+
+    @classmethod
+    def help(cls, name: str) -> str:
+        """The help text of one setting, with its environment variable."""
+        for item in fields(cls):
+            if item.name == name:
+                return f"{item.metadata['help']} [env {env_name(name)}]"
+        raise KeyError(name)
+
+
+def env_name(name: str) -> str:
+    """The environment variable of a setting: ``FLEXILIMS_<NAME>``."""
+    return f"FLEXILIMS_{name.upper()}"
+
+
+class SettingError(ValueError):
+    """An environment variable holds a value its setting cannot take."""
+
+
+def _parse(item, text: str):
+    """A variable's text as the type of its setting's default."""
+    kind = str if item.default is None else type(item.default)
+    if kind is str:
+        return text
+    try:
+        value = kind(text)
+    except ValueError:
+        raise SettingError(
+            f"{env_name(item.name)}={text!r} is not a valid {kind.__name__}"
+        ) from None
+    if value <= 0:
+        raise SettingError(f"{env_name(item.name)}={text!r} must be positive")
+    return value
+
+
+def load(environ=None, **overrides) -> Settings:
+    """The settings: defaults, then ``FLEXILIMS_*`` variables, then ``overrides``.
+
+    Parameters
+    ----------
+    environ : Mapping, optional
+        Where to read variables (default: ``os.environ``).
+    **overrides
+        Values set in code (command-line options); ``None`` means not given.
+
+    Raises
+    ------
+    SettingError
+        A variable that cannot be read as its setting's type.
+    """
+    environ = os.environ if environ is None else environ
+    values = {}
+    for item in fields(Settings):
+        text = environ.get(env_name(item.name))
+        if text:
+            values[item.name] = _parse(item, text)
+    settings = replace(Settings(), **values)
+    given = {key: value for key, value in overrides.items() if value is not None}
+    return replace(settings, **given)
