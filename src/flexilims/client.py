@@ -12,7 +12,9 @@ import re
 
 import requests
 
-from .errors import FlexilimsError, Forbidden, ServerUnreachable, error_for_status
+from . import protocol
+from .errors import FlexilimsError, Forbidden, ServerUnreachable, error_from_details
+from .protocol import ERROR_HEADER
 from .session import Session
 
 #: Where ``flexilims serve`` listens by default.
@@ -37,8 +39,11 @@ def error_from_reply(reply: requests.Response) -> FlexilimsError:
     Returns
     -------
     FlexilimsError
-        :class:`~flexilims.errors.BadRequest` for a 400 and so on, with the
-        message of the page (HTML-unescaped, without the leading space).
+        The class the server named in its ``X-Flexilims-Error`` header (with
+        its fields); from a server without it (Flexilims), the class of the
+        status, and :class:`~flexilims.errors.NameTaken` for Flexilims' words
+        of a taken name. The message is that of the page, HTML-unescaped,
+        without the leading space.
     """
     found = re.match(MESSAGE_PATTERN, reply.text)
     if found:
@@ -48,7 +53,15 @@ def error_from_reply(reply: requests.Response) -> FlexilimsError:
     else:
         text = reply.text.strip()
         message = f"{reply.reason}: {text[:500]}" if text else str(reply.reason)
-    return error_for_status(reply.status_code, message)
+    try:
+        details = json.loads(reply.headers.get(ERROR_HEADER) or "{}")
+    except ValueError:
+        details = {}
+    if not isinstance(details, dict):
+        details = {}
+    if not details and reply.status_code == 400:
+        details = protocol.name_taken_details(message) or {}
+    return error_from_details(reply.status_code, message, details)
 
 
 class Flexilims(Session):

@@ -2,7 +2,7 @@
 
 import json
 
-from . import protocol
+from . import dispatch
 from .session import Session
 from .store import Actor, Store
 from .store.accounts import Accounts
@@ -53,7 +53,7 @@ class LocalSession(Session):
     def _request(self, method: str, operation: str, params: dict, body=None):
         if body is not None:
             body = json.loads(json.dumps(body))
-        return protocol.call(
+        return dispatch.call(
             self.store, self.actor, operation, _as_on_the_wire(params), body
         )
 

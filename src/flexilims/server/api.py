@@ -1,0 +1,173 @@
+"""The REST endpoints: token, query and body in, the store's reply out."""
+
+import base64
+import binascii
+import json
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from .. import dispatch, protocol
+from ..errors import AuthenticationFailed, BadRequest
+from ..openapi import openapi_document
+from ..store import Store
+from ..store.accounts import Accounts
+from .errors import error_response
+
+#: Path prefix of every endpoint.
+API_PREFIX = "/flexilims/api/"
+
+#: Name of the cookie that carries the token for clients that keep cookies.
+TOKEN_COOKIE = "flexilims_token"
+
+
+def request_token(request: Request) -> str | None:
+    """The token of a request: ``Authorization: Bearer``, else the cookie."""
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return request.cookies.get(TOKEN_COOKIE) or None
+
+
+def basic_credentials(request: Request) -> tuple[str, str]:
+    """Username and password of an HTTP Basic ``Authorization`` header."""
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        raise AuthenticationFailed("authenticate with HTTP Basic username and password")
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise AuthenticationFailed("malformed HTTP Basic credentials") from None
+    username, separator, password = decoded.partition(":")
+    if not separator:
+        raise AuthenticationFailed("malformed HTTP Basic credentials")
+    return username, password
+
+
+async def json_body(request: Request):
+    """The decoded JSON body, or None when the body is empty."""
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BadRequest(f"the request body is not valid JSON: {error}") from None
+
+
+class FastJSONResponse(JSONResponse):
+    """JSON encoded with orjson: replies of thousands of entities are common."""
+
+    def render(self, content) -> bytes:
+        return orjson.dumps(content)
+
+
+def reply(value) -> Response:
+    """Plain-text replies as text, the rest as JSON."""
+    if isinstance(value, str):
+        return PlainTextResponse(value)
+    return FastJSONResponse(value)
+
+
+class Api:
+    """The endpoints, bound to one store.
+
+    Parameters
+    ----------
+    store : Store
+        The database the server serves.
+    token_lifetime_hours : float
+        How long a token from ``authenticate`` stays valid.
+    """
+
+    def __init__(self, store: Store, token_lifetime_hours: float = 24):
+        if not token_lifetime_hours > 0:
+            raise ValueError("the token lifetime must be a positive number of hours")
+        self.store = store
+        self.accounts = Accounts(store)
+        self.token_lifetime_ms = int(token_lifetime_hours * 3600 * 1000)
+
+    def routes(self) -> list[Route]:
+        routes = [
+            Route(API_PREFIX + "authenticate", self.authenticate, methods=["POST"]),
+            Route(API_PREFIX + "revoke", self.revoke, methods=["POST"]),
+            Route(API_PREFIX + "openapi.json", self.openapi, methods=["GET"]),
+        ]
+        for operation, method in protocol.METHODS.items():
+            routes.append(
+                Route(
+                    API_PREFIX + operation,
+                    self.operation_endpoint(operation),
+                    methods=[method],
+                    name=operation,
+                )
+            )
+        return routes
+
+    async def authenticate(self, request: Request) -> Response:
+        """``POST authenticate``: Basic credentials in, a new token out."""
+        try:
+            username, password = basic_credentials(request)
+            token = await run_in_threadpool(
+                self.accounts.authenticate, username, password, self.token_lifetime_ms
+            )
+        except Exception as error:
+            return error_response(error)
+        response = PlainTextResponse(token)
+        response.set_cookie(
+            TOKEN_COOKIE,
+            token,
+            max_age=max(1, self.token_lifetime_ms // 1000),
+            path="/flexilims/",
+            httponly=True,
+            samesite="lax",
+        )
+        return response
+
+    async def revoke(self, request: Request) -> Response:
+        """``POST revoke`` (ours): end the calling token."""
+
+        def work(token):
+            self.accounts.actor_for_token(token)
+            self.accounts.revoke_token(token)
+            return "token revoked"
+
+        try:
+            text = await run_in_threadpool(work, request_token(request))
+        except Exception as error:
+            return error_response(error)
+        response = PlainTextResponse(text)
+        response.delete_cookie(TOKEN_COOKIE, path="/flexilims/")
+        return response
+
+    async def openapi(self, request: Request) -> Response:
+        return JSONResponse(openapi_document())
+
+    def operation_endpoint(self, operation: str):
+        """The endpoint of one protocol operation."""
+        wants_body = protocol.METHODS[operation] in ("POST", "PUT")
+
+        async def endpoint(request: Request) -> Response:
+            try:
+                body = await json_body(request) if wants_body else None
+                value = await run_in_threadpool(
+                    self.call,
+                    request_token(request),
+                    operation,
+                    dict(request.query_params),
+                    body,
+                )
+                return reply(value)
+            except Exception as error:
+                return error_response(error)
+
+        endpoint.__name__ = operation.replace("-", "_")
+        return endpoint
+
+    def call(self, token: str | None, operation: str, params: dict, body):
+        """Check the token, then carry out the request (in a worker thread)."""
+        actor = self.accounts.actor_for_token(token)
+        return dispatch.call(self.store, actor, operation, params, body)
