@@ -1,13 +1,22 @@
-"""flexilims: a generic lab information store speaking the Flexilims protocol."""
+"""flexilims: a generic lab information store speaking the Flexilims protocol.
+
+Open a session with :func:`open_session` (a database URL or a server URL);
+its methods are those of :class:`Session`, in this process or over HTTP.
+"""
 
 from .client import Flexilims
+from .connect import open_session
 from .errors import (
     AuthenticationFailed,
     BadRequest,
     FlexilimsError,
     Forbidden,
+    NameTaken,
     NotFound,
+    OperationFailed,
+    ProjectNotFound,
     ServerUnreachable,
+    Unavailable,
 )
 from .local import LocalSession
 from .session import Session
@@ -20,8 +29,13 @@ __all__ = [
     "FlexilimsError",
     "Forbidden",
     "LocalSession",
+    "NameTaken",
     "NotFound",
+    "OperationFailed",
+    "ProjectNotFound",
     "ServerUnreachable",
     "Session",
     "Store",
+    "Unavailable",
+    "open_session",
 ]

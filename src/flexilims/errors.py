@@ -104,6 +104,29 @@ class NameTaken(BadRequest):
         )
 
 
+class ProjectNotFound(BadRequest):
+    """No project of that name or id (that the user can see).
+
+    Attributes
+    ----------
+    project : str
+        The name or id asked for.
+    """
+
+    code = "project_not_found"
+
+    def __init__(self, message: str, *, project: str):
+        super().__init__(message)
+        self.project = project
+
+    def details(self) -> dict:
+        return {"code": self.code, "project": self.project}
+
+    @classmethod
+    def from_details(cls, message, details):
+        return cls(message, project=details.get("project"))
+
+
 class OperationFailed(BadRequest):
     """Operation ``index`` of a batch was refused; nothing of the batch was written.
 
@@ -219,6 +242,7 @@ ERRORS_BY_CODE = {
     for cls in (
         BadRequest,
         NameTaken,
+        ProjectNotFound,
         OperationFailed,
         AuthenticationFailed,
         Forbidden,

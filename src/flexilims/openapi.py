@@ -447,6 +447,7 @@ _COMPONENTS = {
         "Project": {
             "type": "object",
             "properties": {
+                "id": _ID,
                 "uuid": _ID,
                 "name": {"type": "string"},
                 "dateCreated": {"type": "integer"},

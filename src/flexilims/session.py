@@ -84,7 +84,7 @@ class Session(ABC):
         return self._request("GET", "get-descendants", _params(id=id, type=datatype))
 
     def get_project_info(self) -> list[dict]:
-        """The projects this user can see (``uuid`` and ``name`` each)."""
+        """The projects this user can see (``id``, ``uuid`` and ``name`` each)."""
         return self._request("GET", "projects", {})
 
     def post(

@@ -18,9 +18,8 @@ import keyring
 import yaml
 from filelock import FileLock
 
-from flexilims.client import Flexilims
+import flexilims
 from flexilims.errors import Forbidden
-from flexilims.writes import is_hex_id
 
 from .config import config_dir
 from .errors import ConfigurationError
@@ -117,29 +116,14 @@ def _write_token(path: Path, token: str) -> None:
         json.dump({"token": token, "date": _today()}, stream)
 
 
-def _project_hex(projects: list[dict], client, project_id, config: dict) -> str | None:
-    if project_id is None:
-        return None
-    project_id = (config.get("project_ids") or {}).get(project_id, project_id)
-    if is_hex_id(project_id):
-        return project_id
-    for project in projects:
-        if project.get("name") == project_id:
-            return project["uuid"]
-    raise ConfigurationError(
-        f"No project named '{project_id}' on {client.base_url} for "
-        f"{client.username}: check the name, or add it to project_ids in the config."
-    )
-
-
-def remote_session(config: dict, project_id, username: str, password=None):
+def remote_session(config: dict, project, username: str, password=None):
     """A :class:`flexilims.Flexilims` client on the configured server.
 
     Parameters
     ----------
     config : dict
         flexiznam settings; ``flexilims_url`` is the server.
-    project_id : str or None
+    project : str or None
         Project name or id.
     username : str
         Who to log in as.
@@ -154,17 +138,20 @@ def remote_session(config: dict, project_id, username: str, password=None):
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path) + ".lock", timeout=120):
         token = _read_token(path)
+        session = None
         if token is not None:
-            client = Flexilims(username, password, base_url=url, token=token)
             try:
-                projects = client.get_project_info()
+                session = flexilims.open_session(
+                    url, project, username=username, password=password, token=token
+                )
             except Forbidden:
-                token = None
-        if token is None:
+                session = None
+        if session is None:
             if password is None:
                 password = getpass.getpass(f"Password of {username} on {url}: ")
-            client = Flexilims(username, password, base_url=url)
-            _write_token(path, client.token)
-            projects = client.get_project_info()
-    client.project_id = _project_hex(projects, client, project_id, config)
-    return client
+            session = flexilims.open_session(
+                url, project, username=username, password=password
+            )
+        if session.token != token:
+            _write_token(path, session.token)
+    return session

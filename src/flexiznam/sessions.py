@@ -1,45 +1,25 @@
 """Opening a flexilims session from the configuration.
 
 With ``flexilims_url`` in the config, the session is the HTTP client of that
-server; otherwise it is the in-process session on the embedded database of
+server (:mod:`flexiznam.remote` finds the password and reuses the day's
+token); otherwise it is the in-process session on the embedded database of
 ``database_url`` (a SQLite file in the flexiznam folder by default), which is
-created on first use with a ``demo`` project.
+created on first use with a ``demo`` project. Opening either is flexilims' job
+(:func:`flexilims.open_session`).
 """
 
-from functools import lru_cache
-
-from flexilims import LocalSession, Store
-from flexilims.errors import BadRequest
-from flexilims.store.accounts import Accounts
-from flexilims.writes import is_hex_id
+import flexilims
+from flexilims.errors import Forbidden, ProjectNotFound
 
 from .config import load_config
 from .errors import ConfigurationError
 
-DEMO_PROJECT = "demo"
 
-
-@lru_cache(maxsize=8)
-def open_store(database_url: str) -> Store:
-    """The embedded store at ``database_url``, opened once per process.
-
-    A database without projects gets a ``demo`` project, so that a new user
-    can start at once.
-    """
-    store = Store.open(database_url)
-    accounts = Accounts(store)
-    if not accounts.projects():
-        accounts.create_project(DEMO_PROJECT)
-    return store
-
-
-def _project_from_config(project_id, config: dict) -> str | None:
+def project_from_config(project_id, config: dict) -> str | None:
+    """A project name as its id when the config's ``project_ids`` lists it."""
     if project_id is None:
         return None
-    ids = config.get("project_ids") or {}
-    if project_id in ids:
-        return ids[project_id]
-    return project_id
+    return (config.get("project_ids") or {}).get(project_id, project_id)
 
 
 def lookup_project(project_id, prm=None):
@@ -88,19 +68,14 @@ def get_flexilims_session(project_id, username=None, password=None):
     """
     config = load_config()
     username = username or config["flexilims_username"]
-    if config.get("flexilims_url"):
-        from .remote import remote_session
+    project = project_from_config(project_id, config)
+    try:
+        if config.get("flexilims_url"):
+            from .remote import remote_session
 
-        return remote_session(config, project_id, username, password)
-    store = open_store(config["database_url"])
-    project_hex = _project_from_config(project_id, config)
-    if project_hex is not None and not is_hex_id(project_hex):
-        try:
-            project_hex = Accounts(store).project(project_hex).id
-        except BadRequest as error:
-            raise ConfigurationError(
-                f"No project named '{project_id}' in {config['database_url']}. "
-                f"Create it with `flexilims project create {project_id} --database "
-                f"{config['database_url']}`."
-            ) from error
-    return LocalSession(store, project_id=project_hex, username=username)
+            return remote_session(config, project, username, password)
+        return flexilims.open_session(
+            config["database_url"], project, username=username
+        )
+    except (ProjectNotFound, Forbidden) as error:
+        raise ConfigurationError(error.detail) from error

@@ -290,7 +290,12 @@ def test_the_client_logs_in_and_reuses_a_token(server, store, jane, project):
     second = Flexilims(jane.username, token=first.token, base_url=server)
     assert count_tokens(store) == 1
     assert second.get_project_info() == [
-        {"uuid": project.id, "name": "test", "dateCreated": project.date_created}
+        {
+            "id": project.id,
+            "uuid": project.id,
+            "name": "test",
+            "dateCreated": project.date_created,
+        }
     ]
     assert second.project_id is None and second.username == "jane"
     assert "jane-secret" not in repr(first)

@@ -207,6 +207,7 @@ def test_projects(call, project, store):
     assert reply.headers["content-type"] == "application/json"
     (mine,) = reply.json()
     assert mine["uuid"] == project.id and HEX24.match(mine["uuid"])
+    assert mine["id"] == mine["uuid"]
     assert mine["name"] == "test"
 
 

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from flexiznam import config, utils
 from flexiznam.cli import cli
 from flexiznam.errors import ConfigurationError
-from flexiznam.sessions import open_store
+from flexilims.connect import open_store
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
-from ..errors import AuthenticationFailed, BadRequest, Forbidden
+from ..errors import AuthenticationFailed, BadRequest, Forbidden, ProjectNotFound
 from ..writes import is_hex_id
 from . import Actor, Store, new_id, now_ms
 from . import models as m
@@ -72,7 +72,12 @@ class Project:
 
     def reply(self) -> dict:
         """The protocol's object for ``GET projects``."""
-        return {"uuid": self.id, "name": self.name, "dateCreated": self.date_created}
+        return {
+            "id": self.id,
+            "uuid": self.id,
+            "name": self.name,
+            "dateCreated": self.date_created,
+        }
 
 
 class Accounts:
@@ -129,9 +134,10 @@ class Accounts:
                 )
             ).first()
         if row is None:
-            raise BadRequest(
+            raise ProjectNotFound(
                 f"No project named '{name_or_id}'. Create it with "
-                f"`flexilims project create {name_or_id}`."
+                f"`flexilims project create {name_or_id}`.",
+                project=name_or_id,
             )
         return Project(row.id, row.name, row.date_created)
 
