@@ -90,6 +90,49 @@ def flag(value) -> bool:
     return str(value).strip().lower() in ("true", "yes", "1")
 
 
+#: The fields of an entity in an offline dump, in the order an export writes
+#: them (each entity's ``children`` come last).
+EXPORT_FIELDS = (
+    "id",
+    "type",
+    "name",
+    "incrementalId",
+    "attributes",
+    "createdBy",
+    "dateCreated",
+    "dateUpdated",
+    "project",
+    "origin_id",
+    "customEntities",
+)
+
+#: Fields a batch operation may have, per kind of operation.
+BATCH_OPERATION_FIELDS = {
+    "create": (
+        "op",
+        "ref",
+        "type",
+        "name",
+        "project_id",
+        "origin_id",
+        "origin_ref",
+        "attributes",
+        "other_relations",
+        "conflicts",
+    ),
+    "update": (
+        "op",
+        "ref",
+        "type",
+        "id",
+        "name",
+        "origin_id",
+        "origin_ref",
+        "attributes",
+        "other_relations",
+    ),
+}
+
 #: HTTP method of each endpoint.
 METHODS = {
     "get": "GET",

@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 
 from . import colony
 from .config import current_config, load_config
-from .errors import FlexilimsError, NameNotUniqueError
+from .errors import FlexilimsError, NameNotUniqueError, translated
 from .queries import RESERVED_NAMES, _session, format_results, get_entity
 from .sessions import get_flexilims_session
 
@@ -31,15 +31,6 @@ def _check_attribute_names(attributes) -> None:
             f"Attribute names {', '.join(reserved)} are reserved for the fields of "
             "an entity: rename them."
         )
-
-
-def _flexiznam_error(error: OSError) -> Exception:
-    """A session's refusal as a flexiznam error: a taken name is
-    NameNotUniqueError, anything else FlexilimsError, with the same message."""
-    message = str(error.args[0] if error.args else error)
-    if "already exist in the project " in message:
-        return NameNotUniqueError(message)
-    return FlexilimsError(message)
 
 
 def _check_conflicts(conflicts, allowed=CONFLICT_MODES) -> str:
@@ -209,7 +200,7 @@ def add_entity(
     """
     _check_attribute_names(attributes)
     session = _session(flexilims_session, project_id)
-    try:
+    with translated(datatype):
         return session.post(
             datatype=datatype,
             name=name,
@@ -218,8 +209,6 @@ def add_entity(
             other_relations=other_relations,
             strict_validation=strict_validation,
         )
-    except OSError as error:
-        raise _flexiznam_error(error) from error
 
 
 def update_entity(
@@ -290,7 +279,7 @@ def update_entity(
         full = attributes
     if isinstance(other_relations, str):
         other_relations = [other_relations]
-    try:
+    with translated(datatype):
         return session.update_one(
             id=entity["id"],
             datatype=datatype,
@@ -301,8 +290,6 @@ def update_entity(
             allow_nulls=True,
             **({"other_relations": other_relations} if other_relations else {}),
         )
-    except OSError as error:
-        raise _flexiznam_error(error) from error
 
 
 def _add_child(

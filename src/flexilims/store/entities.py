@@ -8,6 +8,7 @@ request, built once and bound per call.
 
 import functools
 import itertools
+import math
 import operator
 import os
 import secrets
@@ -18,8 +19,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..writes import index_text, query_texts
-from . import db, labsettings
+from . import db
 from . import models as m
 
 #: Positions of the project and creation date in :data:`ENTITY_COLUMNS` rows.
@@ -167,6 +167,37 @@ def entity_row(entity: Mapping) -> tuple:
     return tuple(row)
 
 
+def index_text(value) -> str | None:
+    """Text under which a scalar attribute value is indexed for ``query_value``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return repr(value) if isinstance(value, float) else str(value)
+    return None
+
+
+def query_texts(query_value) -> list[str]:
+    """Index texts a ``query_value`` (as received, usually a string) matches."""
+    if isinstance(query_value, bool | int | float):
+        return [index_text(query_value)]
+    text = str(query_value)
+    texts = [text]
+    if text in ("True", "False"):
+        texts.append(text.lower())
+    try:
+        number = float(text)
+    except ValueError:
+        return texts
+    if math.isfinite(number):
+        if number.is_integer():
+            texts += [str(int(number)), repr(number)]
+        else:
+            texts.append(repr(number))
+    return list(dict.fromkeys(texts))
+
+
 def attribute_value_rows(entity: Mapping, attributes: Mapping) -> list[dict]:
     """Index rows for the scalar attributes of one entity."""
     rows = []
@@ -278,18 +309,6 @@ def descendants_at(depth: int) -> sa.Select:
     return stmt.where(chain[-1].c.origin_id == sa.bindparam("root"))
 
 
-#: What a save needs to know, in one statement: the rules of the datatype
-#: (a row per attribute), the project's name and the origin's project.
-SAVE_CONTEXT = labsettings.RULES_QUERY.add_columns(
-    sa.select(m.projects.c.name)
-    .where(m.projects.c.id == sa.bindparam("project_id"))
-    .scalar_subquery()
-    .label("project_name"),
-    sa.select(m.entities.c.project_id)
-    .where(m.entities.c.id == sa.bindparam("origin_id"))
-    .scalar_subquery()
-    .label("origin_project"),
-)
 TYPE_AND_PROJECT = sa.select(
     sa.exists().where(m.datatypes.c.name == sa.bindparam("type")),
     sa.exists().where(m.projects.c.id == sa.bindparam("project_id")),
