@@ -84,7 +84,7 @@ BAD_REQUESTS = [
     (
         lambda s, t: s.get("mouse", date_created_operator="eq"),
         BadRequest,
-        "date_created_operator must be gt or lt",
+        "date_created_operator must be one of gt, lt, not 'eq'",
     ),
     (
         lambda s, t: s.get("mouse", limit="ten"),

@@ -46,7 +46,7 @@ def test_get_unknown_parameter_lists_every_valid_field(call, project):
         ({"type": "dataset"}, "you need to provide project_id to query for [dataset]"),
         (
             {"type": "mouse", "project_id": "P", "date_created_operator": "eq"},
-            "date_created_operator must be gt or lt",
+            "date_created_operator must be one of gt, lt, not 'eq'",
         ),
         (
             {"type": "mouse", "project_id": "P", "limit": "ten"},

@@ -15,10 +15,11 @@ import sqlalchemy as sa
 
 from .. import settings as settings_module
 from ..errors import BadRequest, Forbidden
+from ..protocol import Conflicts
 from ..writes import Limits, checked_attributes, is_hex_id
 from . import db, labsettings
 from . import models as m
-from .changes import Changes, Conflicts, Operation
+from .changes import Changes, Operation
 from .entities import (
     DATE_CREATED,
     ENTITY_COLUMNS,

@@ -25,9 +25,9 @@ See ``docs/batch-endpoint.md`` for the whole description.
 from collections.abc import Mapping
 
 from ..errors import BadRequest, FlexilimsError, OperationFailed
-from ..protocol import BATCH_OPERATION_FIELDS, VALID_FIELDS
+from ..protocol import BATCH_OPERATION_FIELDS, VALID_FIELDS, Conflicts
 from ..writes import as_id_list
-from .changes import Changes, Conflicts, Operation
+from .changes import Changes, Operation
 
 #: Stands for the entity of a refused operation in a dry run.
 UNKNOWN_ID = "0" * 24

@@ -21,7 +21,6 @@ A refusal raises the rule's error; nothing is written (the caller's
 transaction is rolled back).
 """
 
-import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -30,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import protocol
 from ..errors import BadRequest, Forbidden
+from ..protocol import Conflicts
 from ..writes import (
     Limits,
     check_name,
@@ -60,15 +60,6 @@ from .entities import (
 
 #: Most values in one ``IN (...)`` list (well below SQLite's and psycopg's limits).
 CHUNK = 5000
-
-
-class Conflicts(enum.StrEnum):
-    """What a creation does when its (project, type, name) is taken."""
-
-    ABORT = "abort"
-    SKIP = "skip"
-    UPDATE = "update"
-    OVERWRITE = "overwrite"
 
 
 @dataclass

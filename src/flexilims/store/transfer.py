@@ -27,12 +27,12 @@ from sqlalchemy.dialects import postgresql
 from tqdm.auto import tqdm
 
 from .. import protocol
-from ..errors import BadRequest, FlexilimsError, NameTaken
+from ..errors import BadRequest, FlexilimsError, NameTaken, ProjectNotFound
 from ..writes import is_hex_id
 from . import db
 from . import models as m
 from .changes import Changes, Operation
-from .entities import ENTITY_COLUMNS, Actor, new_id, now_ms
+from .entities import ENTITY_COLUMNS, Actor, entity_replies, new_id, now_ms
 
 #: Entities checked and written together; the import is still one transaction
 #: (each chunk sees what the chunks before it wrote).
@@ -552,7 +552,7 @@ def _cycle_cuts(by_id: dict[str, dict]) -> set[str]:
     return cuts
 
 
-def export_project(store, project_name: str) -> dict:
+def export_project(store, project_name: str, actor: Actor | None = None) -> dict:
     """A project as nested JSON in the Flexilims offline format.
 
     Parameters
@@ -561,6 +561,8 @@ def export_project(store, project_name: str) -> dict:
         The database.
     project_name : str
         The project's name or id.
+    actor : Actor, optional
+        Who asks: only a project they can see (default: any).
 
     Returns
     -------
@@ -585,8 +587,10 @@ def export_project(store, project_name: str) -> dict:
                 )
             )
         ).first()
-        if project is None:
-            raise BadRequest(f"No project named '{project_name}'.")
+        if project is None or (actor is not None and not actor.can_access(project.id)):
+            raise ProjectNotFound(
+                f"No project named '{project_name}'.", project=project_name
+            )
         rows = conn.execute(
             sa.select(*ENTITY_COLUMNS)
             .where(e.c.project_id == project.id)
@@ -602,22 +606,10 @@ def export_project(store, project_name: str) -> dict:
     for entity_id, linked_id in pairs:
         linked.setdefault(entity_id, []).append(linked_id)
     by_id = {}
-    for row in rows:
-        entity = {
-            "id": row.id,
-            "type": row.type,
-            "name": row.name,
-            "incrementalId": row.incremental_id,
-            "attributes": row.attributes if row.attributes is not None else {},
-            "createdBy": row.created_by,
-            "dateCreated": row.date_created,
-            "dateUpdated": row.date_updated,
-            "project": row.project_id,
-            "origin_id": row.origin_id,
-            "customEntities": linked.get(row.id, []),
-            "children": {},
-        }
-        by_id[row.id] = entity
+    for entity in entity_replies(rows):
+        entity["customEntities"] = linked.get(entity["id"], [])
+        entity["children"] = {}
+        by_id[entity["id"]] = entity
     cuts = _cycle_cuts(by_id)
     roots: dict[str, dict] = {}
     for entity in by_id.values():

@@ -209,7 +209,7 @@ def _parents_first(items: list, key) -> list:
 # ------------------------------------------------------------------ list
 
 
-def batches(store, project: str | None = None) -> list[dict]:
+def batches(store, project: str | None = None, actor: Actor = ADMIN) -> list[dict]:
     """The batches in the trash, newest first.
 
     Parameters
@@ -218,6 +218,8 @@ def batches(store, project: str | None = None) -> list[dict]:
         The database.
     project : str, optional
         Only batches of this project (24-hex id).
+    actor : Actor, optional
+        Only batches of projects this user can write (default: every batch).
 
     Returns
     -------
@@ -229,7 +231,11 @@ def batches(store, project: str | None = None) -> list[dict]:
     t = m.trash
     query = sa.select(t).order_by(t.c.deleted_at.desc(), t.c.batch_id, t.c.position)
     if project is not None:
+        if not is_hex_id(project):
+            raise BadRequest("please provide a valid hexadecimal value for project_id")
         query = query.where(t.c.project_id == project)
+    if not actor.is_admin:
+        query = query.where(t.c.project_id.in_(sorted(actor.project_ids)))
     found: dict[str, dict] = {}
     with store.read() as conn:
         for row in conn.execute(query):
@@ -286,7 +292,7 @@ def restore(store, batch_id: str, actor: Actor = ADMIN) -> dict:
             .where(m.trash.c.batch_id == batch_id)
             .order_by(m.trash.c.position)
         ).all()
-        if not rows:
+        if not rows or not all(actor.can_access(row.project_id) for row in rows):
             raise BadRequest(f"No batch {batch_id} in the trash.")
         entities = _parents_first(
             [dict(row.entity) for row in rows],
