@@ -7,6 +7,7 @@ since calls. Each asks the store for the whole subtree in one request
 flexiznam API; import them from :mod:`flexiznam.main`.
 """
 
+import os
 import warnings
 from pathlib import Path
 
@@ -178,9 +179,11 @@ def get_datasets_recursively(
             continue
         selected.setdefault(parent_id, []).append(entity)
     if return_paths:
+        from .schema.helpers import is_raw_flag
+
         roots = DataRoots(session)
         return {
-            parent_id: [_full_path(entity, roots) for entity in entities]
+            parent_id: [_full_path(entity, roots, is_raw_flag) for entity in entities]
             for parent_id, entities in selected.items()
         }
     from_dataseries = _dataset_class().from_dataseries
@@ -192,16 +195,14 @@ def get_datasets_recursively(
     }
 
 
-def _full_path(entity: dict, roots: DataRoots) -> Path:
+def _full_path(entity: dict, roots: DataRoots, is_raw_flag) -> Path:
     """What :attr:`Dataset.path_full` gives, without building the Dataset."""
-    from .schema.helpers import is_raw_flag
-
     attributes = entity.get("attributes") or {}
-    path = Path(attributes.get("path") or "")
-    if path.is_absolute():
-        return path
+    path = attributes.get("path") or ""
+    if os.path.isabs(path):
+        return Path(path)
     is_raw = is_raw_flag(attributes.get("is_raw", "yes"))
-    return roots.of(entity.get("project"), is_raw) / path
+    return roots.of(entity.get("project"), is_raw).joinpath(path)
 
 
 def get_child_dataset(flz_session, parent_name, dataset_type):

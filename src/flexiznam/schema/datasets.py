@@ -156,13 +156,18 @@ class Dataset(FlexilimsMixin):
     @property
     def path(self) -> Path:
         """Path of the data, relative to the data root (or absolute)."""
-        return self._path
+        path = self._path
+        if not isinstance(path, Path):
+            path = self._path = Path(path)
+        return path
 
     @path.setter
     def path(self, value):
         if value is None:
             raise DatasetError("A dataset needs a path.")
-        self._path = Path(value)
+        # Text is parsed on first use: reading a thousand datasets from the
+        # database then costs no path parsing until their paths are wanted.
+        self._path = value if isinstance(value, str) else Path(value)
 
     @property
     def path_full(self) -> Path:

@@ -82,13 +82,10 @@ class FlexilimsMixin:
             if data_series is None:
                 raise FlexilimsError(f"No dataset named {name} (id {id}) on flexilims")
         entity = dict(data_series)
-        if isinstance(entity.get("attributes"), dict):
-            entity.update(entity.pop("attributes"))
-        attributes = {
-            key: value
-            for key, value in entity.items()
-            if key not in ENTITY_FIELDS and not is_missing(value)
-        }
+        nested = entity.pop("attributes", None)
+        if not isinstance(nested, dict):  # a Series: attributes beside the fields
+            nested = {k: v for k, v in entity.items() if k not in ENTITY_FIELDS}
+        attributes = {k: v for k, v in nested.items() if not is_missing(v)}
         if entity.get("type", "dataset") != "dataset":
             raise DatasetError(f"{entity.get('name')} is a {entity['type']}")
         dataset_type = attributes.pop("dataset_type", None)
