@@ -1,11 +1,15 @@
 """The later keywords of seed functions: get_children (parent_name, filter)
-and add_mouse (mouse_info, conflicts), over both session kinds and backends."""
+and add_mouse (mouse_info, conflicts), over both session kinds and backends;
+the signatures of every later function."""
+
+import inspect
 
 import pandas as pd
 import pytest
 
 import flexiznam.main as flz
 from flexiznam.errors import FlexilimsError, NameNotUniqueError
+from flexiznam.schema import Dataset
 
 MOUSE = "PZAH6.4b"
 
@@ -194,3 +198,46 @@ def test_add_mouse_bad_input_changes_nothing(
     with pytest.raises(error, match=message):
         flz.add_mouse(MOUSE, "test", flexilims_session=flz_session, **kwargs)
     assert snapshot(store) == before
+
+
+# ------------------------------------------------------------------ signatures
+
+#: Lab code calls these by position and keyword: the seed's parameters first,
+#: as documented, then the later releases' keywords.
+SIGNATURES = {
+    flz.get_data_root: "(which, project=None, flexilims_session=None)",
+    flz.lookup_project: "(project_id, prm=None)",
+    flz.get_child_dataset: "(flz_session, parent_name, dataset_type)",
+    flz.get_datasets_recursively: (
+        "(origin_id=None, origin_name=None, origin_series=None, "
+        "dataset_type=None, filter_datasets=None, parent_type=None, "
+        "filter_parents=None, return_paths=False, project_id=None, "
+        "flexilims_session=None)"
+    ),
+    flz.delete_recursively: "(source_id, flexilims_session, do_it=False)",
+    flz.get_children: (
+        "(parent_id, children_datatype, project_id=None, flexilims_session=None, "
+        "parent_name=None, filter=None)"
+    ),
+    flz.get_flexilims_session: (
+        "(project_id, username=None, password=None, reuse_token=True, timeout=10, "
+        "offline_mode=None)"
+    ),
+    flz.add_mouse: (
+        "(mouse_name, project_id, flexilims_session=None, mcms_animal_name=None, "
+        "flexilims_username=None, mcms_username=None, flexilims_password=None, "
+        "attributes=None, mouse_info=None, conflicts='skip')"
+    ),
+    Dataset.from_dataseries: "(dataseries, flexilims_session=None)",
+    Dataset.from_origin: (
+        "(origin_id=None, origin_type=None, origin_name=None, dataset_type=None, "
+        "conflicts=None, flexilims_session=None, project=None, "
+        "extra_attributes=None)"
+    ),
+}
+
+
+@pytest.mark.parametrize("function", SIGNATURES, ids=lambda f: f.__qualname__)
+def test_later_functions_have_the_later_releases_signatures(function):
+    assert str(inspect.signature(function)) == SIGNATURES[function]
+    assert function.__doc__ and "Returns" in function.__doc__
