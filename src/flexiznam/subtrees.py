@@ -60,6 +60,29 @@ def _entity_by_id(session, entity_id) -> dict:
     return found[0]
 
 
+def _origin(session, origin_id, origin_name, origin_series):
+    """``(id, entity)`` of the origin; the entity is None when only its id
+    was given (fetched later only if needed)."""
+    if origin_series is not None:
+        origin = _as_entity(origin_series)
+        if origin.get("id") is None:
+            raise AttributeError(
+                "origin_series has no id: give an entity from the database."
+            )
+        return origin["id"], origin
+    if origin_name is not None:
+        origin = get_entity(
+            name=origin_name, flexilims_session=session, format_reply=False
+        )
+        if origin is None:
+            raise FlexilimsError(
+                f"Cannot find an entity named {origin_name}: check the name, or "
+                "give origin_id."
+            )
+        return origin["id"], origin
+    return origin_id, None
+
+
 def get_datasets_recursively(
     origin_id=None,
     origin_name=None,
@@ -126,24 +149,7 @@ def get_datasets_recursively(
             "Give exactly one of origin_id, origin_name and origin_series."
         )
     session = _session(flexilims_session, project_id)
-    origin = None
-    if origin_series is not None:
-        origin = _as_entity(origin_series)
-        origin_id = origin.get("id")
-        if origin_id is None:
-            raise AttributeError(
-                "origin_series has no id: give an entity from the database."
-            )
-    elif origin_name is not None:
-        origin = get_entity(
-            name=origin_name, flexilims_session=session, format_reply=False
-        )
-        if origin is None:
-            raise FlexilimsError(
-                f"Cannot find an entity named {origin_name}: check the name, or "
-                "give origin_id."
-            )
-        origin_id = origin["id"]
+    origin_id, origin = _origin(session, origin_id, origin_name, origin_series)
     filter_by_parent = parent_type is not None or bool(filter_parents)
     below = descendants(session, origin_id, None if filter_by_parent else ["dataset"])
     if not below and origin is None:
