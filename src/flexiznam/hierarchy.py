@@ -381,6 +381,9 @@ def _merge_attributes(given: dict | None, fixed: dict) -> dict:
     return attributes
 
 
+MOUSE_CONFLICT_MODES = ("skip", "abort", "update", "overwrite")
+
+
 def add_mouse(
     mouse_name,
     project_id,
@@ -390,11 +393,14 @@ def add_mouse(
     mcms_username=None,
     flexilims_password=None,
     attributes=None,
+    mouse_info=None,
+    conflicts="skip",
 ):
     """Check if a mouse is already in the database and add it if it isn't
 
     The mouse's attributes come from the lab's colony records when the config
-    names a colony export (``colony: file:``), then from ``attributes``.
+    names a colony export (``colony: file:``), then from ``mouse_info`` and
+    ``attributes``, each overriding the one before.
 
     Parameters
     ----------
@@ -412,30 +418,74 @@ def add_mouse(
         colony database user (accepted for compatibility)
     attributes : dict
         attributes of the mouse, added to (and overriding) the colony ones
+    mouse_info : dict
+        the same as ``attributes``, by the name flexiznam's later releases
+        give it
+    conflicts : str
+        what to do when the project has a mouse of that name: ``skip``
+        (default) return it unchanged; ``abort`` raise
+        :class:`~flexiznam.errors.NameNotUniqueError`; ``update`` set the
+        attributes of this call and keep the others; ``overwrite`` make its
+        attributes those of this call (the others become null).
 
     Returns
     -------
     dict or pandas.Series
-        the flexilims reply, or the existing mouse
+        the flexilims reply, or the existing mouse (``skip``)
+
+    Raises
+    ------
+    NameNotUniqueError
+        with ``abort``, if the mouse exists; nothing is written.
     """
+    conflicts = _check_conflicts(conflicts, MOUSE_CONFLICT_MODES)
     if flexilims_session is None:
         flexilims_session = get_flexilims_session(
             project_id, username=flexilims_username, password=flexilims_password
         )
     session = flexilims_session
-    existing = get_entity(datatype="mouse", name=mouse_name, flexilims_session=session)
-    if existing is not None:
-        return existing
-    mouse_info = (
-        colony.lookup_mouse(mcms_animal_name or mouse_name, load_config()) or {}
+    existing = get_entity(
+        datatype="mouse", name=mouse_name, flexilims_session=session, format_reply=False
     )
-    mouse_info.update(attributes or {})
-    mouse_info["genealogy"] = [mouse_name]
-    if "path" not in mouse_info:
+    if existing is not None:
+        if conflicts == "skip":
+            return format_results([existing]).iloc[0]
+        if conflicts == "abort":
+            raise NameNotUniqueError(
+                f"A mouse named {mouse_name} already exists in the project: "
+                "conflicts='skip' returns it, 'update' or 'overwrite' change it."
+            )
+    info = colony.lookup_mouse(mcms_animal_name or mouse_name, load_config()) or {}
+    info.update(mouse_info or {})
+    info.update(attributes or {})
+    info["genealogy"] = [mouse_name]
+    _check_attribute_names(info)
+    if "path" not in info:
         project = _project_name(session)
-        mouse_info["path"] = f"{project}/{mouse_name}" if project else mouse_name
-    return add_entity(
-        "mouse", mouse_name, attributes=mouse_info, flexilims_session=session
+        info["path"] = f"{project}/{mouse_name}" if project else mouse_name
+    if existing is None:
+        try:
+            return add_entity(
+                "mouse", mouse_name, attributes=info, flexilims_session=session
+            )
+        except NameNotUniqueError:
+            if conflicts == "abort":
+                raise
+        # Added by another process since the look-up: handled as if found.
+        existing = get_entity(
+            datatype="mouse",
+            name=mouse_name,
+            flexilims_session=session,
+            format_reply=False,
+        )
+        if conflicts == "skip":
+            return format_results([existing]).iloc[0]
+    return update_entity(
+        "mouse",
+        id=existing["id"],
+        mode=conflicts,
+        attributes=info,
+        flexilims_session=session,
     )
 
 
