@@ -9,7 +9,7 @@ import pytest
 
 import flexiznam.main as flz
 from flexilims.errors import BadRequest
-from flexilims.store import trash
+from flexilims.store import labsettings, trash
 from flexiznam.errors import FlexilimsError
 from flexiznam.schema import Dataset, HarpData, ScanimageData
 
@@ -23,10 +23,20 @@ def dataset(session, parent, dataset_type, path, **kwargs):
     )  # fmt: skip
 
 
+def allow_datasets_below_datasets(store):
+    """Lab settings of a lab that derives datasets from datasets (the default
+    settings refuse a dataset below a dataset)."""
+    with store.write() as conn:
+        settings = labsettings.read_settings(conn)
+        settings["datatypes"]["dataset"]["allowed_parents"].append("dataset")
+        labsettings.write_settings(conn, settings)
+
+
 @pytest.fixture
-def tree(flz_session):
+def tree(flz_session, store):
     """Two mice; the first has sessions, recordings, a sample and datasets at
     several depths (one dataset below another)."""
+    allow_datasets_below_datasets(store)
     s = flz_session
     t = {"mouse": flz.add_mouse("M1", "test", flexilims_session=s)}
     t["day"] = flz.add_experimental_session("M1", "2021-04-20", flexilims_session=s)
