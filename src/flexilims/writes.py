@@ -143,12 +143,12 @@ def _value_problem(value, depth: int, limits: Limits) -> str | None:
 def check_value(key: str, value, action: str, limits: Limits) -> None:
     """Refuse an attribute value that JSON or a database cannot hold."""
     problem = _value_problem(value, 0, limits)
+    field = f"attributes.{key}"
     if problem == "nan":
-        raise failed(
-            action, f"'{_first_bad_number(value)}' is not a valid value for {key}."
-        )
+        bad = _first_bad_number(value)
+        raise failed(action, f"'{bad}' is not a valid value for {key}.", field=field)
     if problem:
-        raise failed(action, f"The value of '{key}' {problem}.")
+        raise failed(action, f"The value of '{key}' {problem}.", field=field)
 
 
 def _first_bad_number(value):

@@ -8,6 +8,8 @@ rules of their own.
 """
 
 import operator
+import random
+import time
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 
@@ -106,6 +108,22 @@ class Store:
             conn.execution_options(**{db.WRITE: True})
             with conn.begin():
                 yield conn
+
+    #: Times a transaction is run when another one makes it fail (a deadlock).
+    ATTEMPTS = 3
+
+    def transaction(self, work):
+        """Run ``work(conn)`` in a write transaction; again (up to
+        :attr:`ATTEMPTS` times) if PostgreSQL broke a deadlock by failing it."""
+        for attempt in range(1, self.ATTEMPTS + 1):
+            try:
+                with self.write() as conn:
+                    return work(conn)
+            except sa.exc.DBAPIError as error:
+                if attempt == self.ATTEMPTS or not db.is_retryable(error):
+                    raise
+                time.sleep(random.uniform(0, 0.01 * attempt))
+        raise AssertionError("unreachable")
 
     def ensure_lab_settings(self) -> None:
         """Give a new database the default lab settings."""
@@ -234,7 +252,8 @@ class Store:
         Changes
             What was written: ``results`` per operation, and ``reply(id)``.
         """
-        with self.write() as conn:
+
+        def work(conn):
             changes = Changes(
                 self, conn, actor, strict=strict_validation, allow_nulls=allow_nulls
             )
@@ -242,7 +261,9 @@ class Store:
             for operation in operations:
                 changes.apply(operation)
             changes.write()
-        return changes
+            return changes
+
+        return self.transaction(work)
 
     def save(
         self,
@@ -335,7 +356,8 @@ class Store:
             query_key=query_key,
             query_value=query_value,
         )
-        with self.write() as conn:
+
+        def work(conn):
             if not labsettings.rules_of(conn, [datatype]):
                 raise BadRequest(f"type {datatype} is not defined")
             project = conn.execute(PROJECT_BY_ID, {"id": project_id}).first()
@@ -364,8 +386,11 @@ class Store:
             for operation in operations:
                 changes.apply(operation)
             changes.write()
+            return len(ids)
+
+        count = self.transaction(work)
         return (
-            f"updated successfully {len(ids)} items of type {datatype} "
+            f"updated successfully {count} items of type {datatype} "
             f"with {update_key}={update_value}"
         )
 

@@ -176,7 +176,7 @@ class Changes:
         for chunk in _chunks(ids):
             query = sa.select(*ENTITY_COLUMNS).where(m.entities.c.id.in_(chunk))
             if lock and self.store.is_postgres:
-                query = query.with_for_update()
+                query = _locked(query)
             for row in self.conn.execute(query):
                 self.rows[row.id] = dict(row._mapping)
 
@@ -211,7 +211,7 @@ class Changes:
                     e.c.name.in_(chunk),
                 )
                 if self.store.is_postgres:
-                    query = query.with_for_update()
+                    query = _locked(query)
                 for row in self.conn.execute(query):
                     self.names[(project_id, datatype, row.name)] = row.id
                     self.rows.setdefault(row.id, dict(row._mapping))
@@ -597,6 +597,14 @@ class Changes:
 
 #: Stands for "no parent" in a replacing update (None means "unchanged").
 _ROOT = object()
+
+
+def _locked(query: sa.Select) -> sa.Select:
+    """``query`` locking its rows until the transaction ends, in id order (so
+    that two transactions locking the same rows queue instead of deadlocking),
+    with ``FOR NO KEY UPDATE``: inserts of children (whose foreign key check
+    shares the parent's key) need not wait."""
+    return query.order_by(m.entities.c.id).with_for_update(key_share=True)
 
 
 def _may_move(op: Operation) -> bool:

@@ -111,6 +111,16 @@ def is_unique_violation(error: sa.exc.IntegrityError) -> bool:
     )
 
 
+#: SQLSTATEs after which the same transaction may succeed if run again.
+RETRYABLE = ("40001", "40P01")  # serialization failure, deadlock detected
+
+
+def is_retryable(error: sa.exc.DBAPIError) -> bool:
+    """Whether a transaction failed only because of another one (a deadlock
+    or a serialization failure) and may be run again."""
+    return getattr(error.orig, "sqlstate", None) in RETRYABLE
+
+
 def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list, columns=None) -> None:
     """Insert rows in the caller's transaction, as fast as the driver allows.
 

@@ -44,35 +44,34 @@ def delete(store, actor: Actor, entity_id) -> str:
     """
     if not is_hex_id(entity_id):
         raise BadRequest("please provide a valid hexadecimal value for id")
-    with store.write() as conn:
-        root = conn.execute(
-            sa.select(*ENTITY_COLUMNS).where(m.entities.c.id == entity_id)
-        ).first()
-        if root is None:
-            if _in_trash(conn, actor, entity_id):
-                return DELETED
-            raise BadRequest(f"Delete failed. No entity with id {entity_id}.")
-        if not actor.can_access(root.project_id):
-            raise Forbidden(
-                f"user {actor.username} has no access to entity {entity_id}"
-            )
-        rows = _subtree(conn, entity_id)
-        ids = [row.id for row in rows]
-        if root.origin_id in set(ids):
-            raise BadRequest(
-                f"Delete failed. {root.type.capitalize()} {root.name} is in a loop of "
-                "parents (one of its descendants is also its parent): move one of "
-                "them out of the loop with update-one first (`flexilims check` "
-                "lists loops)."
-            )
-        _check_writable(conn, actor, root, rows)
-        try:
-            _to_trash(conn, actor, rows)
-        except sa.exc.IntegrityError as error:
-            raise BadRequest(
-                "Delete failed. An entity was added below it at the same time; "
-                "try again."
-            ) from error
+    return store.transaction(lambda conn: _delete(conn, actor, entity_id))
+
+
+def _delete(conn, actor: Actor, entity_id: str) -> str:
+    root = conn.execute(
+        sa.select(*ENTITY_COLUMNS).where(m.entities.c.id == entity_id)
+    ).first()
+    if root is None:
+        if _in_trash(conn, actor, entity_id):
+            return DELETED
+        raise BadRequest(f"Delete failed. No entity with id {entity_id}.")
+    if not actor.can_access(root.project_id):
+        raise Forbidden(f"user {actor.username} has no access to entity {entity_id}")
+    rows = _subtree(conn, entity_id)
+    if root.origin_id in {row.id for row in rows}:
+        raise BadRequest(
+            f"Delete failed. {root.type.capitalize()} {root.name} is in a loop of "
+            "parents (one of its descendants is also its parent): move one of "
+            "them out of the loop with update-one first (`flexilims check` lists "
+            "loops)."
+        )
+    _check_writable(conn, actor, root, rows)
+    try:
+        _to_trash(conn, actor, rows)
+    except sa.exc.IntegrityError as error:
+        raise BadRequest(
+            "Delete failed. An entity was added below it at the same time; try again."
+        ) from error
     return DELETED
 
 
