@@ -70,6 +70,11 @@ def import_command(file, project_name, create_project, created_by, progress, dat
             for key, count in sorted(summary["defaults"].items())
         )
         click.echo(f"Filled in missing {filled}.")
+    if summary["nans"]:
+        click.echo(
+            f"Read {summary['nans']} NaN value{'s' if summary['nans'] != 1 else ''} "
+            "(pandas' missing values) as null."
+        )
 
 
 @click.command("export")

@@ -5,6 +5,8 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
@@ -622,3 +624,32 @@ def test_a_clash_found_only_by_the_database_is_refused_too(
     with pytest.raises(BadRequest, match="created while importing; try again"):
         import_project(store, _good_dump(), "test", progress=False)
     assert snapshot(store) == before
+
+
+def test_cli_imports_a_dump_written_through_pandas(run, tmp_path):
+    """The Flexilims client builds its offline dump from DataFrames: roots
+    carry ``origin_id`` NaN, and missing attribute values are NaN too."""
+    frame = pd.DataFrame(
+        {
+            "id": [HEX + "1", HEX + "2"],
+            "type": ["mouse", "mouse"],
+            "name": ["M1", "M2"],
+            "origin_id": [np.nan, np.nan],
+            "weight": [21.5, np.nan],
+        }
+    ).set_index("name", drop=False)
+    dump = {}
+    for name, row in frame.to_dict(orient="index").items():
+        weight = row.pop("weight")
+        dump[name] = {**row, "attributes": {"weight": weight}, "children": {}}
+    source = tmp_path / "dump.json"
+    with open(source, "w") as stream:
+        json.dump(dump, stream)  # writes NaN, as the client does
+    assert "NaN" in source.read_text()
+    result = run("import", str(source), "--project", "lab")
+    assert result.exit_code == 0, result.output
+    assert "Read 3 NaN values (pandas' missing values) as null." in result.output
+    result = run("export", "--project", "lab", "-")
+    exported = json.loads(result.stdout)
+    assert exported["M1"]["origin_id"] is None
+    assert exported["M2"]["attributes"] == {"weight": None}
