@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import fill
 import yaml
 
 from flexilims import LocalSession, Store
@@ -46,103 +47,102 @@ def populate(store: Store, project_id: str, total: int) -> dict:
     """Insert about ``total`` entities in batches; return the big session."""
     rows, big = [], {}
 
-    def flush(conn):
+    def flush():
         if rows:
-            store._insert(conn, rows)
+            fill.insert(store, rows)
             rows.clear()
 
-    with store.write() as conn:
-        # The session of interest: 200 recordings of 5 datasets each.
-        mouse = _entity(project_id, "mouse", "BIG", ["BIG"], None, {"path": "p/BIG"})
-        day = _entity(
+    # The session of interest: 200 recordings of 5 datasets each.
+    mouse = _entity(project_id, "mouse", "BIG", ["BIG"], None, {"path": "p/BIG"})
+    day = _entity(
+        project_id,
+        "session",
+        "BIG_S20210420",
+        ["BIG", "S20210420"],
+        mouse["id"],
+        {"path": "p/BIG/S20210420"},
+    )
+    rows += [mouse, day]
+    big = {"session": day, "recordings": []}
+    for r in range(200):
+        short = f"R{r:03d}_retinotopy"
+        rec = _entity(
             project_id,
-            "session",
-            "BIG_S20210420",
-            ["BIG", "S20210420"],
-            mouse["id"],
-            {"path": "p/BIG/S20210420"},
+            "recording",
+            f"BIG_S20210420_{short}",
+            ["BIG", "S20210420", short],
+            day["id"],
+            {"recording_type": "two_photon", "protocol": "retinotopy"},
         )
-        rows += [mouse, day]
-        big = {"session": day, "recordings": []}
-        for r in range(200):
-            short = f"R{r:03d}_retinotopy"
-            rec = _entity(
-                project_id,
-                "recording",
-                f"BIG_S20210420_{short}",
-                ["BIG", "S20210420", short],
-                day["id"],
-                {"recording_type": "two_photon", "protocol": "retinotopy"},
-            )
-            rows.append(rec)
-            big["recordings"].append(rec)
-            for d in range(5):
-                rows.append(
-                    _entity(
-                        project_id,
-                        "dataset",
-                        f"{rec['name']}_scanimage_{d}",
-                        rec["attributes"]["genealogy"] + [f"scanimage_{d}"],
-                        rec["id"],
-                        {
-                            "path": f"p/BIG/{short}/scan{d}",
-                            "dataset_type": "scanimage",
-                            "is_raw": "yes",
-                            "created": "2021-04-20",
-                        },
-                    )
-                )
-        flush(conn)
-        count = 2 + 200 * 6
-        m = 0
-        while count < total:
-            mouse_name = f"M{m:04d}"
-            mouse = _entity(project_id, "mouse", mouse_name, [mouse_name], None, {})
-            rows.append(mouse)
-            count += 1
-            for s in range(4):
-                sname = f"{mouse_name}_S2021050{s}"
-                day = _entity(
+        rows.append(rec)
+        big["recordings"].append(rec)
+        for d in range(5):
+            rows.append(
+                _entity(
                     project_id,
-                    "session",
-                    sname,
-                    [mouse_name, f"S2021050{s}"],
-                    mouse["id"],
-                    {},
+                    "dataset",
+                    f"{rec['name']}_scanimage_{d}",
+                    rec["attributes"]["genealogy"] + [f"scanimage_{d}"],
+                    rec["id"],
+                    {
+                        "path": f"p/BIG/{short}/scan{d}",
+                        "dataset_type": "scanimage",
+                        "is_raw": "yes",
+                        "created": "2021-04-20",
+                    },
                 )
-                rows.append(day)
+            )
+    flush()
+    count = 2 + 200 * 6
+    m = 0
+    while count < total:
+        mouse_name = f"M{m:04d}"
+        mouse = _entity(project_id, "mouse", mouse_name, [mouse_name], None, {})
+        rows.append(mouse)
+        count += 1
+        for s in range(4):
+            sname = f"{mouse_name}_S2021050{s}"
+            day = _entity(
+                project_id,
+                "session",
+                sname,
+                [mouse_name, f"S2021050{s}"],
+                mouse["id"],
+                {},
+            )
+            rows.append(day)
+            count += 1
+            for r in range(5):
+                rec = _entity(
+                    project_id,
+                    "recording",
+                    f"{sname}_R{r}",
+                    [],
+                    day["id"],
+                    {"recording_type": "two_photon"},
+                )
+                rows.append(rec)
                 count += 1
-                for r in range(5):
-                    rec = _entity(
-                        project_id,
-                        "recording",
-                        f"{sname}_R{r}",
-                        [],
-                        day["id"],
-                        {"recording_type": "two_photon"},
-                    )
-                    rows.append(rec)
-                    count += 1
-                    for d in range(4):
-                        rows.append(
-                            _entity(
-                                project_id,
-                                "dataset",
-                                f"{rec['name']}_camera_{d}",
-                                [],
-                                rec["id"],
-                                {
-                                    "path": f"{rec['name']}/cam{d}",
-                                    "dataset_type": "camera",
-                                    "is_raw": "yes",
-                                },
-                            )
+                for d in range(4):
+                    rows.append(
+                        _entity(
+                            project_id,
+                            "dataset",
+                            f"{rec['name']}_camera_{d}",
+                            [],
+                            rec["id"],
+                            {
+                                "path": f"{rec['name']}/cam{d}",
+                                "dataset_type": "camera",
+                                "is_raw": "yes",
+                            },
                         )
-                        count += 1
-            if len(rows) > 5000:
-                flush(conn)
-            m += 1
-        flush(conn)
+                    )
+                    count += 1
+        if len(rows) > 5000:
+            flush()
+        m += 1
+    flush()
     return big, count
 
 

@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import fill
 import yaml
 from bench_core import _entity, populate
 
@@ -77,8 +78,7 @@ def add_mouse(store: Store, project_id: str) -> dict:
                         },
                     )
                 )
-    with store.write() as conn:
-        store._insert(conn, rows)
+    fill.insert(store, rows)
     return mouse
 
 
@@ -138,13 +138,13 @@ def main():
     )
     session = LocalSession(store, project_id=project.id, username="bench")
     sent = []
-    send = session._request
+    send = session.request
 
     def counting(method, operation, params, body=None):
         sent.append(operation)
         return send(method, operation, params, body)
 
-    session._request = counting
+    session.request = counting
 
     everything = flz.get_datasets_recursively(
         origin_id=mouse["id"], flexilims_session=session

@@ -150,7 +150,7 @@ class Flexilims(Session):
 
     def revoke_token(self) -> str:
         """End the current token on the server (our servers only)."""
-        return self._request("POST", "revoke", {})
+        return self.request("POST", "revoke", {})
 
     # --------------------------------------------------------------- requests
 
@@ -168,7 +168,7 @@ class Flexilims(Session):
                 f"cannot reach the flexilims server at {url} ({error})"
             ) from error
 
-    def _request(self, method: str, operation: str, params: dict, body=None):
+    def request(self, method: str, operation: str, params: dict, body=None):
         kwargs = {"params": params}
         if body is not None:
             # Encoded here, like the in-process session does, so that a NaN

@@ -50,7 +50,7 @@ class LocalSession(Session):
                 return Accounts(self.store).actor(self.username)
         return Actor(username=self.username, full_name=self.username, is_admin=True)
 
-    def _request(self, method: str, operation: str, params: dict, body=None):
+    def request(self, method: str, operation: str, params: dict, body=None):
         if body is not None:
             body = json.loads(json.dumps(body))
         return dispatch.call(

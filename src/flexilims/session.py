@@ -28,7 +28,7 @@ class Session(ABC):
     username: str
 
     @abstractmethod
-    def _request(self, method: str, operation: str, params: dict, body=None):
+    def request(self, method: str, operation: str, params: dict, body=None):
         """Send one request; return the decoded JSON reply or the text reply."""
 
     def get(
@@ -65,11 +65,11 @@ class Session(ABC):
             offset=offset,
             limit=limit,
         )
-        return self._request("GET", "get", params)
+        return self.request("GET", "get", params)
 
     def get_children(self, id) -> list[dict]:
         """The direct children of entity ``id``, all types."""
-        return self._request("GET", "get-children", {"id": id})
+        return self.request("GET", "get-children", {"id": id})
 
     def get_descendants(self, id, datatype=None) -> list[dict]:
         """Every entity below ``id`` at any depth, in one request (ours).
@@ -81,11 +81,11 @@ class Session(ABC):
         """
         if isinstance(datatype, list | tuple):
             datatype = ",".join(datatype)
-        return self._request("GET", "get-descendants", _params(id=id, type=datatype))
+        return self.request("GET", "get-descendants", _params(id=id, type=datatype))
 
     def get_project_info(self) -> list[dict]:
         """The projects this user can see (``id``, ``uuid`` and ``name`` each)."""
-        return self._request("GET", "projects", {})
+        return self.request("GET", "projects", {})
 
     def post(
         self,
@@ -111,7 +111,7 @@ class Session(ABC):
         if other_relations is not None:
             body["other_relations"] = other_relations
         params = {"strict_validation": str(bool(strict_validation)).lower()}
-        return self._request("POST", "save", params, body)
+        return self.request("POST", "save", params, body)
 
     def update_one(
         self,
@@ -138,7 +138,7 @@ class Session(ABC):
             attributes=attributes,
             other_relations=other_relations,
         )
-        return self._request("PUT", "update-one", params, body)
+        return self.request("PUT", "update-one", params, body)
 
     def update_many(
         self,
@@ -162,11 +162,11 @@ class Session(ABC):
             query_value=query_value,
             strict_validation=str(bool(strict_validation)).lower(),
         )
-        return self._request("PUT", "update-many", params)
+        return self.request("PUT", "update-many", params)
 
     def delete(self, id) -> str:
         """Delete entity ``id`` and everything below it (to the trash)."""
-        return self._request("DELETE", "delete", {"id": id})
+        return self.request("DELETE", "delete", {"id": id})
 
     def batch(
         self,
@@ -216,7 +216,7 @@ class Session(ABC):
         )
         if dry_run:
             params["dry_run"] = "true"
-        return self._request("POST", "batch", params, {"operations": operations})
+        return self.request("POST", "batch", params, {"operations": operations})
 
     # ------------------------------------------------------------ ours
 
@@ -229,26 +229,26 @@ class Session(ABC):
         version number) and ``limit``.
         """
         params = _params(id=id, project_id=project_id, before=before, limit=limit)
-        return self._request("GET", "history", params)
+        return self.request("GET", "history", params)
 
     def revert(self, id, version) -> dict:
         """Make entity ``id`` as it was after ``version``, as a new version
         (ours); returns the entity."""
-        return self._request("POST", "revert", {"id": id, "version": version})
+        return self.request("POST", "revert", {"id": id, "version": version})
 
     def trash(self, project_id=None) -> list[dict]:
         """Deleted batches of the projects this user can write, newest first
         (ours): ``batch``, ``deleted_at``, ``deleted_by``, ``project``,
         ``count``, ``root``."""
-        return self._request("GET", "trash", _params(project_id=project_id))
+        return self.request("GET", "trash", _params(project_id=project_id))
 
     def restore(self, batch) -> dict:
         """Put a deleted batch back as it was (ours): ``restored`` and
         ``links_dropped`` counts."""
-        return self._request("POST", "restore", {"batch": batch})
+        return self.request("POST", "restore", {"batch": batch})
 
     def export(self, project_id=None) -> dict:
         """A project as nested JSON, the Flexilims offline format (ours)."""
         if project_id is None:
             project_id = self.project_id
-        return self._request("GET", "export", {"project_id": project_id})
+        return self.request("GET", "export", {"project_id": project_id})

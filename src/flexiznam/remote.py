@@ -17,6 +17,7 @@ from pathlib import Path
 import keyring
 import yaml
 from filelock import FileLock, Timeout
+from keyring.errors import KeyringError
 
 import flexilims
 from flexilims.errors import Forbidden
@@ -36,7 +37,7 @@ def keyring_password(url: str, username: str) -> str | None:
     """The password stored in the system keyring, if there is a keyring."""
     try:
         return keyring.get_password(_service(url), username)
-    except Exception:  # no usable keyring backend on this machine
+    except (KeyringError, RuntimeError):  # no usable keyring on this machine
         return None
 
 
@@ -74,7 +75,7 @@ def store_password(url: str, username: str, password: str) -> str:
     try:
         keyring.set_password(_service(url), username, password)
         return "the system keyring"
-    except Exception:  # no usable keyring: fall back to the owner-only file
+    except (KeyringError, RuntimeError):  # no usable keyring: owner-only file
         pass
     path = secrets_file()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -388,20 +388,11 @@ def test_a_silent_server_times_out():
             client.get("mouse")
 
 
-def test_error_pages_from_elsewhere_keep_their_status():
-    reply = requests.Response()
-    reply.status_code = 502
-    reply.reason = "Bad Gateway"
-    reply._content = b"<html>nginx</html>"
-    error = error_from_reply(reply)
+def test_error_pages_from_elsewhere_keep_their_status(flexilims_stub):
+    error = error_from_reply(requests.get(flexilims_stub + "proxy"))
     assert error.status == 502 and error.message == "Bad Gateway: <html>nginx</html>"
     assert str(error) == "Error 502:  Bad Gateway: <html>nginx</html>"
-    reply.status_code = 400
-    reply._content = (
-        b"<html><p><b>Message</b> a &amp; b &#39;c&#39;&#10;d</p>"
-        b"<p><b>Description</b> x</p></html>"
-    )
-    error = error_from_reply(reply)
+    error = error_from_reply(requests.get(flexilims_stub + "page"))
     assert type(error) is BadRequest and error.message == "a & b 'c'\nd"
 
 
@@ -431,17 +422,25 @@ def test_several_workers_share_the_tokens(start_server, store, jane, project):
 
 
 class _Flexilims(http.server.BaseHTTPRequestHandler):
-    """A Flexilims server's odd replies, as seen in the wild."""
+    """A Flexilims server's odd replies, as seen in the wild, and a proxy's."""
 
     replies = {
-        "/flexilims/api/get": (200, b'{"id": "a", "type": "mouse", "name": "M"}'),
-        "/flexilims/api/get-children": (500, b""),
+        "get": (200, "application/json", b'{"id": "a", "type": "mouse", "name": "M"}'),
+        "get-children": (500, "application/json", b""),
+        "proxy": (502, "text/html", b"<html>nginx</html>"),
+        "page": (
+            400,
+            "text/html",
+            b"<html><p><b>Message</b> a &amp; b &#39;c&#39;&#10;d</p>"
+            b"<p><b>Description</b> x</p></html>",
+        ),
     }
 
     def do_GET(self):  # noqa: N802 (the handler's name)
-        status, body = self.replies[self.path.split("?")[0]]
+        name = self.path.split("?")[0].removeprefix("/flexilims/api/")
+        status, kind, body = self.replies[name]
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -450,16 +449,19 @@ class _Flexilims(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_the_client_tolerates_what_flexilims_servers_send():
+@pytest.fixture
+def flexilims_stub():
+    """The base URL of a server that answers as :class:`_Flexilims` says."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Flexilims)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/flexilims/api/"
-        client = Flexilims("jane", token="t", base_url=url)
-        assert client.get("mouse") == [{"id": "a", "type": "mouse", "name": "M"}]
-        with pytest.warns(UserWarning, match="empty body"):
-            assert client.get_children(MISSING) == []
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield f"http://127.0.0.1:{server.server_address[1]}/flexilims/api/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_client_tolerates_what_flexilims_servers_send(flexilims_stub):
+    client = Flexilims("jane", token="t", base_url=flexilims_stub)
+    assert client.get("mouse") == [{"id": "a", "type": "mouse", "name": "M"}]
+    with pytest.warns(UserWarning, match="empty body"):
+        assert client.get_children(MISSING) == []

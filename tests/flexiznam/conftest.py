@@ -85,13 +85,13 @@ def requests_of():
 
     def watch(session):
         sent = []
-        send = session._request
+        send = session.request
 
         def recording(method, operation, params, body=None):
             sent.append((method, operation))
             return send(method, operation, params, body)
 
-        session._request = recording
+        session.request = recording
         return sent
 
     return watch

@@ -140,7 +140,7 @@ class Api:
             token = await run_in_threadpool(
                 self.accounts.authenticate, username, password, self.token_lifetime_ms
             )
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 (rendered: never a bare 500)
             return error_response(error)
         response = PlainTextResponse(token)
         response.set_cookie(
@@ -163,7 +163,7 @@ class Api:
 
         try:
             text = await run_in_threadpool(work, request_token(request))
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 (rendered: never a bare 500)
             return error_response(error)
         response = PlainTextResponse(text)
         response.delete_cookie(TOKEN_COOKIE, path="/flexilims/")
@@ -188,7 +188,7 @@ class Api:
                     body,
                 )
                 return reply(value)
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 (rendered: never a bare 500)
                 return error_response(error)
 
         endpoint.__name__ = operation.replace("-", "_")

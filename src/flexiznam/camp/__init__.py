@@ -27,7 +27,20 @@ _EXPORTS = {
     "upload": ".upload_yaml",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "FORMAT_VERSION",
+    "Problem",
+    "UploadReport",
+    "check_names",
+    "check_paths",
+    "check_yaml",
+    "create_yaml",
+    "dump",
+    "load",
+    "upload",
+    "walk",
+    "write",
+]
 
 
 def __getattr__(name):

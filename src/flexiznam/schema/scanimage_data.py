@@ -47,7 +47,7 @@ def _value(text: str):
         from tifffile.tifffile import matlabstr2py
 
         return matlabstr2py(text)
-    except Exception:  # not a Matlab value tifffile can read: keep the text
+    except Exception:  # noqa: BLE001 (not a Matlab value: keep the text)
         return text.strip("'")
 
 
@@ -86,7 +86,7 @@ def read_header(path) -> dict:
         with tifffile.TiffFile(path) as tif:
             try:
                 metadata = tif.scanimage_metadata
-            except Exception:  # a damaged ScanImage header: try the tags
+            except Exception:  # noqa: BLE001 (damaged header: try the tags)
                 metadata = None
             if metadata and metadata.get("FrameData"):
                 return {

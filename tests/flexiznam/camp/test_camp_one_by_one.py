@@ -17,11 +17,11 @@ class FlexilimsLike(LocalSession):
 
     requests: list
 
-    def _request(self, method, operation, params, body=None):
+    def request(self, method, operation, params, body=None):
         self.requests.append(operation)
         if operation in ("batch", "get-descendants"):
             raise NotFound(f"no endpoint {operation}")
-        return super()._request(method, operation, params, body)
+        return super().request(method, operation, params, body)
 
 
 @pytest.fixture
