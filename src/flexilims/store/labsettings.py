@@ -6,7 +6,7 @@ import sqlalchemy as sa
 import yaml
 
 from ..errors import BadRequest
-from ..writes import VALUE_TYPES, AttributeRule, TypeRules
+from ..writes import ATTRIBUTE_NAME, VALUE_TYPES, AttributeRule, TypeRules
 from . import models as m
 
 
@@ -24,6 +24,15 @@ def check_settings(settings: dict) -> None:
             "Lab settings need a 'datatypes' mapping of at least one type."
         )
     for datatype, definition in datatypes.items():
+        if not isinstance(datatype, str) or not ATTRIBUTE_NAME.match(datatype):
+            raise BadRequest(
+                f"Lab settings: '{datatype}' cannot be a datatype: use letters, "
+                "digits, '_' and '-'."
+            )
+        if len(datatype) > m.datatypes.c.name.type.length:
+            raise BadRequest(f"Lab settings: the datatype '{datatype}' is too long.")
+        if definition is not None and not isinstance(definition, dict):
+            raise BadRequest(f"Lab settings: '{datatype}' must be a mapping.")
         parents = (definition or {}).get("allowed_parents")
         if parents is not None and (
             not isinstance(parents, list)
@@ -39,6 +48,16 @@ def check_settings(settings: dict) -> None:
                 f"Lab settings: attributes of '{datatype}' must be a mapping."
             )
         for name, rule in attributes.items():
+            if not isinstance(name, str) or not ATTRIBUTE_NAME.match(name):
+                raise BadRequest(
+                    f"Lab settings: '{datatype}.{name}' is not a valid attribute "
+                    "name: use only letters, digits, '_' and '-'."
+                )
+            if rule is not None and not isinstance(rule, dict):
+                raise BadRequest(
+                    f"Lab settings: '{datatype}.{name}' must be a mapping of type, "
+                    "required and allowed."
+                )
             rule = rule or {}
             value_type = rule.get("type", "any")
             if value_type not in VALUE_TYPES:
