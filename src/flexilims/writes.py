@@ -30,7 +30,22 @@ HEX_ID = re.compile(r"\A[0-9a-f]{24}\Z")
 ATTRIBUTE_NAME = re.compile(r"\A[A-Za-z0-9_\-]+\Z")
 
 #: Value types an attribute may be declared with in the lab settings.
-VALUE_TYPES = ("any", "string", "number", "integer", "boolean", "list", "dict")
+VALUE_TYPES = (
+    "any",
+    "string",
+    "number",
+    "integer",
+    "boolean",
+    "list",
+    "dict",
+    "path",
+)
+
+#: What a ``path`` value must be, said to people who give another.
+PATH_RULE = (
+    "A path is relative to the data root and stays inside it: no leading '/', "
+    "'\\' or drive letter, and no '..'."
+)
 
 #: The integers both databases hold in a JSON document (64-bit signed).
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
@@ -300,7 +315,19 @@ def _has_type(value, value_type: str) -> bool:
         return isinstance(value, list)
     if value_type == "dict":
         return isinstance(value, dict)
+    if value_type == "path":
+        return is_relative_path(value)
     return True
+
+
+def is_relative_path(value) -> bool:
+    """Whether ``value`` is a path below a root: relative, with no ``..``
+    (in POSIX or Windows spelling)."""
+    if not isinstance(value, str):
+        return False
+    if value.startswith(("/", "\\")) or re.match(r"\A[A-Za-z]:", value):
+        return False
+    return ".." not in re.split(r"[\\/]", value)
 
 
 @dataclass(frozen=True)
@@ -366,6 +393,8 @@ def validate_attributes(
             allowed = ""
             if rule.allowed_values is not None:
                 allowed = " Allowed: " + ", ".join(map(str, rule.allowed_values)) + "."
+            elif rule.value_type == "path":
+                allowed = f" {PATH_RULE}"
             elif rule.value_type != "any":
                 allowed = f" It must be of type {rule.value_type}."
             raise failed(

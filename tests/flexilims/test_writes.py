@@ -221,3 +221,31 @@ def test_id_lists():
     assert as_id_list([one, one], "other_relations", fields) == [one]
     error = refusal(as_id_list, [1], "other_relations", fields)
     assert error.message == "other_relations is not valid. Valid fields are [a, b]"
+
+
+@pytest.mark.parametrize(
+    "path, ok",
+    [
+        ("PZAH6.4b/S20210420/R1", True),
+        ("a\\b\\c", True),
+        ("file..name/x", True),
+        ("", True),
+        ("/etc/passwd", False),
+        ("../../../../etc/shadow", False),
+        ("a/../../b", False),
+        ("a\\..\\b", False),
+        ("\\\\server\\share", False),
+        ("C:\\data", False),
+        ("c:data", False),
+    ],
+)
+def test_paths_stay_below_the_data_root(path, ok):
+    rule = {"path": AttributeRule("path", "path")}
+    call = (validate_attributes, "dataset", {"path": path}, rule)
+    options = {"strict": False, "action": "Save", "check_required": False}
+    if ok:
+        call[0](*call[1:], **options)
+        return
+    error = refusal(*call, **options)
+    assert error.message.startswith(f"Save failed. '{path}' is not a valid value")
+    assert "relative to the data root and stays inside it" in error.detail

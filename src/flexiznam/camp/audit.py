@@ -47,11 +47,31 @@ def _is_raw(attributes: dict) -> bool:
     return str(attributes.get("is_raw", "yes")).lower() in ("yes", "true")
 
 
+def escapes_root(path) -> bool:
+    """Whether a stored ``path`` would lead outside its data root (absolute, or
+    through ``..``): such paths are reported, never looked at on disk."""
+    if not isinstance(path, str):
+        return False
+    normal = os.path.normpath(path.replace("\\", "/"))
+    return os.path.isabs(normal) or normal == ".." or normal.startswith("../")
+
+
 def missing_data(entities, session) -> list[dict]:
     """Datasets whose data is not where their ``path`` says (or incomplete)."""
     missing = []
     for entity in entities:
         if entity["type"] != "dataset":
+            continue
+        path = (entity.get("attributes") or {}).get("path")
+        if escapes_root(path):
+            missing.append(
+                {
+                    "name": entity["name"],
+                    "id": entity["id"],
+                    "path": path,
+                    "reason": "the path leads outside the data root: not looked at",
+                }
+            )
             continue
         try:
             dataset = Dataset.from_flexilims(
@@ -86,7 +106,7 @@ def unreferenced_folders(entities, roots: dict, project_name: str) -> list[Path]
         for entity in entities:
             attributes = entity.get("attributes") or {}
             path = attributes.get("path")
-            if not isinstance(path, str) or not path:
+            if not isinstance(path, str) or not path or escapes_root(path):
                 continue
             path = PurePosixPath(path)
             if entity["type"] == "dataset":

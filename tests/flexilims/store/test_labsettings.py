@@ -38,7 +38,7 @@ def test_the_defaults_declare_parents(store):
         "mouse",
     )
     path = rules["dataset"].attributes["path"]
-    assert path.required and path.value_type == "string"
+    assert path.required and path.value_type == "path"
     assert list(rules["dataset"].attributes)[:2] == ["genealogy", "path"]
 
 

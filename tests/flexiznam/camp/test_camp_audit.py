@@ -129,3 +129,35 @@ def test_a_genealogy_that_is_not_a_list():
             "problem": "genealogy 'M_s1' is not a list of names",
         }
     ]
+
+
+def test_paths_outside_the_data_root_are_refused_and_never_looked_at(
+    flz_session, mouse, store
+):
+    """The store refuses such paths (the default lab settings give ``path`` the
+    type ``path``); one stored by another server is reported, not probed."""
+    import pytest
+
+    from flexiznam.errors import FlexilimsError
+
+    for bad in ("../../../../etc/shadow", "/etc/passwd"):
+        with pytest.raises(FlexilimsError, match="relative to the data root"):
+            flz.add_dataset(
+                mouse["id"], "harp", "2021-01-01 10:00:00", bad,
+                flexilims_session=flz_session,
+            )  # fmt: skip
+    made = flz.add_dataset(
+        mouse["id"], "harp", "2021-01-01 10:00:00", "fine/harp",
+        flexilims_session=flz_session,
+    )  # fmt: skip
+    with store.write() as conn:  # written by another server, behind the rules
+        conn.exec_driver_sql(
+            'UPDATE entities SET attributes = \'{"path": "../../../etc"}\' '
+            f"WHERE id = '{made['id']}'"
+        )
+    (item,) = [
+        found
+        for found in check_paths(flexilims_session=flz_session)["missing"]
+        if found["id"] == made["id"]
+    ]
+    assert item["reason"] == "the path leads outside the data root: not looked at"

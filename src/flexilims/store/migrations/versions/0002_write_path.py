@@ -1,7 +1,9 @@
-"""allowed parent types per datatype; history pages per project
+"""allowed parent types per datatype; history pages per project; path values
 
 Existing databases keep accepting any parent (as Flexilims does) until their
-lab settings declare allowed_parents.
+lab settings declare allowed_parents. Their ``path`` attributes declared as
+strings become of type ``path`` (relative to the data root, inside it), as
+in a new database.
 
 Revision ID: 0002
 Revises: 0001
@@ -23,9 +25,25 @@ def upgrade() -> None:
     with op.batch_alter_table("datatypes") as batch:
         batch.add_column(sa.Column("allowed_parents", json, nullable=True))
     op.create_index("ix_history_project_id_id", "history", ["project_id", "id"])
+    attributes = sa.table(
+        "datatype_attributes",
+        sa.column("name", sa.String),
+        sa.column("value_type", sa.String),
+    )
+    op.execute(
+        attributes.update()
+        .where(attributes.c.name == "path", attributes.c.value_type == "string")
+        .values(value_type="path")
+    )
 
 
 def downgrade() -> None:
+    attributes = sa.table("datatype_attributes", sa.column("value_type", sa.String))
+    op.execute(
+        attributes.update()
+        .where(attributes.c.value_type == "path")
+        .values(value_type="string")
+    )
     op.drop_index("ix_history_project_id_id", table_name="history")
     with op.batch_alter_table("datatypes") as batch:
         batch.drop_column("allowed_parents")
