@@ -2,10 +2,14 @@
 
 Open a session with :func:`open_session` (a database URL or a server URL);
 its methods are those of :class:`Session`, in this process or over HTTP.
+
+The names below are loaded when first used, so that ``import flexilims`` (and
+code that only needs its errors) does not load SQLAlchemy, Alembic or
+requests.
 """
 
-from .client import Flexilims
-from .connect import open_session
+import importlib
+
 from .errors import (
     AuthenticationFailed,
     BadRequest,
@@ -18,9 +22,15 @@ from .errors import (
     ServerUnreachable,
     Unavailable,
 )
-from .local import LocalSession
-from .session import Session
-from .store import Store
+
+#: Names loaded on first use, and the module that holds each.
+_LAZY = {
+    "Flexilims": ".client",
+    "LocalSession": ".local",
+    "Session": ".session",
+    "Store": ".store",
+    "open_session": ".connect",
+}
 
 __all__ = [
     "AuthenticationFailed",
@@ -39,3 +49,9 @@ __all__ = [
     "Unavailable",
     "open_session",
 ]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module 'flexilims' has no attribute {name!r}")

@@ -25,3 +25,13 @@ def test_a_forked_process_makes_ids_of_its_own():
     ours = new_id()
     assert is_hex_id(theirs) and theirs != ours
     assert theirs[8:18] != ours[8:18]
+
+
+def test_the_schema_head_is_alembics():
+    """A database at db.HEAD skips Alembic: HEAD must be the newest migration."""
+    from alembic.script import ScriptDirectory
+
+    from flexilims.store import db
+
+    script = ScriptDirectory.from_config(db.alembic_config(None))
+    assert script.get_current_head() == db.HEAD
