@@ -465,3 +465,31 @@ def test_the_client_tolerates_what_flexilims_servers_send(flexilims_stub):
     assert client.get("mouse") == [{"id": "a", "type": "mouse", "name": "M"}]
     with pytest.warns(UserWarning, match="empty body"):
         assert client.get_children(MISSING) == []
+
+
+def test_what_flexilims_clients_rely_on_is_the_same_both_ways(session, store):
+    """update-one echoes attributes as sent, a delete of what is in the trash
+    succeeds, a project-scoped type needs a project even with a name, and a
+    taken name raises NameTaken with its fields, in-process and over HTTP."""
+    mouse = session.post("mouse", "M1", {}, strict_validation=False)
+    reply = session.update_one(
+        mouse["id"], "mouse", attributes={"tags": []}, strict_validation=False
+    )
+    assert reply["attributes"] == {"tags": []}
+    assert session.get("mouse", id=mouse["id"])[0]["attributes"] == {"tags": None}
+    day = session.post("session", "M1_S1", {}, origin_id=mouse["id"])
+    assert session.delete(mouse["id"]) == "deleted successfully null"
+    assert session.delete(day["id"]) == "deleted successfully null"
+    session.project_id = None
+    with pytest.raises(BadRequest, match=r"provide project_id to query for \[mouse\]"):
+        session.get("mouse", name="M1")
+    with pytest.raises(NameTaken) as taken:
+        session.post("mouse", "M2", {}, project_id=mouse["project"])
+        session.post("mouse", "M2", {}, project_id=mouse["project"])
+    assert (taken.value.datatype, taken.value.name, taken.value.project) == (
+        "mouse",
+        "M2",
+        "test",
+    )
+    versions = session.history(id=mouse["id"])
+    assert [v["action"] for v in versions] == ["delete", "update", "create"]
