@@ -253,17 +253,11 @@ class Store:
             What was written: ``results`` per operation, and ``reply(id)``.
         """
 
-        def work(conn):
-            changes = Changes(
+        return self.transaction(
+            lambda conn: Changes(
                 self, conn, actor, strict=strict_validation, allow_nulls=allow_nulls
-            )
-            changes.prepare(operations)
-            for operation in operations:
-                changes.apply(operation)
-            changes.write()
-            return changes
-
-        return self.transaction(work)
+            ).run(operations)
+        )
 
     def save(
         self,
@@ -379,13 +373,9 @@ class Store:
                 )
                 for index, entity_id in enumerate(ids)
             ]
-            changes = Changes(
-                self, conn, actor, strict=strict_validation, allow_nulls=True
+            Changes(self, conn, actor, strict=strict_validation, allow_nulls=True).run(
+                operations
             )
-            changes.prepare(operations)
-            for operation in operations:
-                changes.apply(operation)
-            changes.write()
             return len(ids)
 
         count = self.transaction(work)

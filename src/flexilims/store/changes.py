@@ -144,6 +144,16 @@ class Changes:
         self.echoes: dict[str, dict] = {}
         self.stamp = now_ms()
 
+    def run(self, operations: list[Operation]) -> "Changes":
+        """Prepare, apply every operation in order, and write: the first
+        refusal raises its error (and the caller's transaction writes
+        nothing)."""
+        self.prepare(operations)
+        for operation in operations:
+            self.apply(operation)
+        self.write()
+        return self
+
     # ------------------------------------------------------------ look-ups
 
     def prepare(self, operations: list[Operation]) -> None:
