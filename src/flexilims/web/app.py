@@ -309,9 +309,13 @@ class Web:
         a worker thread (it may look up who is logged in)."""
         htmx = request.headers.get("hx-request") == "true"
         if isinstance(error, LoginRequired):
+            here = _here(request) if request.method == "GET" else "/"
+            if htmx:  # back to the page that asked for the fragment
+                page = urllib.parse.urlsplit(request.headers.get("hx-current-url", ""))
+                here = page.path + (f"?{page.query}" if page.query else "")
             target = "/login"
-            if request.method == "GET" and request.url.path not in ("/", "/login"):
-                target += "?" + urllib.parse.urlencode({"next": _here(request)})
+            if here not in ("", "/", "/login"):
+                target += "?" + urllib.parse.urlencode({"next": here})
             if htmx:
                 return Response(status_code=204, headers={"HX-Redirect": target})
             return RedirectResponse(target, status_code=303)

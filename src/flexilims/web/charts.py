@@ -30,7 +30,8 @@ def _ticks(top: int) -> list[int]:
 
 
 def column_chart(bars: list[Bar], title: str, chart_id: str) -> Markup:
-    """Vertical bars (e.g. sessions per month), labels below every third bar.
+    """Vertical bars (e.g. sessions per month), labels below every third bar
+    (counted from the last).
 
     Parameters
     ----------
@@ -74,7 +75,7 @@ def column_chart(bars: list[Bar], title: str, chart_id: str) -> Markup:
             f'height="{bar_h:.1f}"><title>{escape(bar.label)}: {bar.value:,}'
             "</title></rect>"
         )
-        if index % 3 == 0 or index == len(bars) - 1:
+        if (len(bars) - 1 - index) % 3 == 0:
             parts.append(
                 f'<text class="axis" x="{x + slot * 0.35:.1f}" '
                 f'y="{height - bottom + 16}" text-anchor="middle">'
