@@ -453,7 +453,8 @@ def search_batches(
     """Every entity matching ``query`` (as :func:`search`), a batch at a time
     (for downloads: memory stays bounded)."""
     _check_project(actor, project_id)
-    with store.read() as conn:
+    # A server-side cursor, which PostgreSQL keeps in a transaction only.
+    with store.engine.connect() as conn, conn.begin():
         types = labsettings.datatype_names(conn)
         stmt = _search_statement(conn, project_id, query, types)
         stmt = stmt.order_by(e.c.type, e.c.date_created, e.c.id)
