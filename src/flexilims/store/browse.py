@@ -9,6 +9,7 @@ the projects they are a member of; a project they cannot see is reported as
 not found (:class:`flexilims.errors.ProjectNotFound`), as if it did not exist.
 """
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -55,14 +56,34 @@ def project(store: Store, actor: Actor, name_or_id: str) -> ProjectRef:
         No such project, or one the actor is not a member of (the same
         error: a page must not tell that a project exists).
     """
-    query = sa.select(m.projects).where(
-        sa.or_(m.projects.c.name == name_or_id, m.projects.c.id == name_or_id)
-    )
     with store.read() as conn:
-        row = conn.execute(query).first()
+        row = conn.execute(_PROJECT, {"key": name_or_id}).first()
     if row is None or not actor.can_access(row.id):
         raise ProjectNotFound(f"No project named '{name_or_id}'.", project=name_or_id)
     return ProjectRef(row.id, row.name, row.date_created)
+
+
+# Statements built once and bound per call (building one costs more than
+# running it on an index).
+_PROJECT = sa.select(m.projects).where(
+    sa.or_(
+        m.projects.c.name == sa.bindparam("key"),
+        m.projects.c.id == sa.bindparam("key"),
+    )
+)
+_COUNTS = (
+    sa.select(m.entity_counts.c.type, m.entity_counts.c.kind, m.entity_counts.c.count)
+    .where(
+        m.entity_counts.c.project_id == sa.bindparam("project_id"),
+        m.entity_counts.c.count > 0,
+    )
+    .order_by(m.entity_counts.c.type, m.entity_counts.c.kind)
+)
+
+
+def _visible_params(actor: Actor) -> dict:
+    """The bound value of :func:`_visible` statements for ``actor``."""
+    return {} if actor.is_admin else {"visible": sorted(actor.project_ids)}
 
 
 def _check_project(actor: Actor, project_id: str) -> None:
@@ -80,23 +101,25 @@ def counts(store: Store, actor: Actor, project_id: str) -> list[dict]:
         only non-zero counts.
     """
     _check_project(actor, project_id)
-    c = m.entity_counts
-    query = (
-        sa.select(c.c.type, c.c.kind, c.c.count)
-        .where(c.c.project_id == project_id, c.c.count > 0)
-        .order_by(c.c.type, c.c.kind)
-    )
     with store.read() as conn:
-        return [dict(row._mapping) for row in conn.execute(query)]
+        rows = conn.execute(_COUNTS, {"project_id": project_id})
+        return [dict(row._mapping) for row in rows]
 
 
 def project_totals(store: Store, actor: Actor) -> dict[str, int]:
     """Entities per project the actor can see (by project id)."""
+    with store.read() as conn:
+        rows = conn.execute(
+            _project_totals(actor.is_admin), _visible_params(actor)
+        ).all()
+    return {project_id: int(total or 0) for project_id, total in rows}
+
+
+@functools.cache
+def _project_totals(admin: bool) -> sa.Select:
     c = m.entity_counts
     query = sa.select(c.c.project_id, sa.func.sum(c.c.count)).group_by(c.c.project_id)
-    with store.read() as conn:
-        rows = conn.execute(_visible(actor, query, c.c.project_id)).all()
-    return {project_id: int(total or 0) for project_id, total in rows}
+    return query if admin else _visible(query, c.c.project_id)
 
 
 def months(
@@ -119,30 +142,16 @@ def months(
         (empty when no entity of that type has such a date).
     """
     _check_project(actor, project_id)
-    av = m.attribute_values
-    where = (
-        av.c.project_id == project_id,
-        av.c.type == datatype,
-        av.c.key == key,
-    )
+    where = {"project_id": project_id, "type": datatype, "key": key}
     with store.read() as conn:
-        latest = conn.execute(
-            sa.select(sa.func.max(av.c.value_prefix)).where(
-                *where, av.c.value_prefix >= "0000", av.c.value_prefix < "9999-99"
-            )
-        ).scalar()
+        latest = conn.execute(_LATEST_DATE, where).scalar()
         if latest is None or not _MONTH.match(latest[:7]):
             return []
         year, month = int(latest[:4]), int(latest[5:7])
         first = year * 12 + month - 1 - (span - 1)
         start = f"{first // 12:04d}-{first % 12 + 1:02d}"
         end = f"{(year * 12 + month) // 12:04d}-{(year * 12 + month) % 12 + 1:02d}"
-        label = sa.func.substr(av.c.value_prefix, 1, 7)
-        rows = conn.execute(
-            sa.select(label, sa.func.count())
-            .where(*where, av.c.value_prefix >= start, av.c.value_prefix < end)
-            .group_by(label)
-        ).all()
+        rows = conn.execute(_MONTHS, {**where, "start": start, "end": end}).all()
     found = {label: count for label, count in rows if _MONTH.match(label or "")}
     result = []
     for index in range(first, first + span):
@@ -151,17 +160,38 @@ def months(
     return result
 
 
-def _visible(actor: Actor, stmt: sa.Select, column=e.c.project_id) -> sa.Select:
-    """Keep only rows of projects ``actor`` can see."""
-    if actor.is_admin:
-        return stmt
-    return stmt.where(column.in_(sorted(actor.project_ids)))
+_AV = m.attribute_values
+_AV_WHERE = (
+    _AV.c.project_id == sa.bindparam("project_id"),
+    _AV.c.type == sa.bindparam("type"),
+    _AV.c.key == sa.bindparam("key"),
+)
+_LATEST_DATE = sa.select(sa.func.max(_AV.c.value_prefix)).where(
+    *_AV_WHERE, _AV.c.value_prefix >= "0000", _AV.c.value_prefix < "9999-99"
+)
+_MONTH_OF = sa.func.substr(_AV.c.value_prefix, 1, 7)
+_MONTHS = (
+    sa.select(_MONTH_OF, sa.func.count())
+    .where(
+        *_AV_WHERE,
+        _AV.c.value_prefix >= sa.bindparam("start"),
+        _AV.c.value_prefix < sa.bindparam("end"),
+    )
+    .group_by(_MONTH_OF)
+)
 
 
-def _bounded_count(conn, stmt: sa.Select, limit: int = COUNT_LIMIT) -> int:
-    """Rows of ``stmt``, counted up to ``limit + 1`` (more means "over limit")."""
+def _visible(stmt: sa.Select, column=e.c.project_id) -> sa.Select:
+    """Keep only rows of the projects of the ``visible`` bound parameter
+    (:func:`_visible_params`)."""
+    return stmt.where(column.in_(sa.bindparam("visible", expanding=True)))
+
+
+def _bounded_count(stmt: sa.Select, limit: int = COUNT_LIMIT) -> sa.Select:
+    """The statement counting the rows of ``stmt`` up to ``limit + 1`` (more
+    means "over limit")."""
     sub = stmt.with_only_columns(sa.literal(1)).order_by(None).limit(limit + 1)
-    return conn.execute(sa.select(sa.func.count()).select_from(sub.subquery())).scalar()
+    return sa.select(sa.func.count()).select_from(sub.subquery())
 
 
 _NODE_COLUMNS = (e.c.id, e.c.type, e.c.name, e.c.project_id, e.c.date_created)
@@ -198,18 +228,16 @@ def tree_level(
     if parent_id is not None:
         if not is_hex_id(parent_id):
             raise BadRequest("id not valid, please provide a hexadecimal value")
-        level = sa.select(*_NODE_COLUMNS).where(e.c.origin_id == parent_id)
-        level = _visible(actor, level)
+        params = {"parent": parent_id, **_visible_params(actor)}
+        page, count = _tree_level(True, actor.is_admin)
     else:
         _check_project(actor, project_id)
-        level = sa.select(*_NODE_COLUMNS).where(
-            e.c.project_id == project_id, e.c.origin_id.is_(None)
-        )
-    page = level.order_by(e.c.date_created, e.c.id).offset(max(0, offset))
-    page = page.limit(max(1, limit))
+        params = {"project_id": project_id}
+        page, count = _tree_level(False, True)
+    params.update(offset=max(0, offset), limit=max(1, limit))
     with store.read() as conn:
-        rows = conn.execute(page).all()
-        total = _bounded_count(conn, level)
+        rows = conn.execute(page, params).all()
+        total = conn.execute(count, params).scalar()
         children = _children_by_type(conn, actor, [row.id for row in rows])
     return {
         "entities": [
@@ -227,18 +255,44 @@ def tree_level(
     }
 
 
+@functools.cache
+def _tree_level(children: bool, admin: bool) -> tuple[sa.Select, sa.Select]:
+    """A page of a level of the tree, and its bounded count."""
+    if children:
+        level = sa.select(*_NODE_COLUMNS).where(e.c.origin_id == sa.bindparam("parent"))
+        if not admin:
+            level = _visible(level)
+    else:
+        level = sa.select(*_NODE_COLUMNS).where(
+            e.c.project_id == sa.bindparam("project_id"), e.c.origin_id.is_(None)
+        )
+    page = (
+        level.order_by(e.c.date_created, e.c.id)
+        .offset(sa.bindparam("offset", type_=sa.Integer))
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+    )
+    return page, _bounded_count(level)
+
+
+@functools.cache
+def _children_by_type_query(admin: bool) -> sa.Select:
+    query = (
+        sa.select(e.c.origin_id, e.c.type, sa.func.count())
+        .where(e.c.origin_id.in_(sa.bindparam("ids", expanding=True)))
+        .group_by(e.c.origin_id, e.c.type)
+        .order_by(e.c.origin_id, e.c.type)
+    )
+    return query if admin else _visible(query)
+
+
 def _children_by_type(conn, actor: Actor, ids: Sequence[str]) -> dict:
     """Children counts by type of each entity of ``ids``, in one statement."""
     if not ids:
         return {}
-    query = (
-        sa.select(e.c.origin_id, e.c.type, sa.func.count())
-        .where(e.c.origin_id.in_(list(ids)))
-        .group_by(e.c.origin_id, e.c.type)
-        .order_by(e.c.origin_id, e.c.type)
-    )
+    query = _children_by_type_query(actor.is_admin)
+    params = {"ids": list(ids), **_visible_params(actor)}
     found: dict[str, dict[str, int]] = {}
-    for origin, datatype, count in conn.execute(_visible(actor, query)):
+    for origin, datatype, count in conn.execute(query, params):
         found.setdefault(origin, {})[datatype] = count
     return found
 
@@ -248,9 +302,21 @@ def ancestors(store: Store, actor: Actor, entity_id: str) -> list[dict]:
     ``project``); ancestors the actor cannot see are left out."""
     if not is_hex_id(entity_id):
         return []
+    with store.read() as conn:
+        rows = conn.execute(
+            _ancestors(actor.is_admin), {"id": entity_id, **_visible_params(actor)}
+        ).all()
+    return [
+        {"id": r.id, "type": r.type, "name": r.name, "project": r.project_id}
+        for r in rows
+    ]
+
+
+@functools.cache
+def _ancestors(admin: bool) -> sa.Select:
     up = (
         sa.select(e.c.origin_id.label("id"), sa.literal(1).label("depth"))
-        .where(e.c.id == entity_id)
+        .where(e.c.id == sa.bindparam("id"))
         .cte("up", recursive=True)
     )
     parent = e.alias("parent")
@@ -264,12 +330,7 @@ def ancestors(store: Store, actor: Actor, entity_id: str) -> list[dict]:
         .join(up, up.c.id == e.c.id)
         .order_by(up.c.depth.desc())
     )
-    with store.read() as conn:
-        rows = conn.execute(_visible(actor, query)).all()
-    return [
-        {"id": r.id, "type": r.type, "name": r.name, "project": r.project_id}
-        for r in rows
-    ]
+    return query if admin else _visible(query)
 
 
 def links(store: Store, actor: Actor, entity_id: str) -> dict:
@@ -284,24 +345,12 @@ def links(store: Store, actor: Actor, entity_id: str) -> dict:
     """
     if not is_hex_id(entity_id):
         return {"to": [], "from": [], "more_to": False, "more_from": False}
-    el = m.entity_links
-    columns = (e.c.id, e.c.type, e.c.name, e.c.project_id)
-    to = (
-        sa.select(sa.literal("to").label("direction"), *columns)
-        .join(el, el.c.linked_id == e.c.id)
-        .where(el.c.entity_id == entity_id)
-    )
-    back = (
-        sa.select(sa.literal("from").label("direction"), *columns)
-        .join(el, el.c.entity_id == e.c.id)
-        .where(el.c.linked_id == entity_id)
-    )
-    to = _visible(actor, to).order_by(e.c.type, e.c.name).limit(LINK_LIMIT + 1)
-    back = _visible(actor, back).order_by(e.c.type, e.c.name).limit(LINK_LIMIT + 1)
-    query = sa.union_all(sa.select(to.subquery()), sa.select(back.subquery()))
     found: dict[str, list] = {"to": [], "from": []}
     with store.read() as conn:
-        for row in conn.execute(query):
+        rows = conn.execute(
+            _links(actor.is_admin), {"id": entity_id, **_visible_params(actor)}
+        )
+        for row in rows:
             found[row.direction].append(
                 {
                     "id": row.id,
@@ -316,6 +365,27 @@ def links(store: Store, actor: Actor, entity_id: str) -> dict:
         "more_to": len(found["to"]) > LINK_LIMIT,
         "more_from": len(found["from"]) > LINK_LIMIT,
     }
+
+
+@functools.cache
+def _links(admin: bool) -> sa.Select:
+    el = m.entity_links
+    columns = (e.c.id, e.c.type, e.c.name, e.c.project_id)
+    to = (
+        sa.select(sa.literal("to").label("direction"), *columns)
+        .join(el, el.c.linked_id == e.c.id)
+        .where(el.c.entity_id == sa.bindparam("id"))
+    )
+    back = (
+        sa.select(sa.literal("from").label("direction"), *columns)
+        .join(el, el.c.entity_id == e.c.id)
+        .where(el.c.linked_id == sa.bindparam("id"))
+    )
+    if not admin:
+        to, back = _visible(to), _visible(back)
+    to = to.order_by(e.c.type, e.c.name).limit(LINK_LIMIT + 1)
+    back = back.order_by(e.c.type, e.c.name).limit(LINK_LIMIT + 1)
+    return sa.union_all(sa.select(to.subquery()), sa.select(back.subquery()))
 
 
 def descendant_counts(store: Store, actor: Actor, entity_id: str) -> dict[str, int]:
@@ -443,7 +513,7 @@ def search(
         if limit is not None:
             page = page.limit(limit)
         rows = conn.execute(page).all()
-        total = _bounded_count(conn, stmt) if count else None
+        total = conn.execute(_bounded_count(stmt)).scalar() if count else None
     return {"entities": entity_replies(rows), "total": total}
 
 
@@ -533,27 +603,17 @@ def history(
         ``changed_by``, ``changed_at`` (ms), ``before`` and ``after`` (the
         entity as the protocol replies, or None).
     """
-    h = m.history
     if entity_id is not None:
         if not is_hex_id(entity_id):
             return []
-        where = h.c.entity_id == entity_id
+        params = {"entity_id": entity_id}
     else:
         _check_project(actor, project_id)
-        where = h.c.project_id == project_id
-    earlier = h.alias("earlier")
-    version = (
-        sa.select(sa.func.count())
-        .where(earlier.c.entity_id == h.c.entity_id, earlier.c.id <= h.c.id)
-        .scalar_subquery()
-    )
-    query = sa.select(h, version.label("version")).where(where)
-    if before is not None:
-        query = query.where(h.c.id < before)
-    query = _visible(actor, query, h.c.project_id)
-    query = query.order_by(h.c.id.desc()).limit(max(1, limit))
+        params = {"project_id": project_id}
+    params.update(before=before, limit=max(1, limit), **_visible_params(actor))
+    query = _history(entity_id is not None, before is not None, actor.is_admin)
     with store.read() as conn:
-        rows = conn.execute(query).all()
+        rows = conn.execute(query, params).all()
     return [
         {
             "id": row.id,
@@ -568,3 +628,24 @@ def history(
         }
         for row in rows
     ]
+
+
+@functools.cache
+def _history(by_entity: bool, before: bool, admin: bool) -> sa.Select:
+    h = m.history
+    if by_entity:
+        where = h.c.entity_id == sa.bindparam("entity_id")
+    else:
+        where = h.c.project_id == sa.bindparam("project_id")
+    earlier = h.alias("earlier")
+    version = (
+        sa.select(sa.func.count())
+        .where(earlier.c.entity_id == h.c.entity_id, earlier.c.id <= h.c.id)
+        .scalar_subquery()
+    )
+    query = sa.select(h, version.label("version")).where(where)
+    if before:
+        query = query.where(h.c.id < sa.bindparam("before"))
+    if not admin:
+        query = _visible(query, h.c.project_id)
+    return query.order_by(h.c.id.desc()).limit(sa.bindparam("limit", type_=sa.Integer))

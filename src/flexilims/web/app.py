@@ -195,6 +195,7 @@ class Web:
             trim_blocks=True,
             lstrip_blocks=True,
             undefined=jinja2.StrictUndefined,
+            auto_reload=False,
         )
         self.templates.globals.update(
             format_time=format_time,
