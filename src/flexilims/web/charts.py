@@ -43,8 +43,8 @@ def column_chart(bars: list[Bar], title: str, chart_id: str) -> Markup:
         Unique in the page (for the title and description ids).
     """
     width, height = 640, 200
-    left, bottom, top_margin = 40, 40, 10
-    plot_w, plot_h = width - left - 10, height - bottom - top_margin
+    left, right, bottom, top_margin = 40, 30, 40, 10
+    plot_w, plot_h = width - left - right, height - bottom - top_margin
     top = max((bar.value for bar in bars), default=0)
     ticks = _ticks(top)
     scale_top = max(ticks[-1], top, 1)
@@ -61,7 +61,7 @@ def column_chart(bars: list[Bar], title: str, chart_id: str) -> Markup:
     for tick in ticks:
         y = top_margin + plot_h - plot_h * tick / scale_top
         parts.append(
-            f'<line class="grid" x1="{left}" x2="{width - 10}" y1="{y:.1f}" '
+            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" '
             f'y2="{y:.1f}"/>'
             f'<text class="axis" x="{left - 6}" y="{y + 4:.1f}" '
             f'text-anchor="end">{tick:,}</text>'

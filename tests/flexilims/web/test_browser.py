@@ -224,6 +224,7 @@ def test_lab_scenario_in_a_browser(lab_server, page, shots):
     step("deleted")
 
     page.get_by_role("link", name="Trash").click()
+    step("trash")
     page.get_by_role("button", name="Restore session PZAH6.4b_S20210513").click()
     page.get_by_text("Restored 3 entities.").wait_for()
     step("trash-restored")
