@@ -99,7 +99,8 @@ def create_app(
     web = Web(store, settings)
 
     async def not_found(request, error):
-        if request.url.path.startswith(API_PREFIX):
+        # Under /flexilims/, the protocol's error page (what API clients read).
+        if request.url.path.startswith("/flexilims/"):
             return await http_error(request, error)
         return await web.not_found(request, error)
 
