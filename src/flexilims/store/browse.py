@@ -7,6 +7,10 @@ takes along, searches, and history. Rights are those of
 :meth:`flexilims.store.Store.get`: an admin sees every project, anyone else
 the projects they are a member of; a project they cannot see is reported as
 not found (:class:`flexilims.errors.ProjectNotFound`), as if it did not exist.
+Rows of other projects (a child, a link or an ancestor across projects) are
+left out after the query, not by a condition on the project in it: such a
+condition can lead the planner to scan a project's index instead of the
+parent's or the link's.
 """
 
 import functools
@@ -228,15 +232,20 @@ def tree_level(
     if parent_id is not None:
         if not is_hex_id(parent_id):
             raise BadRequest("id not valid, please provide a hexadecimal value")
-        params = {"parent": parent_id, **_visible_params(actor)}
-        page, count = _tree_level(True, actor.is_admin)
+        params = {"parent": parent_id}
+        page, count = _tree_level(True)
     else:
         _check_project(actor, project_id)
         params = {"project_id": project_id}
-        page, count = _tree_level(False, True)
+        page, count = _tree_level(False)
     params.update(offset=max(0, offset), limit=max(1, limit))
     with store.read() as conn:
+        if parent_id is not None:
+            parent = conn.execute(_PROJECT_OF, {"id": parent_id}).scalar()
+            if parent is None or not actor.can_access(parent):
+                return {"entities": [], "total": 0}
         rows = conn.execute(page, params).all()
+        rows = [row for row in rows if actor.can_access(row.project_id)]
         total = conn.execute(count, params).scalar()
         children = _children_by_type(conn, actor, [row.id for row in rows])
     return {
@@ -256,12 +265,10 @@ def tree_level(
 
 
 @functools.cache
-def _tree_level(children: bool, admin: bool) -> tuple[sa.Select, sa.Select]:
+def _tree_level(children: bool) -> tuple[sa.Select, sa.Select]:
     """A page of a level of the tree, and its bounded count."""
     if children:
         level = sa.select(*_NODE_COLUMNS).where(e.c.origin_id == sa.bindparam("parent"))
-        if not admin:
-            level = _visible(level)
     else:
         level = sa.select(*_NODE_COLUMNS).where(
             e.c.project_id == sa.bindparam("project_id"), e.c.origin_id.is_(None)
@@ -274,26 +281,25 @@ def _tree_level(children: bool, admin: bool) -> tuple[sa.Select, sa.Select]:
     return page, _bounded_count(level)
 
 
-@functools.cache
-def _children_by_type_query(admin: bool) -> sa.Select:
-    query = (
-        sa.select(e.c.origin_id, e.c.type, sa.func.count())
-        .where(e.c.origin_id.in_(sa.bindparam("ids", expanding=True)))
-        .group_by(e.c.origin_id, e.c.type)
-        .order_by(e.c.origin_id, e.c.type)
-    )
-    return query if admin else _visible(query)
+_PROJECT_OF = sa.select(e.c.project_id).where(e.c.id == sa.bindparam("id"))
+_CHILDREN_BY_TYPE = (
+    sa.select(e.c.origin_id, e.c.type, e.c.project_id, sa.func.count())
+    .where(e.c.origin_id.in_(sa.bindparam("ids", expanding=True)))
+    .group_by(e.c.origin_id, e.c.type, e.c.project_id)
+    .order_by(e.c.origin_id, e.c.type)
+)
 
 
 def _children_by_type(conn, actor: Actor, ids: Sequence[str]) -> dict:
     """Children counts by type of each entity of ``ids``, in one statement."""
     if not ids:
         return {}
-    query = _children_by_type_query(actor.is_admin)
-    params = {"ids": list(ids), **_visible_params(actor)}
     found: dict[str, dict[str, int]] = {}
-    for origin, datatype, count in conn.execute(query, params):
-        found.setdefault(origin, {})[datatype] = count
+    rows = conn.execute(_CHILDREN_BY_TYPE, {"ids": list(ids)})
+    for origin, datatype, project_id, count in rows:
+        if actor.can_access(project_id):
+            by_type = found.setdefault(origin, {})
+            by_type[datatype] = by_type.get(datatype, 0) + count
     return found
 
 
@@ -303,17 +309,15 @@ def ancestors(store: Store, actor: Actor, entity_id: str) -> list[dict]:
     if not is_hex_id(entity_id):
         return []
     with store.read() as conn:
-        rows = conn.execute(
-            _ancestors(actor.is_admin), {"id": entity_id, **_visible_params(actor)}
-        ).all()
+        rows = conn.execute(_ANCESTORS, {"id": entity_id}).all()
     return [
         {"id": r.id, "type": r.type, "name": r.name, "project": r.project_id}
         for r in rows
+        if actor.can_access(r.project_id)
     ]
 
 
-@functools.cache
-def _ancestors(admin: bool) -> sa.Select:
+def _ancestors() -> sa.Select:
     up = (
         sa.select(e.c.origin_id.label("id"), sa.literal(1).label("depth"))
         .where(e.c.id == sa.bindparam("id"))
@@ -330,7 +334,10 @@ def _ancestors(admin: bool) -> sa.Select:
         .join(up, up.c.id == e.c.id)
         .order_by(up.c.depth.desc())
     )
-    return query if admin else _visible(query)
+    return query
+
+
+_ANCESTORS = _ancestors()
 
 
 def links(store: Store, actor: Actor, entity_id: str) -> dict:
@@ -347,10 +354,9 @@ def links(store: Store, actor: Actor, entity_id: str) -> dict:
         return {"to": [], "from": [], "more_to": False, "more_from": False}
     found: dict[str, list] = {"to": [], "from": []}
     with store.read() as conn:
-        rows = conn.execute(
-            _links(actor.is_admin), {"id": entity_id, **_visible_params(actor)}
-        )
-        for row in rows:
+        for row in conn.execute(_LINKS, {"id": entity_id}):
+            if not actor.can_access(row.project_id):
+                continue
             found[row.direction].append(
                 {
                     "id": row.id,
@@ -367,8 +373,7 @@ def links(store: Store, actor: Actor, entity_id: str) -> dict:
     }
 
 
-@functools.cache
-def _links(admin: bool) -> sa.Select:
+def _links() -> sa.Select:
     el = m.entity_links
     columns = (e.c.id, e.c.type, e.c.name, e.c.project_id)
     to = (
@@ -381,11 +386,12 @@ def _links(admin: bool) -> sa.Select:
         .join(el, el.c.entity_id == e.c.id)
         .where(el.c.linked_id == sa.bindparam("id"))
     )
-    if not admin:
-        to, back = _visible(to), _visible(back)
     to = to.order_by(e.c.type, e.c.name).limit(LINK_LIMIT + 1)
     back = back.order_by(e.c.type, e.c.name).limit(LINK_LIMIT + 1)
     return sa.union_all(sa.select(to.subquery()), sa.select(back.subquery()))
+
+
+_LINKS = _links()
 
 
 def descendant_counts(store: Store, actor: Actor, entity_id: str) -> dict[str, int]:
@@ -610,8 +616,8 @@ def history(
     else:
         _check_project(actor, project_id)
         params = {"project_id": project_id}
-    params.update(before=before, limit=max(1, limit), **_visible_params(actor))
-    query = _history(entity_id is not None, before is not None, actor.is_admin)
+    params.update(before=before, limit=max(1, limit))
+    query = _history(entity_id is not None, before is not None)
     with store.read() as conn:
         rows = conn.execute(query, params).all()
     return [
@@ -627,11 +633,12 @@ def history(
             "after": row.after,
         }
         for row in rows
+        if actor.can_access(row.project_id)
     ]
 
 
 @functools.cache
-def _history(by_entity: bool, before: bool, admin: bool) -> sa.Select:
+def _history(by_entity: bool, before: bool) -> sa.Select:
     h = m.history
     if by_entity:
         where = h.c.entity_id == sa.bindparam("entity_id")
@@ -646,6 +653,4 @@ def _history(by_entity: bool, before: bool, admin: bool) -> sa.Select:
     query = sa.select(h, version.label("version")).where(where)
     if before:
         query = query.where(h.c.id < sa.bindparam("before"))
-    if not admin:
-        query = _visible(query, h.c.project_id)
     return query.order_by(h.c.id.desc()).limit(sa.bindparam("limit", type_=sa.Integer))
