@@ -238,6 +238,8 @@ def tree_level(
         _check_project(actor, project_id)
         params = {"project_id": project_id}
         page, count = _tree_level(False)
+        if not store.is_postgres:
+            page, count = _SQLITE_ROOTS
     params.update(offset=max(0, offset), limit=max(1, limit))
     with store.read() as conn:
         if parent_id is not None:
@@ -281,6 +283,20 @@ def _tree_level(children: bool) -> tuple[sa.Select, sa.Select]:
     return page, _bounded_count(level)
 
 
+#: The top of a project on SQLite, on its partial index by name: SQLite's
+#: statistics of ``ix_entities_origin_id`` count rows per origin, so that it
+#: takes "no origin" for a few rows and would read every project's roots.
+_ROOTS_WHERE = (
+    "FROM entities INDEXED BY ix_entities_roots "
+    "WHERE project_id = :project_id AND origin_id IS NULL"
+)
+_SQLITE_ROOTS = (
+    sa.text(
+        f"SELECT id, type, name, project_id, date_created {_ROOTS_WHERE} "
+        "ORDER BY date_created, id LIMIT :limit OFFSET :offset"
+    ),
+    sa.text(f"SELECT count(*) FROM (SELECT 1 {_ROOTS_WHERE} LIMIT {COUNT_LIMIT + 1})"),
+)
 _PROJECT_OF = sa.select(e.c.project_id).where(e.c.id == sa.bindparam("id"))
 _CHILDREN_BY_TYPE = (
     sa.select(e.c.origin_id, e.c.type, e.c.project_id, sa.func.count())
@@ -447,22 +463,56 @@ class Search:
     created_to: int | None = None
 
 
-def _name_filter(conn, text: str):
-    """The condition on ``entities`` matching a name substring, by index."""
+def _name_filter(conn, stmt: sa.Select, text: str) -> sa.Select:
+    """``stmt`` (over ``entities``) keeping names holding a substring, found
+    by index: a trigram ``ILIKE`` on PostgreSQL, a join with the FTS5 table
+    on SQLite (matches stream in, so a bounded count stops early)."""
     if len(text) < MIN_SUBSTRING:
         raise BadRequest(
             f"Type at least {MIN_SUBSTRING} characters of a name to search for it."
         )
     if conn.dialect.name == "postgresql":
         escaped = re.sub(r"([\\%_])", r"\\\1", text)
-        return e.c.name.ilike(f"%{escaped}%", escape="\\")
+        return stmt.where(e.c.name.ilike(f"%{escaped}%", escape="\\"))
     phrase = '"' + text.replace('"', '""') + '"'
-    matches = (
-        sa.select(_FTS_ROWS.c.entity_id)
-        .select_from(_FTS.join(_FTS_ROWS, _FTS_ROWS.c.rowid == _FTS.c.rowid))
+    return (
+        stmt.join(_FTS_ROWS, _FTS_ROWS.c.entity_id == e.c.id)
+        .join(_FTS, _FTS.c.rowid == _FTS_ROWS.c.rowid)
         .where(sa.literal_column(m.SQLITE_NAME_SEARCH).op("MATCH")(phrase))
     )
-    return e.c.id.in_(matches)
+
+
+#: Matches from which a search reads the project in result order, checking
+#: each entity, instead of sorting every match found by the indexes.
+SCAN_FROM = 2000
+
+
+def _scan_statement(project_id: str, search: Search):
+    """The entities of a search in result order (type, creation), each checked
+    against the filters: fast when matches are many (the first page is found
+    early), where :func:`_search_statement` would sort them all."""
+    stmt = sa.select(*ENTITY_COLUMNS).where(e.c.project_id == project_id)
+    if search.type:
+        stmt = stmt.where(e.c.type == search.type)
+    for key, value in search.attributes:
+        av = m.attribute_values.alias()
+        stmt = stmt.where(
+            sa.exists().where(
+                av.c.entity_id == e.c.id,
+                av.c.key == key,
+                av.c.value.in_(query_texts(value)),
+            )
+        )
+    if search.created_by:
+        stmt = stmt.where(e.c.created_by == search.created_by)
+    if search.created_from is not None:
+        stmt = stmt.where(e.c.date_created >= search.created_from)
+    if search.created_to is not None:
+        stmt = stmt.where(e.c.date_created <= search.created_to)
+    if search.name:
+        escaped = re.sub(r"([\\%_])", r"\\\1", search.name)
+        stmt = stmt.where(e.c.name.ilike(f"%{escaped}%", escape="\\"))
+    return stmt
 
 
 def _search_statement(conn, project_id: str, search: Search, types: list[str]):
@@ -486,7 +536,7 @@ def _search_statement(conn, project_id: str, search: Search, types: list[str]):
     if search.created_to is not None:
         stmt = stmt.where(e.c.date_created <= search.created_to)
     if search.name:
-        stmt = stmt.where(_name_filter(conn, search.name))
+        stmt = _name_filter(conn, stmt, search.name)
     return stmt
 
 
@@ -513,13 +563,19 @@ def search(
     with store.read() as conn:
         types = labsettings.datatype_names(conn)
         stmt = _search_statement(conn, project_id, query, types)
-        page = stmt.order_by(e.c.type, e.c.date_created, e.c.id)
+        total = conn.execute(_bounded_count(stmt)).scalar()
+        if total > SCAN_FROM and (query.name or query.attributes):
+            page = _scan_statement(project_id, query)
+        else:
+            page = stmt
+        page = page.order_by(e.c.type, e.c.date_created, e.c.id)
         if offset:
             page = page.offset(offset)
         if limit is not None:
             page = page.limit(limit)
         rows = conn.execute(page).all()
-        total = conn.execute(_bounded_count(stmt)).scalar() if count else None
+    if not count:
+        total = None
     return {"entities": entity_replies(rows), "total": total}
 
 
@@ -548,13 +604,10 @@ def names_like(
     if len(text) < MIN_SUBSTRING:
         return []
     with store.read() as conn:
-        stmt = (
-            sa.select(e.c.id, e.c.type, e.c.name)
-            .where(e.c.project_id == project_id, _name_filter(conn, text))
-            .order_by(e.c.name, e.c.type)
-            .limit(limit)
-        )
-        return [dict(row._mapping) for row in conn.execute(stmt)]
+        stmt = sa.select(e.c.id, e.c.type, e.c.name).where(e.c.project_id == project_id)
+        stmt = _name_filter(conn, stmt, text).limit(limit)
+        found = [dict(row._mapping) for row in conn.execute(stmt)]
+    return sorted(found, key=lambda row: (row["name"], row["type"]))
 
 
 def by_name(store: Store, actor: Actor, project_id: str, name: str) -> list[dict]:

@@ -193,3 +193,25 @@ def test_search_filters_combine(store, project, jane, save):
     assert browse.search(store, jane, project.id, odd)["entities"] == []
     page = browse.search(store, jane, project.id, browse.Search(), offset=10, limit=5)
     assert [e["name"] for e in page["entities"]] == ["slice_10", "slice_11"]
+
+
+def test_many_matches_read_in_order_give_the_same_page(
+    store, project, jane, save, monkeypatch
+):
+    """Past SCAN_FROM matches, a search reads the project in result order
+    instead of sorting every match: the pages are the same."""
+    for i in range(30):
+        save("sample", f"s_{i:02d}%_x", {"stain": "dapi" if i % 2 else "gfp"})
+        save("session", f"d_{i:02d}_x", {"stain": "dapi"})
+    searches = [
+        browse.Search(attributes=[("stain", "dapi")]),
+        browse.Search(name="%_x"),
+        browse.Search(name="%_X", type="sample", attributes=[("stain", "dapi")]),
+    ]
+    expected = [
+        browse.search(store, jane, project.id, s, offset=5, limit=10) for s in searches
+    ]
+    monkeypatch.setattr(browse, "SCAN_FROM", 0)
+    for search, before in zip(searches, expected, strict=True):
+        after = browse.search(store, jane, project.id, search, offset=5, limit=10)
+        assert after == before and after["entities"], search

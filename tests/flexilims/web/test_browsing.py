@@ -246,8 +246,7 @@ def test_substring_search_uses_the_index(wstore, lab):
     from flexilims.store import models as m
 
     with wstore.read() as conn:
-        condition = browse._name_filter(conn, "R101")
-        query = sa.select(m.entities.c.id).where(condition)
+        query = browse._name_filter(conn, sa.select(m.entities.c.id), "R101")
         compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
         if wstore.is_postgres:
             conn.exec_driver_sql("SET enable_seqscan = off")
