@@ -156,7 +156,10 @@ def months(
         start = f"{first // 12:04d}-{first % 12 + 1:02d}"
         end = f"{(year * 12 + month) // 12:04d}-{(year * 12 + month) % 12 + 1:02d}"
         rows = conn.execute(_MONTHS, {**where, "start": start, "end": end}).all()
-    found = {label: count for label, count in rows if _MONTH.match(label or "")}
+    found: dict[str, int] = {}
+    for value, count in rows:
+        if _MONTH.match(value[:7]):
+            found[value[:7]] = found.get(value[:7], 0) + count
     result = []
     for index in range(first, first + span):
         name = f"{index // 12:04d}-{index % 12 + 1:02d}"
@@ -173,15 +176,15 @@ _AV_WHERE = (
 _LATEST_DATE = sa.select(sa.func.max(_AV.c.value_prefix)).where(
     *_AV_WHERE, _AV.c.value_prefix >= "0000", _AV.c.value_prefix < "9999-99"
 )
-_MONTH_OF = sa.func.substr(_AV.c.value_prefix, 1, 7)
+#: Counts per date (grouped in the index's order: no sort), summed per month.
 _MONTHS = (
-    sa.select(_MONTH_OF, sa.func.count())
+    sa.select(_AV.c.value_prefix, sa.func.count())
     .where(
         *_AV_WHERE,
         _AV.c.value_prefix >= sa.bindparam("start"),
         _AV.c.value_prefix < sa.bindparam("end"),
     )
-    .group_by(_MONTH_OF)
+    .group_by(_AV.c.value_prefix)
 )
 
 
@@ -482,9 +485,11 @@ def _name_filter(conn, stmt: sa.Select, text: str) -> sa.Select:
     )
 
 
+#: Matches a search counts exactly; beyond, it says "more than".
+SEARCH_COUNT_LIMIT = 1000
 #: Matches from which a search reads the project in result order, checking
 #: each entity, instead of sorting every match found by the indexes.
-SCAN_FROM = 2000
+SCAN_FROM = SEARCH_COUNT_LIMIT
 
 
 def _scan_statement(project_id: str, search: Search):
@@ -556,14 +561,14 @@ def search(
     -------
     dict
         ``entities`` (the protocol's replies) and ``total`` (counted up to
-        :data:`COUNT_LIMIT`; ``COUNT_LIMIT + 1`` means more; None when
-        ``count`` is false).
+        :data:`SEARCH_COUNT_LIMIT`; ``SEARCH_COUNT_LIMIT + 1`` means more;
+        None when ``count`` is false).
     """
     _check_project(actor, project_id)
     with store.read() as conn:
         types = labsettings.datatype_names(conn)
         stmt = _search_statement(conn, project_id, query, types)
-        total = conn.execute(_bounded_count(stmt)).scalar()
+        total = conn.execute(_bounded_count(stmt, SEARCH_COUNT_LIMIT)).scalar()
         if total > SCAN_FROM and (query.name or query.attributes):
             page = _scan_statement(project_id, query)
         else:

@@ -124,7 +124,7 @@ def search_page(ctx: Context):
         offset=offset,
         page=PAGE,
         shown_keys=shown_keys,
-        count_limit=browse.COUNT_LIMIT,
+        count_limit=browse.SEARCH_COUNT_LIMIT,
         page_url=lambda new_offset: (
             "?" + urllib.parse.urlencode(base + [("offset", str(new_offset))])
         ),
