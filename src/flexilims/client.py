@@ -9,6 +9,7 @@ other. It talks to our server or to a real Flexilims server alike.
 import html
 import json
 import re
+import warnings
 
 import requests
 
@@ -19,6 +20,10 @@ from .session import Session
 
 #: Where ``flexilims serve`` listens by default.
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/flexilims/api/"
+
+#: Endpoints whose reply is a list of entities: Flexilims servers have been
+#: seen to send one entity as an object, and no entity as an empty 500.
+LIST_REPLIES = frozenset({"get", "get-children"})
 
 #: How Flexilims clients find the message in an HTML error page.
 MESSAGE_PATTERN = r".*<b>Message</b>(.*)</p><p><b>Description</b>"
@@ -174,8 +179,19 @@ class Flexilims(Session):
         if reply.status_code == 403 and self.password is not None:
             self.update_token()
             reply = self._send(method, operation, **kwargs)
+        lists = operation in LIST_REPLIES
+        if lists and reply.status_code == 500 and not reply.content.strip():
+            warnings.warn(
+                f"{self.base_url}{operation} answered 500 with an empty body, as "
+                "Flexilims servers do for an empty result: read as no entity",
+                stacklevel=3,
+            )
+            return []
         if not reply.ok:
             raise error_from_reply(reply)
         if reply.headers.get("Content-Type", "").startswith("application/json"):
-            return reply.json()
+            value = reply.json()
+            if lists and isinstance(value, dict):
+                return [value]  # Flexilims sends one entity as an object
+            return value
         return reply.text

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from .. import dispatch, protocol
-from ..errors import AuthenticationFailed, BadRequest
+from ..errors import AuthenticationFailed, BadRequest, PayloadTooLarge
 from ..openapi import openapi_document
 from ..store import Store
 from ..store.accounts import Accounts
@@ -47,15 +47,41 @@ def basic_credentials(request: Request) -> tuple[str, str]:
     return username, password
 
 
-async def json_body(request: Request):
-    """The decoded JSON body, or None when the body is empty."""
-    raw = await request.body()
+async def json_body(request: Request, limit: int):
+    """The decoded JSON body, or None when the body is empty.
+
+    Raises
+    ------
+    PayloadTooLarge
+        The body is longer than ``limit`` bytes (read no further).
+    BadRequest
+        It is not JSON, or nested too deeply to decode.
+    """
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     if not raw.strip():
         return None
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise BadRequest(f"the request body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise BadRequest("the request body is nested too deeply to read") from None
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"the request body is larger than {limit:,} bytes (the server's "
+        "max_body_bytes): send fewer operations per request"
+    )
 
 
 class FastJSONResponse(JSONResponse):
@@ -152,7 +178,8 @@ class Api:
 
         async def endpoint(request: Request) -> Response:
             try:
-                body = await json_body(request) if wants_body else None
+                limit = self.store.settings.max_body_bytes
+                body = await json_body(request, limit) if wants_body else None
                 value = await run_in_threadpool(
                     self.call,
                     request_token(request),

@@ -98,7 +98,30 @@ def upgrade(engine: sa.Engine) -> None:
 COPY_FROM_ROWS = 100
 
 
-def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list) -> None:
+def is_unique_violation(error: sa.exc.IntegrityError) -> bool:
+    """Whether an integrity error is a unique constraint's (not a foreign key's),
+    from the driver's error code."""
+    orig = error.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate == "23505"
+    return getattr(orig, "sqlite_errorname", "") in (
+        "SQLITE_CONSTRAINT_UNIQUE",
+        "SQLITE_CONSTRAINT_PRIMARYKEY",
+    )
+
+
+#: SQLSTATEs after which the same transaction may succeed if run again.
+RETRYABLE = ("40001", "40P01")  # serialization failure, deadlock detected
+
+
+def is_retryable(error: sa.exc.DBAPIError) -> bool:
+    """Whether a transaction failed only because of another one (a deadlock
+    or a serialization failure) and may be run again."""
+    return getattr(error.orig, "sqlstate", None) in RETRYABLE
+
+
+def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list, columns=None) -> None:
     """Insert rows in the caller's transaction, as fast as the driver allows.
 
     ``COPY`` on PostgreSQL for many rows, one driver-level ``executemany``
@@ -111,7 +134,9 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list) -> None:
     table : sqlalchemy.Table
         Where to insert.
     rows : list of sequences
-        Values in the table's column order; JSON columns as JSON text.
+        Values in the order of ``columns``; JSON columns as JSON text.
+    columns : sequence of sqlalchemy.Column, optional
+        The columns given (default: all of the table's).
 
     Raises
     ------
@@ -121,7 +146,11 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list) -> None:
     """
     if not rows:
         return
-    columns = ", ".join(column.name for column in table.columns)
+    columns = list(table.columns if columns is None else columns)
+    marks = ", ".join(
+        ("%s" if conn.dialect.name == "postgresql" else "?") for _ in columns
+    )
+    columns = ", ".join(column.name for column in columns)
     postgres = conn.dialect.name == "postgresql"
     if postgres and len(rows) >= COPY_FROM_ROWS:
         import psycopg
@@ -137,5 +166,4 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list) -> None:
         finally:
             cursor.close()
         return
-    marks = ", ".join(("%s" if postgres else "?") for _ in table.columns)
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", rows)

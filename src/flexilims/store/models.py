@@ -87,6 +87,8 @@ datatypes = sa.Table(
     sa.Column("position", sa.Integer, nullable=False, default=0),
     sa.Column("project_scoped", sa.Boolean, nullable=False, default=True),
     sa.Column("description", sa.Text, nullable=True),
+    #: Datatypes an entity of this type may be below (null: any).
+    sa.Column("allowed_parents", Json, nullable=True),
 )
 
 datatype_attributes = sa.Table(
