@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from ..errors import BadRequest, ProjectNotFound
-from ..writes import is_hex_id, query_texts
-from . import ENTITY_COLUMNS, MAX_DEPTH, Actor, Store, entity_replies, labsettings
+from ..writes import is_hex_id
+from . import Store, labsettings
+from .entities import ENTITY_COLUMNS, MAX_DEPTH, Actor, entity_replies, query_texts
 from . import models as m
 
 e = m.entities
@@ -637,78 +638,3 @@ def attribute_keys(store: Store) -> list[str]:
         for name in definition["attributes"]
     }
     return sorted(keys)
-
-
-def history(
-    store: Store,
-    actor: Actor,
-    *,
-    entity_id: str | None = None,
-    project_id: str | None = None,
-    before: int | None = None,
-    limit: int = 50,
-) -> list[dict]:
-    """Versions of an entity or of a project's entities, newest first.
-
-    Parameters
-    ----------
-    entity_id, project_id : str
-        Whose versions (give one).
-    before : int, optional
-        Only versions older than this one (its ``id``): the next page.
-    limit : int
-        Versions per page.
-
-    Returns
-    -------
-    list of dict
-        ``id`` (of the history row), ``version`` (1 for an entity's first
-        recorded version, then up), ``entity_id``, ``project``, ``action``,
-        ``changed_by``, ``changed_at`` (ms), ``before`` and ``after`` (the
-        entity as the protocol replies, or None).
-    """
-    if entity_id is not None:
-        if not is_hex_id(entity_id):
-            return []
-        params = {"entity_id": entity_id}
-    else:
-        _check_project(actor, project_id)
-        params = {"project_id": project_id}
-    params.update(before=before, limit=max(1, limit))
-    query = _history(entity_id is not None, before is not None)
-    with store.read() as conn:
-        rows = conn.execute(query, params).all()
-    return [
-        {
-            "id": row.id,
-            "version": row.version,
-            "entity_id": row.entity_id,
-            "project": row.project_id,
-            "action": row.action,
-            "changed_by": row.changed_by,
-            "changed_at": row.changed_at,
-            "before": row.before,
-            "after": row.after,
-        }
-        for row in rows
-        if actor.can_access(row.project_id)
-    ]
-
-
-@functools.cache
-def _history(by_entity: bool, before: bool) -> sa.Select:
-    h = m.history
-    if by_entity:
-        where = h.c.entity_id == sa.bindparam("entity_id")
-    else:
-        where = h.c.project_id == sa.bindparam("project_id")
-    earlier = h.alias("earlier")
-    version = (
-        sa.select(sa.func.count())
-        .where(earlier.c.entity_id == h.c.entity_id, earlier.c.id <= h.c.id)
-        .scalar_subquery()
-    )
-    query = sa.select(h, version.label("version")).where(where)
-    if before:
-        query = query.where(h.c.id < sa.bindparam("before"))
-    return query.order_by(h.c.id.desc()).limit(sa.bindparam("limit", type_=sa.Integer))

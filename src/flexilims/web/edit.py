@@ -107,7 +107,8 @@ def parse_value(text: str, kind: str):
 
 def _rules(ctx: Context, datatype: str) -> dict:
     with ctx.store.read() as conn:
-        return labsettings.datatype_rules(conn, datatype) or {}
+        rules = labsettings.rules_of(conn, [datatype]).get(datatype)
+    return rules.attributes if rules is not None else {}
 
 
 def edit_page(ctx: Context, entity=None, *, status=200, errors=None, sent=None):

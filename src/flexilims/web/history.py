@@ -1,12 +1,15 @@
 """History: every version of an entity or of a project, what changed from one
-to the next, and "restore this version" (a new version: history only grows)."""
+to the next, and "restore this version" (a new version: history only grows).
+
+Versions are the store's (:meth:`flexilims.store.Store.history`, numbered by
+the store) and restoring is :meth:`flexilims.store.Store.revert`."""
 
 from dataclasses import dataclass
 
 from ..errors import BadRequest, NotFound
 from ..store import EntityQuery, browse
 from ..writes import is_hex_id
-from .app import Context, project_path
+from .app import Context
 
 #: Versions per page.
 PAGE = 50
@@ -59,8 +62,14 @@ def _before_of(ctx: Context) -> int | None:
 
 
 def _versions(rows: list[dict]) -> list[dict]:
+    """The store's versions, with their differences as :class:`Change` rows."""
     return [
-        {**row, "changes": differences(row["before"], row["after"])} for row in rows
+        {
+            **row,
+            "entity_id": row["id"],
+            "changes": differences(row["before"], row["after"]),
+        }
+        for row in rows
     ]
 
 
@@ -74,8 +83,8 @@ def entity_history(ctx: Context, *, status: int = 200, error: str | None = None)
     if not is_hex_id(entity_id):
         raise NotFound(f"no entity {entity_id}")
     before = _before_of(ctx)
-    rows = browse.history(
-        ctx.store, ctx.actor, entity_id=entity_id, before=before, limit=PAGE + 1
+    rows = ctx.store.history(
+        ctx.actor, entity_id=entity_id, before=before, limit=PAGE + 1
     )
     found = ctx.store.get(ctx.actor, EntityQuery(id=entity_id))
     entity = found[0] if found else None
@@ -95,7 +104,7 @@ def entity_history(ctx: Context, *, status: int = 200, error: str | None = None)
         chain=chain,
         versions=_versions(rows[:PAGE]),
         newest=newest,
-        next_before=rows[PAGE - 1]["id"] if len(rows) > PAGE else None,
+        next_before=rows[PAGE - 1]["version"] if len(rows) > PAGE else None,
         can_restore=entity is not None,
     )
 
@@ -103,24 +112,20 @@ def entity_history(ctx: Context, *, status: int = 200, error: str | None = None)
 def project_history(ctx: Context):
     """``GET /projects/{project}/history``: every change in the project."""
     project = browse.project(ctx.store, ctx.actor, ctx.request.path_params["project"])
-    rows = browse.history(
-        ctx.store,
-        ctx.actor,
-        project_id=project.id,
-        before=_before_of(ctx),
-        limit=PAGE + 1,
+    rows = ctx.store.history(
+        ctx.actor, project_id=project.id, before=_before_of(ctx), limit=PAGE + 1
     )
     return ctx.render(
         "project_history.html",
         project=project,
         versions=_versions(rows[:PAGE]),
-        next_before=rows[PAGE - 1]["id"] if len(rows) > PAGE else None,
+        next_before=rows[PAGE - 1]["version"] if len(rows) > PAGE else None,
     )
 
 
 def revert(ctx: Context):
     """``POST /entities/{id}/revert``: make the entity as it was after a
-    version, which writes a new version."""
+    version (:meth:`flexilims.store.Store.revert`), which writes a new one."""
     entity_id = ctx.request.path_params["entity_id"]
     text = ctx.field("version")
     found = (
@@ -130,48 +135,10 @@ def revert(ctx: Context):
     )
     if not found:
         raise NotFound(f"no entity {entity_id}")
-    entity = found[0]
     if not text.isdigit():
         return entity_history(ctx, status=400, error="Choose a version to restore.")
-    version = int(text)
     try:
-        restore_version(ctx, entity, version)
+        ctx.store.revert(ctx.actor, entity_id, int(text))
     except BadRequest as error:
         return entity_history(ctx, status=400, error=error.detail)
-    return ctx.redirect(
-        f"/entities/{entity_id}/history", f"Restored version {version}."
-    )
-
-
-def restore_version(ctx: Context, entity: dict, version: int) -> None:
-    """Write the entity as it was after ``version``.
-
-    :meth:`Store.revert` does it where the store has it; until then, one
-    :meth:`Store.update_one` with that version's name, parent and attributes
-    (attributes added since are set to null, as the protocol removes them).
-    """
-    revert = getattr(ctx.store, "revert", None)
-    if revert is not None:
-        revert(ctx.actor, entity["id"], version)
-        return
-    rows = browse.history(ctx.store, ctx.actor, entity_id=entity["id"], limit=100_000)
-    wanted = next((row for row in rows if row["version"] == version), None)
-    if wanted is None or wanted["after"] is None:
-        raise BadRequest(f"There is no version {version} of this entity to restore.")
-    target = wanted["after"]
-    attributes = dict(target["attributes"] or {})
-    for key in entity["attributes"]:
-        attributes.setdefault(key, None)
-    ctx.store.update_one(
-        ctx.actor,
-        datatype=entity["type"],
-        entity_id=entity["id"],
-        name=target["name"] if target["name"] != entity["name"] else None,
-        origin_id=target["origin_id"],
-        attributes=attributes,
-        allow_nulls=True,
-    )
-
-
-def history_link(project) -> str:
-    return f"/projects/{project_path(project)}/history"
+    return ctx.redirect(f"/entities/{entity_id}/history", f"Restored version {text}.")

@@ -75,7 +75,7 @@ def project_page(ctx: Context):
     level = browse.tree_level(
         ctx.store, ctx.actor, project_id=project.id, limit=TREE_PAGE
     )
-    changes = browse.history(ctx.store, ctx.actor, project_id=project.id, limit=10)
+    changes = ctx.store.history(ctx.actor, project_id=project.id, limit=10)
     return ctx.render(
         "project.html",
         project=project,

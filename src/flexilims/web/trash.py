@@ -9,11 +9,7 @@ from .app import Context
 def trash_page(ctx: Context, *, status: int = 200, error: str | None = None):
     """``GET /trash``: batches of the user's projects (all for an admin)."""
     projects = {p.id: p for p in Accounts(ctx.store).projects(ctx.actor)}
-    found = [
-        batch
-        for batch in trash.batches(ctx.store)
-        if ctx.actor.is_admin or batch["project"] in projects
-    ]
+    found = trash.batches(ctx.store, actor=ctx.actor)
     return ctx.render(
         "trash.html", status=status, batches=found, projects=projects, error=error
     )
@@ -42,7 +38,7 @@ def purge(ctx: Context):
     try:
         if ctx.field("confirm") != "on":
             raise BadRequest("Tick the box to confirm: a purge cannot be undone.")
-        count = trash.purge(ctx.store, _batch(ctx))
+        count = trash.purge(ctx.store, _batch(ctx), actor=ctx.actor)
     except BadRequest as error:
         return trash_page(ctx, status=400, error=error.detail)
     return ctx.redirect("/trash", f"Purged {count} entities for good.")

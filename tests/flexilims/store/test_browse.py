@@ -110,7 +110,7 @@ def test_counts_and_name_index_follow_every_write(store, project, jane, save):
     assert names_found(store, admin, copy, "R1_") == ["R1_cam", "R1_scan"]
 
 
-def test_months_tree_links_ancestors_history(store, project, jane, save):
+def test_months_tree_links_ancestors(store, project, jane, save):
     mouse = save("mouse", "M1")
     sessions = [
         save("session", f"M1_S{i}", {"date": f"2021-{i:02d}-03"}, mouse["id"])
@@ -143,16 +143,6 @@ def test_months_tree_links_ancestors_history(store, project, jane, save):
         "recording": 1,
         "session": 7,
     }
-    for value in ("a", "b", "c"):
-        store.update_one(
-            jane, datatype="recording", entity_id=rec["id"], attributes={"x": value}
-        )
-    versions = browse.history(store, jane, entity_id=rec["id"])
-    assert [v["version"] for v in versions] == [3, 2, 1]
-    assert versions[0]["after"]["attributes"]["x"] == "c"
-    older = browse.history(store, jane, entity_id=rec["id"], before=versions[0]["id"])
-    assert [v["version"] for v in older] == [2, 1]
-    assert len(browse.history(store, jane, project_id=project.id, limit=2)) == 2
 
 
 def test_outsiders_see_nothing(store, project, save):
@@ -161,14 +151,12 @@ def test_outsiders_see_nothing(store, project, save):
         lambda: browse.project(store, JANE, "test"),
         lambda: browse.counts(store, JANE, project.id),
         lambda: browse.tree_level(store, JANE, project_id=project.id),
-        lambda: browse.history(store, JANE, project_id=project.id),
         lambda: browse.search(store, JANE, project.id, browse.Search(type="mouse")),
     ):
         with pytest.raises(ProjectNotFound):
             call()
     assert browse.tree_level(store, JANE, parent_id=mouse["id"])["entities"] == []
     assert browse.ancestors(store, JANE, mouse["id"]) == []
-    assert browse.history(store, JANE, entity_id=mouse["id"]) == []
     assert browse.project_totals(store, JANE) == {}
 
 

@@ -9,22 +9,21 @@
   ``entities.name``) on PostgreSQL; on SQLite an FTS5 ``trigram`` table over
   ``entity_name_search_rows`` (entity id and name, one row per entity), both
   kept by triggers on ``entities``.
-- ``ix_entities_roots`` (the top of a project's tree) and
-  ``ix_history_project_id_id`` (a project's recent changes).
+- ``ix_entities_roots``: the top of a project's tree.
 
 The triggers live on ``entities``: on SQLite, a later migration that rebuilds
 that table (``batch_alter_table("entities")``) drops them and must create them
 again (:func:`create_sqlite_triggers`, :func:`create_postgres_triggers`).
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0002
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -166,9 +165,6 @@ def upgrade() -> None:
         sqlite_where=sa.text("origin_id IS NULL"),
         postgresql_where=sa.text("origin_id IS NULL"),
     )
-    op.create_index(
-        "ix_history_project_id_id", "history", ["project_id", "id"], unique=False
-    )
     if postgres:
         kind = "entity_kind(attributes, type)"
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
@@ -216,7 +212,6 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {SEARCH}_{trigger}")
         op.execute(f"DROP TABLE IF EXISTS {SEARCH}")
         op.execute(f"DROP TABLE IF EXISTS {SEARCH}_rows")
-    op.drop_index("ix_history_project_id_id", table_name="history")
     op.drop_index("ix_entities_roots", table_name="entities")
     op.drop_table("entity_counts")
     with op.batch_alter_table("users", schema=None) as batch_op:
