@@ -23,8 +23,8 @@ import sqlalchemy as sa
 from ..errors import BadRequest, ProjectNotFound
 from ..writes import is_hex_id
 from . import Store, labsettings
-from .entities import ENTITY_COLUMNS, MAX_DEPTH, Actor, entity_replies, query_texts
 from . import models as m
+from .entities import ENTITY_COLUMNS, MAX_DEPTH, Actor, entity_replies, query_texts
 
 e = m.entities
 
