@@ -34,9 +34,12 @@ _MISSING = object()
 
 def differences(before: dict | None, after: dict | None) -> list[Change]:
     """What differs between two versions: name, parent, then each attribute
-    (existing ones in their order, then new ones)."""
-    if before is None or after is None:
+    (existing ones in their order, then new ones); a creation lists its
+    attributes as added, a deletion nothing."""
+    if after is None:
         return []
+    if before is None:  # a creation: its attributes, as added
+        before = {"name": after["name"], "origin_id": after["origin_id"]}
     changes = []
     for field, label in (("name", "name"), ("origin_id", "parent")):
         if before.get(field) != after.get(field):
