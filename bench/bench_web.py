@@ -37,6 +37,7 @@ from flexilims.server import create_app
 from flexilims.settings import load as load_settings
 from flexilims.store import Store, db, new_id, now_ms
 from flexilims.store.accounts import Accounts
+from flexilims.store.changes import insert_entities
 
 os.environ.setdefault("FLEXILIMS_PASSWORD_HASHING", "fast")
 with warnings.catch_warnings():
@@ -64,14 +65,19 @@ def _entity(project_id, datatype, name, origin, attributes, stamp):
 
 
 def fill(store: Store, project_id: str, total: int) -> dict:
-    """About ``total`` entities in ``project_id``; returns ids to ask for."""
+    """About ``total`` entities in ``project_id``, inserted in bulk as an
+    import does (the counters of incremental ids are not advanced: the
+    database is for reading); returns ids to ask for."""
     rows, found, stamp = [], {}, now_ms() - 10**9
     started = time.perf_counter()
+    numbers: dict[str, int] = {}
 
     def flush(conn):
-        if rows:
-            store._insert(conn, rows)
-            rows.clear()
+        for row in rows:
+            numbers[row["type"]] = numbers.get(row["type"], 0) + 1
+            row["incremental_id"] = f"{row['type'].upper()}{numbers[row['type']]:07d}"
+        insert_entities(conn, rows, {})
+        rows.clear()
 
     with store.write() as conn:
         big_mouse = _entity(project_id, "mouse", "BIG", None, {}, stamp)
