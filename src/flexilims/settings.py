@@ -68,6 +68,23 @@ class Settings:
     max_depth: int = _setting(
         32, "Deepest nesting of lists and objects in an attribute value."
     )
+    data_root: str | None = _setting(
+        None,
+        "Folder of the lab's data on the server, holding the 'raw' and "
+        "'processed' folders that dataset paths are relative to (by the "
+        "dataset's is_raw); the web pages show a dataset's files from there "
+        "and nothing outside it (default: none, no files shown).",
+    )
+    cache_dir: str | None = _setting(
+        None,
+        "Folder for the web pages' thumbnails of datasets (default: cache in "
+        "the flexiznam folder).",
+    )
+
+    @property
+    def cache_folder(self) -> Path:
+        """:attr:`cache_dir`, or ``cache`` in the flexiznam folder."""
+        return Path(self.cache_dir).expanduser() if self.cache_dir else home() / "cache"
 
     @property
     def database(self) -> str:

@@ -29,6 +29,8 @@ from starlette.exceptions import HTTPException
 from ..settings import Settings
 from ..settings import load as load_settings
 from ..store import Store
+from ..web import Web
+from ..web import routes as web_routes
 from .api import API_PREFIX, TOKEN_COOKIE, Api
 from .errors import error_page, error_response, http_error
 
@@ -94,13 +96,22 @@ def create_app(
         yield
         store.engine.dispose()
 
+    web = Web(store, settings)
+
+    async def not_found(request, error):
+        # Under /flexilims/, the protocol's error page (what API clients read).
+        if request.url.path.startswith("/flexilims/"):
+            return await http_error(request, error)
+        return await web.not_found(request, error)
+
     app = Starlette(
-        routes=api.routes(),
-        exception_handlers={HTTPException: http_error},
+        routes=api.routes() + web_routes(web),
+        exception_handlers={HTTPException: not_found},
         lifespan=lifespan,
     )
     app.state.store = store
     app.state.api = api
+    app.state.web = web
     return app
 
 

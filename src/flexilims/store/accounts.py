@@ -60,6 +60,7 @@ _TOKEN_QUERY = (
         m.tokens.c.token_hash == sa.bindparam("digest"),
         m.tokens.c.revoked.is_(False),
         m.tokens.c.expires_at > sa.bindparam("now"),
+        m.users.c.disabled.is_(False),
     )
 )
 
@@ -210,6 +211,23 @@ class Accounts:
                 .values(revoked=True)
             )
 
+    def set_disabled(self, username: str, disabled: bool = True) -> None:
+        """Stop (or let again) a user from logging in; disabling ends their
+        tokens. What they created stays."""
+        user_id = self._user_id(username)
+        with self.store.write() as conn:
+            conn.execute(
+                sa.update(m.users)
+                .where(m.users.c.id == user_id)
+                .values(disabled=disabled)
+            )
+            if disabled:
+                conn.execute(
+                    sa.update(m.tokens)
+                    .where(m.tokens.c.user_id == user_id)
+                    .values(revoked=True)
+                )
+
     def remove_user(self, username: str) -> None:
         user_id = self._user_id(username)
         with self.store.write() as conn:
@@ -226,6 +244,7 @@ class Accounts:
                 m.users.c.username,
                 m.users.c.full_name,
                 m.users.c.is_admin,
+                m.users.c.disabled,
                 m.projects.c.name.label("project"),
             )
             .select_from(
@@ -244,6 +263,7 @@ class Accounts:
                         "username": row.username,
                         "full_name": row.full_name,
                         "is_admin": row.is_admin,
+                        "disabled": row.disabled,
                         "projects": [],
                     },
                 )
@@ -302,6 +322,10 @@ class Accounts:
             self.hasher.verify(user.password_hash, password)
         except (VerifyMismatchError, InvalidHashError):
             raise AuthenticationFailed("Wrong username or password") from None
+        if user.disabled:
+            raise AuthenticationFailed(
+                f"User {username} is disabled: ask an admin to enable it."
+            )
         token = secrets.token_urlsafe(32)
         stamp = now_ms()
         with self.store.write() as conn:

@@ -38,6 +38,13 @@ users = sa.Table(
     sa.Column("password_hash", sa.String(200), nullable=True),
     sa.Column("is_admin", sa.Boolean, nullable=False, default=False),
     sa.Column("date_created", sa.BigInteger, nullable=False),
+    sa.Column(
+        "disabled",
+        sa.Boolean,
+        nullable=False,
+        default=False,
+        server_default=sa.false(),
+    ),
 )
 
 memberships = sa.Table(
@@ -132,6 +139,15 @@ entities = sa.Table(
     sa.Index(
         "ix_entities_project_id_type_date_created", "project_id", "type", "date_created"
     ),
+    # The top of a project's tree, in creation order (the web pages' first level).
+    sa.Index(
+        "ix_entities_roots",
+        "project_id",
+        "date_created",
+        "id",
+        sqlite_where=sa.text("origin_id IS NULL"),
+        postgresql_where=sa.text("origin_id IS NULL"),
+    ),
 )
 
 #: Scalar top-level attribute values, one row each, so that ``query_key`` /
@@ -199,3 +215,23 @@ trash = sa.Table(
     sa.Column("deleted_by", sa.String(200), nullable=False),
     sa.Column("deleted_at", sa.BigInteger, nullable=False),
 )
+
+#: Entities per project, datatype and kind (the string value of the entity's
+#: ``<datatype>_type`` attribute, e.g. a dataset's ``dataset_type``; empty when
+#: it has none), kept by triggers on ``entities`` (migration 0004), so that a
+#: project's counts are one indexed read however many entities it holds.
+entity_counts = sa.Table(
+    "entity_counts",
+    metadata,
+    sa.Column("project_id", HexId, primary_key=True),
+    sa.Column("type", sa.String(100), primary_key=True),
+    sa.Column("kind", sa.String(100), primary_key=True),
+    sa.Column("count", sa.BigInteger, nullable=False),
+)
+
+#: Tables of the name-substring index on SQLite (an FTS5 trigram table and the
+#: rows it indexes, kept by triggers; migration 0004). They are not declared
+#: here: PostgreSQL uses a pg_trgm index on ``entities.name`` instead.
+SQLITE_NAME_SEARCH = "entity_name_search"
+#: The pg_trgm GIN index on ``entities.name`` (PostgreSQL only, migration 0004).
+PG_NAME_TRGM_INDEX = "ix_entities_name_trgm"
