@@ -27,6 +27,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ..errors import (
     BadRequest,
+    FlexilimsError,
     Forbidden,
     NotFound,
     ProjectNotFound,
@@ -251,13 +252,13 @@ class Web:
             return await request.form(max_files=0, max_fields=2000)
         except HTTPException as error:
             raise BadRequest(f"The form could not be read: {error.detail}") from None
-        except Exception as error:  # a body multipart or urlencoded cannot parse
+        except Exception as error:  # noqa: BLE001 (any parser error: a bad form)
             raise BadRequest(f"The form could not be read ({error}).") from None
 
     def _run(self, handler, request, form, login, admin) -> Response:
         try:
             return self._call(handler, request, form, login, admin)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 (rendered: never a bare 500)
             return self.error_response(request, error)
 
     def _call(self, handler, request, form, login, admin) -> Response:
@@ -357,7 +358,7 @@ class Web:
         if token and status != 500:
             try:
                 actor = self.accounts.actor_for_token(token)
-            except Exception:
+            except FlexilimsError:
                 actor = None
         ctx = Context(self, request, actor, token if actor else None)
         template = "fragments/error.html" if htmx else "error.html"

@@ -155,7 +155,7 @@ def thumbnail(location: Location, cache_folder: Path) -> bytes | None:
         pass
     try:
         png = _render(tiff)
-    except Exception as error:  # a corrupt or unusual TIFF: no thumbnail
+    except Exception as error:  # noqa: BLE001 (a corrupt TIFF: no thumbnail)
         logger.info("no thumbnail of %s: %s", tiff, error)
         return None
     try:
