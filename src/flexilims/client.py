@@ -16,6 +16,7 @@ from . import protocol
 from .errors import FlexilimsError, Forbidden, ServerUnreachable, error_from_details
 from .protocol import ERROR_HEADER
 from .session import Session
+from .store.idempotency import HEADER as IDEMPOTENCY_HEADER
 
 #: Where ``flexilims serve`` listens by default.
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/flexilims/api/"
@@ -163,13 +164,19 @@ class Flexilims(Session):
                 f"cannot reach the flexilims server at {url} ({error})"
             ) from error
 
-    def _request(self, method: str, operation: str, params: dict, body=None):
-        kwargs = {"params": params}
+    def _keyed_request(self, method, operation, params, body, idempotency_key):
+        headers = {IDEMPOTENCY_HEADER: idempotency_key}
+        return self._request(method, operation, params, body, headers=headers)
+
+    def _request(
+        self, method: str, operation: str, params: dict, body=None, headers=None
+    ):
+        kwargs = {"params": params, "headers": dict(headers or {})}
         if body is not None:
             # Encoded here, like the in-process session does, so that a NaN
             # reaches the server and gets its error rather than failing here.
             kwargs["data"] = json.dumps(body).encode()
-            kwargs["headers"] = {"Content-Type": "application/json"}
+            kwargs["headers"]["Content-Type"] = "application/json"
         reply = self._send(method, operation, **kwargs)
         if reply.status_code == 403 and self.password is not None:
             self.update_token()

@@ -58,7 +58,12 @@ def _body(body) -> dict:
 
 
 def call(
-    store: Store, actor: Actor, operation: str, params: Mapping, body=None
+    store: Store,
+    actor: Actor,
+    operation: str,
+    params: Mapping,
+    body=None,
+    idempotency=None,
 ) -> list | dict | str:
     """Carry out one protocol request.
 
@@ -74,6 +79,8 @@ def call(
         Query parameters, as strings.
     body : object, optional
         The decoded JSON body of ``save`` and ``update-one``.
+    idempotency : flexilims.store.idempotency.IdempotentRequest, optional
+        The key of a ``batch`` request (see :mod:`flexilims.store.idempotency`).
 
     Returns
     -------
@@ -83,6 +90,10 @@ def call(
     handler = HANDLERS.get(operation)
     if handler is None:
         raise NotFound(f"no endpoint {operation}")
+    if idempotency is not None:
+        if operation != "batch":
+            raise BadRequest("an idempotency key applies to batch requests only")
+        return _batch(store, actor, params, body, idempotency)
     return handler(store, actor, params, body)
 
 
@@ -154,7 +165,7 @@ def _delete(store, actor, params, body):
     return store.delete(actor, params.get("id"))
 
 
-def _batch(store, actor, params, body):
+def _batch(store, actor, params, body, idempotency=None):
     from .store.batch import apply_batch
 
     body = _body(body)
@@ -170,6 +181,7 @@ def _batch(store, actor, params, body):
         strict_validation=flag(params.get("strict_validation", "false")),
         allow_nulls=flag(params.get("allow_nulls", "false")),
         dry_run=flag(params.get("dry_run", "false")),
+        idempotency=idempotency,
     )
 
 

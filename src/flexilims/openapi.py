@@ -280,6 +280,27 @@ _PATHS = {
             },
         }
     },
+    "/health": {
+        "get": {
+            "summary": "Whether the server can serve (ours, for load balancers)",
+            "description": (
+                "No token needed. 200 when the database answers and is at the "
+                "newest migration; 503 with `Retry-After` otherwise."
+            ),
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "Healthy.",
+                    "content": _json({"$ref": "#/components/schemas/Health"}),
+                },
+                "503": {
+                    "description": "The database is unreachable or not migrated.",
+                    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                    "content": _json({"$ref": "#/components/schemas/Health"}),
+                },
+            },
+        }
+    },
     "/openapi.json": {
         "get": {
             "summary": "This description",
@@ -442,6 +463,20 @@ _COMPONENTS = {
                         },
                     },
                 },
+            },
+        },
+        "Health": {
+            "type": "object",
+            "required": ["database", "migrations"],
+            "properties": {
+                "database": {"type": "string", "enum": ["reachable", "unreachable"]},
+                "migrations": {
+                    "type": "string",
+                    "enum": ["current", "not current", "unknown"],
+                },
+                "revision": {"type": "string", "nullable": True},
+                "head": {"type": "string"},
+                "message": {"type": "string"},
             },
         },
         "Project": {

@@ -176,6 +176,7 @@ class Session(ABC):
         strict_validation=False,
         allow_nulls=False,
         dry_run=False,
+        idempotency_key=None,
     ) -> dict:
         """Apply creations and updates in one transaction, all or nothing (ours).
 
@@ -198,6 +199,11 @@ class Session(ABC):
         dry_run : bool
             Write nothing; report what would happen and, in ``problems``,
             every operation that would be refused.
+        idempotency_key : str, optional
+            A key of the caller's choosing (a UUID) that makes a retry safe:
+            the server applies the batch once and replays its reply to the
+            same request sent again with the same key within a day. The
+            in-process session has no reply to lose and ignores it.
 
         Returns
         -------
@@ -216,4 +222,12 @@ class Session(ABC):
         )
         if dry_run:
             params["dry_run"] = "true"
-        return self._request("POST", "batch", params, {"operations": operations})
+        body = {"operations": operations}
+        if idempotency_key is None:
+            return self._request("POST", "batch", params, body)
+        return self._keyed_request("POST", "batch", params, body, idempotency_key)
+
+    def _keyed_request(self, method, operation, params, body, idempotency_key):
+        """:meth:`_request` with an idempotency key; sessions without replies
+        to lose (in-process) send the request as it is."""
+        return self._request(method, operation, params, body)

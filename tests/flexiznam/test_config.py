@@ -5,10 +5,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from flexilims.connect import open_store
 from flexiznam import config, utils
 from flexiznam.cli import cli
 from flexiznam.errors import ConfigurationError
-from flexilims.connect import open_store
 
 
 @pytest.fixture

@@ -522,6 +522,7 @@ def apply_batch(
     strict_validation: bool = False,
     allow_nulls: bool = False,
     dry_run: bool = False,
+    idempotency=None,
 ) -> dict:
     """Apply creations and updates in one transaction, all or nothing.
 
@@ -550,6 +551,9 @@ def apply_batch(
         happen and lists every refused operation in ``problems`` (``index``
         and ``message``) instead of stopping at the first. The ids of entities
         that would be created are not kept.
+    idempotency : flexilims.store.idempotency.IdempotentRequest, optional
+        Claimed and recorded in the batch's transaction: a retry of the same
+        request replays the first reply (ignored with ``dry_run``).
 
     Returns
     -------
@@ -567,6 +571,10 @@ def apply_batch(
     parsed = parse_operations(operations, project_id=project_id, conflicts=conflicts)
     problems = []
     with store.read() if dry_run else store.write() as conn:
+        if idempotency is not None and not dry_run:
+            replay = idempotency.claim(conn)
+            if replay is not None:
+                return replay
         plan = _Plan(store, conn, actor, strict_validation, allow_nulls)
         plan.prefetch(parsed)
         for op in parsed:
@@ -580,6 +588,8 @@ def apply_batch(
                     plan.refs[op.ref] = UNKNOWN_ID
         if not dry_run:
             plan.write()
+            if idempotency is not None:
+                idempotency.record(conn, plan.reply())
     reply = plan.reply()
     if dry_run:
         reply["problems"] = problems

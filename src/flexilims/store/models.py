@@ -196,3 +196,27 @@ trash = sa.Table(
     sa.Column("deleted_by", sa.String(200), nullable=False),
     sa.Column("deleted_at", sa.BigInteger, nullable=False),
 )
+
+#: Failed logins, one row each, keyed by a digest of the username or of the
+#: client address: the throttle of ``authenticate``, shared by every worker.
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key_hash", sa.String(64), nullable=False),
+    sa.Column("failed_at", sa.BigInteger, nullable=False, index=True),
+    sa.Index("ix_login_failures_key_hash_failed_at", "key_hash", "failed_at"),
+)
+
+#: Replies of ``batch`` requests sent with an idempotency key, written in the
+#: batch's own transaction: a retry of the same request replays the reply.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("username", sa.String(100), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("reply", sa.Text, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False, index=True),
+)
