@@ -245,8 +245,10 @@ def test_failed_logins_are_throttled_per_user_and_per_address(
         process.stop()
 
 
-def test_unknown_users_and_wrong_passwords_take_the_same_time(store):
-    """With the real argon2 cost: medians within 20 %."""
+def test_unknown_users_and_wrong_passwords_take_the_same_time(tmp_path):
+    """With the real argon2 cost: medians within 20 %. (The code path is the
+    same on both backends; timed once, on SQLite.)"""
+    store = Store.open(f"sqlite:///{tmp_path / 'timing.db'}")
     settings = replace(
         store.settings,
         password_hashing="default",
@@ -256,7 +258,7 @@ def test_unknown_users_and_wrong_passwords_take_the_same_time(store):
     accounts = Accounts(Store(store.engine, settings))
     accounts.add_user("jane", "the-right-password")
     times = {"unknown": [], "wrong": []}
-    for round_ in range(9):
+    for round_ in range(13):
         for kind, username in (("unknown", f"nobody{round_}"), ("wrong", "jane")):
             started = time.perf_counter()
             with pytest.raises(AuthenticationFailed):
@@ -268,6 +270,7 @@ def test_unknown_users_and_wrong_passwords_take_the_same_time(store):
     )
     assert abs(unknown - wrong) / max(unknown, wrong) < 0.2, times
     assert wrong > 0.005  # the real cost, not the tests' fast hashing
+    store.engine.dispose()
 
 
 def test_throttling_is_shared_by_every_accounts_object(store):
