@@ -102,8 +102,10 @@ class IdempotentRequest:
             reply=None,
             created_at=stamp,
         )
-        taken = conn.execute(insert.on_conflict_do_nothing()).rowcount
-        if taken:
+        taken = conn.execute(
+            insert.on_conflict_do_nothing().returning(table.c.key)
+        ).first()
+        if taken is not None:
             return None
         row = conn.execute(
             sa.select(table.c.fingerprint, table.c.status, table.c.reply).where(

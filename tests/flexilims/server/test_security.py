@@ -266,7 +266,8 @@ def test_unknown_users_and_wrong_passwords_take_the_same_time(tmp_path):
             times[kind].append(time.perf_counter() - started)
     unknown, wrong = (statistics.median(times[k][2:]) for k in ("unknown", "wrong"))
     print(
-        f"median login: unknown user {unknown * 1000:.1f} ms, wrong password {wrong * 1000:.1f} ms"
+        f"median login: unknown user {unknown * 1000:.1f} ms, "
+        f"wrong password {wrong * 1000:.1f} ms"
     )
     assert abs(unknown - wrong) / max(unknown, wrong) < 0.2, times
     assert wrong > 0.005  # the real cost, not the tests' fast hashing
