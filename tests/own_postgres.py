@@ -91,11 +91,33 @@ class OwnPostgres:
     def postmaster_pid(self) -> int:
         return int((self.data / "postmaster.pid").read_text().split()[0])
 
-    def freeze(self) -> None:
-        os.kill(self.postmaster_pid, signal.SIGSTOP)
+    def processes(self) -> list[int]:
+        """The postmaster and its children (from /proc)."""
+        postmaster = self.postmaster_pid
+        found = [postmaster]
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(stat[1]) == postmaster:
+                    found.append(int(entry.name))
+        return found
+
+    def freeze(self, everything: bool = False) -> None:
+        """SIGSTOP the postmaster (no new connection is answered), or with
+        ``everything`` each of its processes too (no query is answered)."""
+        self.frozen = self.processes() if everything else [self.postmaster_pid]
+        for pid in self.frozen:
+            os.kill(pid, signal.SIGSTOP)
 
     def thaw(self) -> None:
-        os.kill(self.postmaster_pid, signal.SIGCONT)
+        for pid in getattr(self, "frozen", [self.postmaster_pid]):
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
 
     def destroy(self) -> None:
         try:

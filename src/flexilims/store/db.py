@@ -15,7 +15,10 @@ reached, is frozen or is too busy raises :class:`flexilims.errors.Unavailable`
 import functools
 import math
 import os
+import socket
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import orjson
@@ -152,6 +155,95 @@ def _raise_unavailable(engine: sa.Engine, retry_after: float) -> None:
         return None
 
 
+class _Deadlines:
+    """Ends database calls that outlive their deadline by shutting their
+    connection's socket down.
+
+    A frozen PostgreSQL server (its processes stopped, its host gone) never
+    answers, and its own ``statement_timeout`` cannot fire: the client would
+    wait forever. Statements get the statement timeout plus the connect
+    timeout (the server's own timeout fires first when it can); the pool's
+    check of a connection before use (``SELECT 1``) gets the connect timeout.
+    The broken connection then fails as a lost connection: the pool drops
+    it, and the request gets a 503.
+    """
+
+    def __init__(self, statement_seconds: float, ping_seconds: float):
+        self.statement_seconds, self.ping_seconds = statement_seconds, ping_seconds
+        self.lock = threading.Lock()
+        self.running: dict[int, tuple[float, object]] = {}
+        self.watcher: threading.Thread | None = None
+
+    def begin(self, dbapi_connection, seconds: float) -> None:
+        with self.lock:
+            deadline = time.monotonic() + seconds
+            self.running[id(dbapi_connection)] = (deadline, dbapi_connection)
+            if self.watcher is None or not self.watcher.is_alive():
+                self.watcher = threading.Thread(
+                    target=self._watch, name="flexilims-db-deadlines", daemon=True
+                )
+                self.watcher.start()
+
+    def end(self, dbapi_connection) -> None:
+        with self.lock:
+            self.running.pop(id(dbapi_connection), None)
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(0.25)
+            now = time.monotonic()
+            with self.lock:
+                late = [key for key, (end, _) in self.running.items() if end < now]
+                connections = [self.running.pop(key)[1] for key in late]
+            for connection in connections:
+                _shut_down(connection)
+
+    def install(self, engine: sa.Engine) -> None:
+        @sa.event.listens_for(engine, "before_cursor_execute")
+        def _before(conn, cursor, statement, parameters, context, many):
+            self.begin(conn.connection.dbapi_connection, self.statement_seconds)
+
+        @sa.event.listens_for(engine, "after_cursor_execute")
+        def _after(conn, cursor, statement, parameters, context, many):
+            self.end(conn.connection.dbapi_connection)
+
+        @sa.event.listens_for(engine, "handle_error")
+        def _failed(context):
+            try:
+                dbapi_connection = context.connection.connection.dbapi_connection
+            except (AttributeError, sa.exc.SQLAlchemyError):
+                return
+            if dbapi_connection is not None:
+                self.end(dbapi_connection)
+
+        dialect = engine.dialect
+        ping = type(dialect).do_ping
+
+        def do_ping(dbapi_connection):
+            self.begin(dbapi_connection, self.ping_seconds)
+            try:
+                return ping(dialect, dbapi_connection)
+            finally:
+                self.end(dbapi_connection)
+
+        dialect.do_ping = do_ping
+
+
+def _shut_down(dbapi_connection) -> None:
+    """Shut down a psycopg connection's socket (its blocked call returns)."""
+    try:
+        fileno = dbapi_connection.fileno()
+        duplicate = socket.socket(fileno=os.dup(fileno))
+    except (OSError, ValueError, AttributeError):
+        return
+    try:
+        duplicate.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    finally:
+        duplicate.close()
+
+
 class _Pool(sa.pool.QueuePool):
     """The queue pool, its timeout (every connection busy) an :class:`Unavailable`."""
 
@@ -219,6 +311,10 @@ def create_engine(url: str, settings=None) -> sa.Engine:
             **pool_options,
             **JSON_OPTIONS,
         )
+        _Deadlines(
+            settings.statement_timeout_seconds + settings.connect_timeout_seconds,
+            settings.connect_timeout_seconds,
+        ).install(engine)
     _raise_unavailable(engine, retry_after)
     return engine
 

@@ -162,6 +162,26 @@ def test_a_frozen_database_gives_a_timely_503(own_postgres, pg_server):
     client.post("mouse", "thawed", {})
 
 
+def test_a_database_frozen_whole_gives_a_timely_503(own_postgres, pg_server):
+    """SIGSTOP of every process of the database, pooled connections and all:
+    its own timeouts cannot fire; the server's deadlines end the wait."""
+    process, project_id = pg_server
+    base = process.base_url
+    client = Flexilims("jane", "pw", project_id=project_id, base_url=base)
+    for _ in range(4):  # connections in both workers' pools
+        client.get("mouse")
+    own_postgres.freeze(everything=True)
+    try:
+        for operation, reply, seconds in every_kind_of_request(
+            base, client.token, project_id
+        ):
+            assert_unavailable(reply)
+            assert seconds < TIMELY, (operation, seconds)
+    finally:
+        own_postgres.thaw()
+    client.post("mouse", "thawed whole", {})
+
+
 def test_a_lock_held_too_long_gives_a_timely_503(own_postgres, pg_server):
     """A table locked by someone else: the lock timeout ends the wait."""
     process, project_id = pg_server
