@@ -189,14 +189,21 @@ class _Deadlines:
             self.running.pop(id(dbapi_connection), None)
 
     def _watch(self) -> None:
+        """Look at the running calls four times a second; stop when there
+        are none (the next call starts a new watcher)."""
         while True:
             time.sleep(0.25)
             now = time.monotonic()
             with self.lock:
                 late = [key for key, (end, _) in self.running.items() if end < now]
                 connections = [self.running.pop(key)[1] for key in late]
+                idle = not self.running
+                if idle:
+                    self.watcher = None
             for connection in connections:
                 _shut_down(connection)
+            if idle:
+                return
 
     def install(self, engine: sa.Engine) -> None:
         @sa.event.listens_for(engine, "before_cursor_execute")
