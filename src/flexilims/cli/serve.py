@@ -53,8 +53,11 @@ def worker_app():
     supervisor (``--workers N``), a watch on that supervisor."""
     import multiprocessing
 
-    if multiprocessing.parent_process() is not None:
-        exit_with_parent(os.getppid())
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        # The supervisor's id as recorded at spawn: if it died while this
+        # worker was starting, the watch sees it at once.
+        exit_with_parent(parent.pid)
     return app_from_env()
 
 

@@ -121,10 +121,19 @@ class IdempotentRequest:
         return orjson.loads(row.reply)
 
     def record(self, conn: sa.Connection, reply: dict, status: int = 200) -> None:
-        """Keep the reply in the same transaction as the writes it reports."""
+        """Keep the reply in the same transaction as the writes it reports.
+
+        A batch that wrote nothing (every creation skipped) keeps no key
+        either: sent again, it writes nothing again, and a request that
+        changes nothing leaves the database exactly as it was.
+        """
         table = m.idempotency_keys
+        mine = (table.c.username == self.username, table.c.key == self.key)
+        if not (reply.get("created") or reply.get("updated")):
+            conn.execute(table.delete().where(*mine))
+            return
         conn.execute(
             table.update()
-            .where(table.c.username == self.username, table.c.key == self.key)
+            .where(*mine)
             .values(status=status, reply=orjson.dumps(reply).decode())
         )

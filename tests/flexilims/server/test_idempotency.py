@@ -97,6 +97,11 @@ def test_refused_batches_and_dry_runs_keep_no_key(call, project, store, snapshot
     assert dry.status_code == 200 and snapshot(store) == before
     applied = keyed(call, params, mice(2, "N"), "k-2")
     assert applied.status_code == 200 and count(store) == 3
+    # A batch that writes nothing (every creation skipped) keeps no key.
+    before = snapshot(store)
+    skipped = keyed(call, {**params, "conflicts": "skip"}, mice(2, "N"), "k-3")
+    assert skipped.status_code == 200 and skipped.json()["skipped"] == 2
+    assert snapshot(store) == before
 
 
 @pytest.mark.parametrize("key", ["", " ", "a b", "x" * 201, "é"])

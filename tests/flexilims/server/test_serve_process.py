@@ -30,6 +30,14 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def is_python(pid: int) -> bool:
+    """Whether a process runs Python (a uvicorn worker), not, say, a shell."""
+    try:
+        return b"python" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -48,13 +56,9 @@ def port_open(port: int) -> bool:
 def test_workers_exit_when_their_parent_is_killed(database_url, store):
     process = ServerProcess(database_url, "--workers", "2")
     parent = process.process.pid
+    workers = []
     try:
-        workers = [
-            pid
-            for pid in children(parent)
-            if "flexilims" in Path(f"/proc/{pid}/cmdline").read_text()
-            or "multiprocessing" in Path(f"/proc/{pid}/cmdline").read_text()
-        ]
+        workers = [pid for pid in children(parent) if is_python(pid)]
         assert len(workers) >= 2
         assert requests.get(process.base_url + "health", timeout=10).ok
         os.kill(parent, signal.SIGKILL)
@@ -68,8 +72,9 @@ def test_workers_exit_when_their_parent_is_killed(database_url, store):
         assert not port_open(process.port)
     finally:
         process.stop()
-        for pid in children(parent):
-            os.kill(pid, signal.SIGKILL)
+        for pid in workers:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_several_workers_on_sqlite_are_warned_about(sqlite_url):
