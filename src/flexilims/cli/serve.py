@@ -17,6 +17,10 @@ from .common import database_option, open_store, shown
 PARENT_CHECK_SECONDS = 0.5
 ORPHAN_GRACE_SECONDS = 5.0
 
+#: Seconds a stopping server waits for its open requests and connections
+#: (idle TLS connections would otherwise keep it waiting for ever).
+GRACEFUL_SHUTDOWN_SECONDS = 10
+
 SQLITE_WORKERS_WARNING = (
     "Warning: {workers} workers on SQLite. SQLite allows one writer at a time: "
     "the workers read in parallel, but their writes wait for each other (up "
@@ -120,4 +124,5 @@ def serve(
         access_log=access_log,
         ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )

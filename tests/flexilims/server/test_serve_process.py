@@ -166,6 +166,8 @@ def test_https_serves_a_secure_cookie_and_http_does_not(
         )
         assert reply.status_code == 200 and "Secure" not in reply.headers["Set-Cookie"]
     finally:
+        # Its idle TLS connections would hold a graceful stop for 10 s.
+        secure.process.kill()
         secure.stop()
         plain.stop()
 
