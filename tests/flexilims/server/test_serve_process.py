@@ -52,6 +52,11 @@ def port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+#: Process trees and TLS do not depend on the database: SQLite only.
+ON_SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@ON_SQLITE
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc (Linux)")
 def test_workers_exit_when_their_parent_is_killed(database_url, store):
     process = ServerProcess(database_url, "--workers", "2")
@@ -126,6 +131,7 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     return cert_file, key_file
 
 
+@ON_SQLITE
 def test_https_serves_a_secure_cookie_and_http_does_not(
     database_url, store, make_user, project, tmp_path
 ):
