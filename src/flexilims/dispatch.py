@@ -2,59 +2,19 @@
 
 The server and the in-process session both call :func:`call` with the
 parameters and body as they travel on the wire (strings in the query, JSON in
-the body), so the two cannot behave differently.
+the body), so the two cannot behave differently. Query parameters are checked
+and converted by their declarations (:mod:`flexilims.protocol`); the store
+decides everything else.
 """
 
 from collections.abc import Mapping
 
+from . import protocol
 from .errors import BadRequest, NotFound
-from .protocol import VALID_FIELDS, flag, invalid_field
+from .protocol import VALID_FIELDS
 from .store import Actor, EntityQuery, Store
 from .store.accounts import Accounts
 from .writes import as_id_list
-
-
-def _integer(params: Mapping, key: str) -> int | None:
-    value = params.get(key)
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise BadRequest(f"{key} must be a whole number, not '{value}'") from None
-
-
-def parse_get(params: Mapping) -> EntityQuery:
-    """Check and convert the parameters of ``GET get``."""
-    for key in params:
-        if key not in VALID_FIELDS:
-            raise invalid_field(key)
-    operator = params.get("date_created_operator") or "gt"
-    if operator not in ("gt", "lt"):
-        raise BadRequest("date_created_operator must be gt or lt")
-    return EntityQuery(
-        type=params.get("type"),
-        project_id=params.get("project_id"),
-        id=params.get("id"),
-        name=params.get("name"),
-        origin_id=params.get("origin_id"),
-        query_key=params.get("query_key"),
-        query_value=params.get("query_value"),
-        created_by=params.get("created_by"),
-        date_created=_integer(params, "date_created"),
-        date_created_operator=operator,
-        cross_project=flag(params.get("cross_project_entity", "no")),
-        offset=_integer(params, "offset"),
-        limit=_integer(params, "limit"),
-    )
-
-
-def _body(body) -> dict:
-    if body is None:
-        return {}
-    if not isinstance(body, Mapping):
-        raise BadRequest("the request body must be a JSON object")
-    return dict(body)
 
 
 def call(
@@ -78,7 +38,7 @@ def call(
     params : Mapping
         Query parameters, as strings.
     body : object, optional
-        The decoded JSON body of ``save`` and ``update-one``.
+        The decoded JSON body of ``save``, ``update-one`` and ``batch``.
     idempotency : flexilims.store.idempotency.IdempotentRequest, optional
         The key of a ``batch`` request (see :mod:`flexilims.store.idempotency`).
 
@@ -90,33 +50,59 @@ def call(
     handler = HANDLERS.get(operation)
     if handler is None:
         raise NotFound(f"no endpoint {operation}")
+    query = protocol.parse(operation, params)
     if idempotency is not None:
         if operation != "batch":
             raise BadRequest("an idempotency key applies to batch requests only")
-        return _batch(store, actor, params, body, idempotency)
-    return handler(store, actor, params, body)
+        return _batch(store, actor, query, body, idempotency)
+    return handler(store, actor, query, body)
 
 
-def _get(store, actor, params, body):
-    return store.get(actor, parse_get(params))
+def _body(body) -> dict:
+    if body is None:
+        return {}
+    if not isinstance(body, Mapping):
+        raise BadRequest("the request body must be a JSON object")
+    return dict(body)
 
 
-def _get_children(store, actor, params, body):
-    return store.get_children(actor, params.get("id"))
-
-
-def _get_descendants(store, actor, params, body):
-    types = params.get("type")
-    return store.get_descendants(
-        actor, params.get("id"), types.split(",") if types else None
+def _get(store, actor, query, body):
+    return store.get(
+        actor,
+        EntityQuery(
+            type=query["type"],
+            project_id=query["project_id"],
+            id=query["id"],
+            name=query["name"],
+            origin_id=query["origin_id"],
+            query_key=query["query_key"],
+            query_value=query["query_value"],
+            created_by=query["created_by"],
+            date_created=query["date_created"],
+            date_created_operator=query["date_created_operator"],
+            cross_project=query["cross_project_entity"],
+            offset=query["offset"],
+            limit=query["limit"],
+        ),
     )
 
 
-def _projects(store, actor, params, body):
+def _get_children(store, actor, query, body):
+    return store.get_children(actor, query["id"])
+
+
+def _get_descendants(store, actor, query, body):
+    types = query["type"]
+    return store.get_descendants(
+        actor, query["id"], types.split(",") if types else None
+    )
+
+
+def _projects(store, actor, query, body):
     return [project.reply() for project in Accounts(store).projects(actor)]
 
 
-def _save(store, actor, params, body):
+def _save(store, actor, query, body):
     body = _body(body)
     return store.save(
         actor,
@@ -128,44 +114,44 @@ def _save(store, actor, params, body):
         other_relations=as_id_list(
             body.get("other_relations"), "other_relations", VALID_FIELDS
         ),
-        strict_validation=flag(params.get("strict_validation", "false")),
+        strict_validation=query["strict_validation"],
     )
 
 
-def _update_one(store, actor, params, body):
+def _update_one(store, actor, query, body):
     body = _body(body)
     relations = body.get("other_relations", body.get("custom_entities"))
     return store.update_one(
         actor,
-        datatype=params.get("type"),
-        entity_id=params.get("id"),
+        datatype=query["type"],
+        entity_id=query["id"],
         name=body.get("name"),
         origin_id=body.get("origin_id"),
         attributes=body.get("attributes"),
         other_relations=as_id_list(relations, "other_relations", VALID_FIELDS),
-        strict_validation=flag(params.get("strict_validation", "false")),
-        allow_nulls=flag(params.get("allow_nulls", "false")),
+        strict_validation=query["strict_validation"],
+        allow_nulls=query["allow_nulls"],
     )
 
 
-def _update_many(store, actor, params, body):
+def _update_many(store, actor, query, body):
     return store.update_many(
         actor,
-        datatype=params.get("type"),
-        project_id=params.get("project_id"),
-        update_key=params.get("update_key"),
-        update_value=params.get("update_value"),
-        query_key=params.get("query_key"),
-        query_value=params.get("query_value"),
-        strict_validation=flag(params.get("strict_validation", "false")),
+        datatype=query["type"],
+        project_id=query["project_id"],
+        update_key=query["update_key"],
+        update_value=query["update_value"],
+        query_key=query["query_key"],
+        query_value=query["query_value"],
+        strict_validation=query["strict_validation"],
     )
 
 
-def _delete(store, actor, params, body):
-    return store.delete(actor, params.get("id"))
+def _delete(store, actor, query, body):
+    return store.delete(actor, query["id"])
 
 
-def _batch(store, actor, params, body, idempotency=None):
+def _batch(store, actor, query, body, idempotency=None):
     from .store.batch import apply_batch
 
     body = _body(body)
@@ -176,13 +162,51 @@ def _batch(store, actor, params, body, idempotency=None):
         store,
         actor,
         body.get("operations"),
-        project_id=params.get("project_id"),
-        conflicts=params.get("conflicts", "abort"),
-        strict_validation=flag(params.get("strict_validation", "false")),
-        allow_nulls=flag(params.get("allow_nulls", "false")),
-        dry_run=flag(params.get("dry_run", "false")),
+        project_id=query["project_id"],
+        conflicts=query["conflicts"],
+        strict_validation=query["strict_validation"],
+        allow_nulls=query["allow_nulls"],
+        dry_run=query["dry_run"],
         idempotency=idempotency,
     )
+
+
+def _history(store, actor, query, body):
+    return store.history(
+        actor,
+        entity_id=query["id"],
+        project_id=query["project_id"],
+        before=query["before"],
+        limit=query["limit"],
+    )
+
+
+def _revert(store, actor, query, body):
+    if query["version"] is None:
+        raise BadRequest("version is required: the version to go back to")
+    return store.revert(actor, query["id"], query["version"])
+
+
+def _trash(store, actor, query, body):
+    from .store import trash
+
+    return trash.batches(store, query["project_id"], actor=actor)
+
+
+def _restore(store, actor, query, body):
+    from .store import trash
+
+    if not query["batch"]:
+        raise BadRequest("batch is required: a batch of the trash")
+    return trash.restore(store, query["batch"], actor)
+
+
+def _export(store, actor, query, body):
+    from .store.transfer import export_project
+
+    if not query["project_id"]:
+        raise BadRequest("project_id is required: the project to export")
+    return export_project(store, query["project_id"], actor=actor)
 
 
 HANDLERS = {
@@ -195,4 +219,9 @@ HANDLERS = {
     "update-many": _update_many,
     "delete": _delete,
     "batch": _batch,
+    "history": _history,
+    "revert": _revert,
+    "trash": _trash,
+    "restore": _restore,
+    "export": _export,
 }

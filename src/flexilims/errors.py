@@ -35,29 +35,63 @@ class FlexilimsError(OSError):
     message : str
         The protocol's message.
     detail : str
-        The message for people: without the protocol's ``null`` trailer.
+        The message for people: without the protocol's ``null`` trailer, and
+        with what the protocol's words leave out (allowed values, defined
+        types...).
+    reason : str
+        The detail without the ``Save failed.`` kind of opening, for callers
+        that say what failed themselves (an import names the entity's place).
+    field : str or None
+        The part of the request refused, when it is one: ``type``, ``name``,
+        ``project_id``, ``origin_id``, ``other_relations``, ``id`` or
+        ``attributes.KEY`` (pages show the message beside it).
     """
 
     status = 500
     code = "error"
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, *, field: str | None = None):
         self.message = message
-        self.detail = message.removesuffix(NULL_HINT).rstrip()
+        self.detail = self.reason = _plain(message)
+        self.field = field
         super().__init__(f"Error {self.status}:  {message}")
 
+    def fields(self) -> dict:
+        """The attributes of this class that travel with its code."""
+        return {}
+
     def details(self) -> dict:
-        """The fields that rebuild this error on the other side of HTTP
-        (besides the message), ``code`` first."""
-        return {"code": self.code}
+        """What rebuilds this error on the other side of HTTP besides the
+        message: ``code`` first, the class's fields, and ``detail`` when it
+        says more than the message."""
+        details = {"code": self.code, **self.fields()}
+        if self.field is not None:
+            details["field"] = self.field
+        if self.detail != _plain(self.message):
+            details["detail"] = self.detail
+        return details
 
     @classmethod
     def from_details(cls, message: str, details: dict) -> "FlexilimsError":
         """Rebuild an error of this class from its message and :meth:`details`."""
+        error = cls._build(message, details)
+        if isinstance(details.get("detail"), str):
+            error.detail = error.reason = details["detail"]
+        if isinstance(details.get("field"), str):
+            error.field = details["field"]
+        return error
+
+    @classmethod
+    def _build(cls, message: str, details: dict) -> "FlexilimsError":
         return cls(message)
 
     def __reduce__(self):
         return (_rebuild, (type(self), self.message, self.details()))
+
+
+def _plain(message: str) -> str:
+    """A protocol message for people: without the ``null`` trailer."""
+    return message.removesuffix(NULL_HINT).rstrip()
 
 
 def _rebuild(cls, message, details):
@@ -83,19 +117,14 @@ class NameTaken(BadRequest):
     code = "name_taken"
 
     def __init__(self, message: str, *, datatype: str, name: str, project: str):
-        super().__init__(message)
+        super().__init__(message, field="name")
         self.datatype, self.name, self.project = datatype, name, project
 
-    def details(self) -> dict:
-        return {
-            "code": self.code,
-            "type": self.datatype,
-            "name": self.name,
-            "project": self.project,
-        }
+    def fields(self) -> dict:
+        return {"type": self.datatype, "name": self.name, "project": self.project}
 
     @classmethod
-    def from_details(cls, message, details):
+    def _build(cls, message, details):
         return cls(
             message,
             datatype=details.get("type"),
@@ -119,11 +148,11 @@ class ProjectNotFound(BadRequest):
         super().__init__(message)
         self.project = project
 
-    def details(self) -> dict:
-        return {"code": self.code, "project": self.project}
+    def fields(self) -> dict:
+        return {"project": self.project}
 
     @classmethod
-    def from_details(cls, message, details):
+    def _build(cls, message, details):
         return cls(message, project=details.get("project"))
 
 
@@ -146,21 +175,18 @@ class OperationFailed(BadRequest):
     def __init__(self, message: str, *, index: int, cause: FlexilimsError):
         self.index, self.cause = index, cause
         self.status = cause.status
-        super().__init__(message)
-        self.detail = cause.detail
+        super().__init__(message, field=cause.field)
+        self.detail, self.reason = cause.detail, cause.reason
 
-    def details(self) -> dict:
-        return {"code": self.code, "index": self.index, "cause": self.cause.details()}
+    def fields(self) -> dict:
+        return {"index": self.index, "cause": self.cause.details()}
 
     @classmethod
-    def from_details(cls, message, details):
+    def _build(cls, message, details):
         cause_details = details.get("cause") or {}
         inner = message.split(": ", 1)[-1]
-        return cls(
-            message,
-            index=details.get("index"),
-            cause=error_from_details(400, inner, cause_details),
-        )
+        cause = error_from_details(400, inner, cause_details)
+        return cls(message, index=details.get("index"), cause=cause)
 
     @classmethod
     def at(
@@ -216,11 +242,11 @@ class _RetryLater(FlexilimsError):
         super().__init__(message)
         self.retry_after = retry_after
 
-    def details(self) -> dict:
-        return {"code": self.code, "retry_after": self.retry_after}
+    def fields(self) -> dict:
+        return {"retry_after": self.retry_after}
 
     @classmethod
-    def from_details(cls, message, details):
+    def _build(cls, message, details):
         return cls(message, retry_after=details.get("retry_after"))
 
 

@@ -1,13 +1,23 @@
 """The OpenAPI 3 description of the REST protocol, served at ``openapi.json``.
 
-Hand-written, so that it documents the protocol (the contract with existing
-Flexilims clients) rather than whatever the code happens to accept; a test
-checks that every route of the server is described here.
+Derived from the declarations of :mod:`flexilims.protocol` (endpoints, their
+parameters and bodies, the entity's fields, batch operations): this module
+adds the shapes of replies that only the server builds and nothing else. A
+test checks that every route of the server is described here.
 """
 
 import copy
+import functools
 
-from .protocol import VALID_FIELDS
+from .protocol import (
+    BODIES,
+    ENDPOINTS,
+    ENTITY_FIELDS,
+    ERROR_HEADER,
+    LINK_FIELDS,
+    Value,
+    operation_fields,
+)
 
 _ID = {
     "type": "string",
@@ -15,456 +25,272 @@ _ID = {
     "example": "6094f7212597df357fa24a8c",
 }
 
-
-def _query(name: str, description: str, schema=None, required=False) -> dict:
-    return {
-        "name": name,
-        "in": "query",
-        "required": required,
-        "description": description,
-        "schema": schema or {"type": "string"},
-    }
-
-
-_FLAG = {"type": "string", "enum": ["true", "false"], "default": "false"}
-_STRICT = _query(
-    "strict_validation",
-    "`true`: every attribute of the resulting entity must be defined in the lab "
-    "settings.",
-    _FLAG,
-)
-
-_ERRORS = {
-    "400": {"$ref": "#/components/responses/BadRequest"},
-    "403": {"$ref": "#/components/responses/Forbidden"},
-}
-
-
-def _json(schema: dict) -> dict:
-    return {"application/json": {"schema": schema}}
-
-
-def _entities(description: str) -> dict:
-    return {
-        "description": description,
-        "content": _json(
-            {"type": "array", "items": {"$ref": "#/components/schemas/Entity"}}
-        ),
-    }
-
-
-def _text(description: str, example: str) -> dict:
-    return {
-        "description": description,
-        "content": {"text/plain": {"schema": {"type": "string", "example": example}}},
-    }
-
-
-_GET_PARAMETERS = [
-    _query("type", "Datatype of the entities (defined in the lab settings)."),
-    _query("project_id", "Project (24-hex id).", _ID),
-    _query("id", "Entity id (24-hex).", _ID),
-    _query("name", "Entity name, exact."),
-    _query("origin_id", "Id of the parent entity.", _ID),
-    _query("query_key", "Attribute to filter on (with `query_value`)."),
-    _query("query_value", "Value of `query_key`, exact match."),
-    _query("created_by", "Full name of the creator."),
-    _query("date_created", "Milliseconds since the epoch.", {"type": "integer"}),
-    _query(
-        "date_created_operator",
-        "`gt` (created at or after `date_created`) or `lt` (at or before).",
-        {"type": "string", "enum": ["gt", "lt"], "default": "gt"},
-    ),
-    _query(
-        "cross_project_entity",
-        "`yes`: search every project the user can see.",
-        {"type": "string", "enum": ["yes", "no"], "default": "no"},
-    ),
-    _query("offset", "Skip this many entities.", {"type": "integer", "minimum": 0}),
-    _query("limit", "Return at most this many.", {"type": "integer", "minimum": 0}),
-]
-
-_PATHS = {
-    "/authenticate": {
-        "post": {
-            "summary": "Get a token",
-            "description": (
-                "Check HTTP Basic credentials and issue a new token (also set as "
-                "the `flexilims_token` cookie). Send it as "
-                "`Authorization: Bearer <token>` to every other endpoint."
-            ),
-            "security": [{"basic": []}],
-            "responses": {
-                "200": _text("The token.", "kP3x...Qw"),
-                "401": {"$ref": "#/components/responses/Unauthorized"},
-            },
-        }
-    },
-    "/revoke": {
-        "post": {
-            "summary": "Revoke the calling token (ours)",
-            "responses": {
-                "200": _text("Done.", "token revoked"),
-                "403": {"$ref": "#/components/responses/Forbidden"},
-            },
-        }
-    },
-    "/get": {
-        "get": {
-            "summary": "Find entities",
-            "description": (
-                "Entities matching every given filter. Any other parameter is "
-                "refused with ` NAME is not valid. Valid fields are "
-                f"[{', '.join(VALID_FIELDS)}]`."
-            ),
-            "parameters": _GET_PARAMETERS,
-            "responses": {
-                "200": _entities("Matching entities, oldest first."),
-                **_ERRORS,
-            },
-        }
-    },
-    "/get-children": {
-        "get": {
-            "summary": "Direct children of an entity",
-            "parameters": [_query("id", "Parent entity id.", _ID, required=True)],
-            "responses": {"200": _entities("The children, all types."), **_ERRORS},
-        }
-    },
-    "/get-descendants": {
-        "get": {
-            "summary": "Every entity below an entity (ours)",
-            "parameters": [
-                _query("id", "Ancestor entity id.", _ID, required=True),
-                _query("type", "Comma-separated datatypes to keep."),
-            ],
-            "responses": {"200": _entities("The descendants, any depth."), **_ERRORS},
-        }
-    },
-    "/projects": {
-        "get": {
-            "summary": "Projects the user can see",
-            "responses": {
-                "200": {
-                    "description": "The projects.",
-                    "content": _json(
-                        {
-                            "type": "array",
-                            "items": {"$ref": "#/components/schemas/Project"},
-                        }
-                    ),
-                },
-                **_ERRORS,
-            },
-        }
-    },
-    "/save": {
-        "post": {
-            "summary": "Create an entity",
-            "description": (
-                "Attribute names are lower-cased. The reply echoes the attributes "
-                "as sent; empty lists and dicts are stored as null."
-            ),
-            "parameters": [_STRICT],
-            "requestBody": {
-                "required": True,
-                "content": _json({"$ref": "#/components/schemas/NewEntity"}),
-            },
-            "responses": {
-                "200": {
-                    "description": "The created entity.",
-                    "content": _json({"$ref": "#/components/schemas/EntityWithLinks"}),
-                },
-                **_ERRORS,
-            },
-        }
-    },
-    "/update-one": {
-        "put": {
-            "summary": "Update one entity",
-            "description": (
-                "Attributes given are merged into the existing ones; `null` sets "
-                "an attribute to null; empty strings are ignored unless "
-                "`allow_nulls=true`."
-            ),
-            "parameters": [
-                _query("type", "Datatype of the entity.", required=True),
-                _query("id", "Entity id.", _ID, required=True),
-                _STRICT,
-                _query("allow_nulls", "`true`: write empty strings.", _FLAG),
-            ],
-            "requestBody": {
-                "required": False,
-                "content": _json({"$ref": "#/components/schemas/EntityChange"}),
-            },
-            "responses": {
-                "200": {
-                    "description": "The updated entity.",
-                    "content": _json({"$ref": "#/components/schemas/EntityWithLinks"}),
-                },
-                **_ERRORS,
-            },
-        }
-    },
-    "/update-many": {
-        "put": {
-            "summary": "Set one attribute on many entities",
-            "parameters": [
-                _query("type", "Datatype.", required=True),
-                _query("project_id", "Project.", _ID, required=True),
-                _query("update_key", "Attribute to set.", required=True),
-                _query("update_value", "Its new value.", required=True),
-                _query("query_key", "Only entities with this attribute..."),
-                _query("query_value", "...equal to this value."),
-                _STRICT,
-            ],
-            "responses": {
-                "200": _text(
-                    "A summary.",
-                    "updated successfully 3 items of type session with path=a/b",
-                ),
-                **_ERRORS,
-            },
-        }
-    },
-    "/delete": {
-        "delete": {
-            "summary": "Delete an entity and everything below it",
-            "description": "Deleted entities go to the trash (ours).",
-            "parameters": [_query("id", "Entity id.", _ID, required=True)],
-            "responses": {
-                "200": _text("Done.", "deleted successfully null"),
-                **_ERRORS,
-            },
-        }
-    },
-    "/batch": {
-        "post": {
-            "summary": "Creations and updates in one transaction (ours)",
-            "description": (
-                "All or nothing: every operation is carried out, or the first "
-                "refusal is reported (naming the operation's index) and nothing "
-                "is written. A later operation names an entity an earlier one "
-                "created with `origin_ref`."
-            ),
-            "parameters": [
-                _query("project_id", "Project of creations that name none.", _ID),
-                _query(
-                    "conflicts",
-                    "When a creation's name is taken.",
-                    {
-                        "type": "string",
-                        "enum": ["abort", "skip", "update", "overwrite"],
-                        "default": "abort",
-                    },
-                ),
-                _STRICT,
-                _query("allow_nulls", "`true`: write empty strings.", _FLAG),
-                _query(
-                    "dry_run",
-                    "`true`: check every operation, write nothing, list each "
-                    "refusal in `problems`.",
-                    _FLAG,
-                ),
-            ],
-            "requestBody": {
-                "required": True,
-                "content": _json({"$ref": "#/components/schemas/Batch"}),
-            },
-            "responses": {
-                "200": {
-                    "description": "Counts and one result per operation.",
-                    "content": _json({"$ref": "#/components/schemas/BatchResult"}),
-                },
-                **_ERRORS,
-            },
-        }
-    },
-    "/health": {
-        "get": {
-            "summary": "Whether the server can serve (ours, for load balancers)",
-            "description": (
-                "No token needed. 200 when the database answers and is at the "
-                "newest migration; 503 with `Retry-After` otherwise."
-            ),
-            "security": [],
-            "responses": {
-                "200": {
-                    "description": "Healthy.",
-                    "content": _json({"$ref": "#/components/schemas/Health"}),
-                },
-                "503": {
-                    "description": "The database is unreachable or not migrated.",
-                    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
-                    "content": _json({"$ref": "#/components/schemas/Health"}),
-                },
-            },
-        }
-    },
-    "/openapi.json": {
-        "get": {
-            "summary": "This description",
-            "security": [],
-            "responses": {
-                "200": {"description": "OpenAPI 3 document.", "content": _json({})}
-            },
-        }
-    },
-}
-
-_ERROR_PAGE = {
-    "text/html": {
-        "schema": {
-            "type": "string",
-            "description": (
-                "One line of HTML: `...<p><b>Type</b> Status Report</p><p><b>Message"
-                "</b> MESSAGE</p><p><b>Description</b> ...</p>...`, the message "
-                "HTML-escaped."
-            ),
-        }
-    }
-}
-
-_ATTRIBUTES = {
-    "type": "object",
-    "additionalProperties": True,
-    "example": {"birth_date": "2021-05-05"},
-}
-
-_ENTITY_PROPERTIES = {
+_SCHEMAS = {
+    "text": {"type": "string"},
     "id": _ID,
-    "type": {"type": "string", "example": "mouse"},
-    "name": {"type": "string", "example": "PZAH6.4b"},
-    "incrementalId": {"type": "string", "example": "MOUSE0000002"},
-    "attributes": _ATTRIBUTES,
-    "createdBy": {"type": "string", "example": "Jane Doe"},
-    "dateCreated": {"type": "integer", "description": "ms since the epoch"},
-    "dateUpdated": {"type": "integer", "description": "ms since the epoch"},
-    "project": _ID,
-    "origin_id": {**_ID, "nullable": True},
+    "integer": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+    "flag": {"type": "string", "enum": ["true", "false"], "default": "false"},
+    "ids": {"type": "array", "items": _ID},
+    "object": {"type": "object", "additionalProperties": True},
+    "any": {},
 }
 
-_COMPONENTS = {
-    "securitySchemes": {
-        "basic": {"type": "http", "scheme": "basic"},
-        "bearer": {"type": "http", "scheme": "bearer"},
-        "cookie": {"type": "apiKey", "in": "cookie", "name": "flexilims_token"},
+
+def schema(value: Value) -> dict:
+    """The JSON schema of a declared value."""
+    if value.kind == "choice":
+        found = {"type": "string", "enum": list(value.choices)}
+    else:
+        found = dict(_SCHEMAS[value.kind])
+    if value.default not in (None, False):
+        found["default"] = value.default
+    return found
+
+
+def _object(values, *, required=None, nullable=()) -> dict:
+    properties = {}
+    for value in values:
+        properties[value.name] = {**schema(value), "description": value.description}
+        if value.name in nullable:
+            properties[value.name]["nullable"] = True
+    found = {"type": "object", "properties": properties}
+    required = [v.name for v in values if v.required] if required is None else required
+    if required:
+        found["required"] = required
+    return found
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(reference: str) -> dict:
+    return {"application/json": {"schema": _ref(reference)}}
+
+
+def _reply(endpoint) -> dict:
+    if endpoint.reply == "text":
+        return {
+            "description": "Plain text.",
+            "content": {
+                "text/plain": {
+                    "schema": {"type": "string", "example": endpoint.example}
+                }
+            },
+        }
+    if endpoint.reply == "entities":
+        return {
+            "description": "Matching entities.",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/Entity"},
+                    }
+                }
+            },
+        }
+    if endpoint.reply == "entity":
+        return {"description": "The entity.", "content": _json("EntityWithLinks")}
+    return {"description": endpoint.summary, "content": _json(endpoint.reply)}
+
+
+def _parameter(value: Value) -> dict:
+    return {
+        "name": value.name,
+        "in": "query",
+        "required": value.required,
+        "description": value.description,
+        "schema": schema(value),
+    }
+
+
+def _operation(endpoint) -> dict:
+    operation = {"summary": endpoint.summary + (" (ours)" if endpoint.ours else "")}
+    if endpoint.description:
+        operation["description"] = endpoint.description
+    if endpoint.parameters:
+        operation["parameters"] = [_parameter(value) for value in endpoint.parameters]
+    if endpoint.body:
+        operation["requestBody"] = {"required": True, "content": _json(endpoint.body)}
+    responses = {"200": _reply(endpoint)}
+    if endpoint.auth == "basic":
+        operation["security"] = [{"basic": []}]
+        responses["401"] = {"$ref": "#/components/responses/Unauthorized"}
+        responses["429"] = {"$ref": "#/components/responses/TooManyRequests"}
+    elif endpoint.auth == "none":
+        operation["security"] = []
+    else:
+        responses["400"] = {"$ref": "#/components/responses/BadRequest"}
+        responses["403"] = {"$ref": "#/components/responses/Forbidden"}
+    responses["503"] = {"$ref": "#/components/responses/Unavailable"}
+    operation["responses"] = responses
+    return operation
+
+
+def _error(description: str) -> dict:
+    return {
+        "description": description,
+        "headers": {
+            ERROR_HEADER: {
+                "description": (
+                    "The error's code and fields as JSON, e.g. "
+                    '`{"code": "name_taken", "type": "mouse", "name": "M1", '
+                    '"project": "lab", "field": "name"}` (ours).'
+                ),
+                "schema": {"type": "string"},
+            }
+        },
+        "content": {
+            "text/html": {
+                "schema": {
+                    "type": "string",
+                    "description": (
+                        "One line of HTML: `...<p><b>Type</b> Status Report</p><p>"
+                        "<b>Message</b> MESSAGE</p><p><b>Description</b> ...</p>...`, "
+                        "the message HTML-escaped."
+                    ),
+                }
+            }
+        },
+    }
+
+
+_VERSION = {
+    "type": "object",
+    "properties": {
+        "version": {"type": "integer"},
+        "id": _ID,
+        "project": _ID,
+        "action": {
+            "type": "string",
+            "enum": [
+                "create",
+                "update",
+                "delete",
+                "restore",
+                "revert",
+                "import",
+                "purge",
+            ],
+        },
+        "changed_by": {"type": "string"},
+        "changed_at": {"type": "integer", "description": "ms since the epoch"},
+        "before": {
+            "allOf": [{"$ref": "#/components/schemas/Entity"}],
+            "nullable": True,
+        },
+        "after": {"allOf": [{"$ref": "#/components/schemas/Entity"}], "nullable": True},
+        "changes": {
+            "type": "object",
+            "description": "Each field or `attributes.KEY` that changed, as "
+            "[before, after].",
+            "additionalProperties": {"type": "array"},
+        },
     },
-    "responses": {
-        "BadRequest": {"description": "A bad request.", "content": _ERROR_PAGE},
-        "Unauthorized": {
-            "description": "Wrong username or password.",
-            "content": _ERROR_PAGE,
+}
+
+_BATCH_RESULT = {
+    "type": "object",
+    "properties": {
+        "created": {"type": "integer"},
+        "updated": {"type": "integer"},
+        "skipped": {"type": "integer"},
+        "problems": {
+            "type": "array",
+            "description": "With dry_run: every refused operation.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "index": {"type": "integer"},
+                    "message": {"type": "string"},
+                    "detail": {"type": "string"},
+                    "code": {"type": "string"},
+                },
+            },
         },
-        "Forbidden": {
-            "description": "No valid token, or no access to the project.",
-            "content": _ERROR_PAGE,
+        "results": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "index": {"type": "integer"},
+                    "ref": {"type": "string", "nullable": True},
+                    "op": {"type": "string", "enum": ["create", "update"]},
+                    "status": {
+                        "type": "string",
+                        "enum": ["created", "updated", "skipped"],
+                    },
+                    "id": _ID,
+                    "type": {"type": "string"},
+                    "name": {"type": "string"},
+                },
+            },
         },
     },
-    "schemas": {
-        "Entity": {
-            "type": "object",
-            "properties": _ENTITY_PROPERTIES,
-            "required": list(_ENTITY_PROPERTIES),
-        },
-        "EntityWithLinks": {
-            "type": "object",
-            "properties": {
-                **_ENTITY_PROPERTIES,
-                "customEntities": {"type": "array", "items": _ID},
-                "objects": {"type": "object"},
-            },
-        },
-        "NewEntity": {
-            "type": "object",
-            "required": ["type", "name", "project_id"],
-            "properties": {
-                "type": {"type": "string"},
-                "name": {"type": "string"},
-                "project_id": _ID,
-                "attributes": _ATTRIBUTES,
-                "origin_id": _ID,
-                "other_relations": {"type": "array", "items": _ID},
-            },
-        },
-        "EntityChange": {
-            "type": "object",
-            "properties": {
-                "name": {"type": "string"},
-                "origin_id": _ID,
-                "attributes": _ATTRIBUTES,
-                "other_relations": {"type": "array", "items": _ID},
-            },
-        },
+}
+
+
+@functools.cache
+def _document() -> dict:
+    entity = _object(ENTITY_FIELDS, required=[f.name for f in ENTITY_FIELDS])
+    entity["properties"]["origin_id"]["nullable"] = True
+    with_links = copy.deepcopy(entity)
+    with_links["properties"].update(_object(LINK_FIELDS)["properties"])
+    operation = _object(operation_fields().values())
+    schemas = {
+        "Entity": entity,
+        "EntityWithLinks": with_links,
+        **{name: _object(values) for name, values in BODIES.items()},
         "Batch": {
             "type": "object",
             "required": ["operations"],
-            "properties": {
-                "operations": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["type"],
-                        "properties": {
-                            "op": {
-                                "type": "string",
-                                "enum": ["create", "update"],
-                                "default": "create",
-                            },
-                            "ref": {"type": "string"},
-                            "type": {"type": "string"},
-                            "name": {"type": "string"},
-                            "id": _ID,
-                            "project_id": _ID,
-                            "origin_id": _ID,
-                            "origin_ref": {"type": "string"},
-                            "attributes": _ATTRIBUTES,
-                            "other_relations": {"type": "array", "items": _ID},
-                            "conflicts": {
-                                "type": "string",
-                                "enum": ["abort", "skip", "update", "overwrite"],
-                            },
-                        },
-                    },
-                }
+            "properties": {"operations": {"type": "array", "items": operation}},
+        },
+        "BatchResult": _BATCH_RESULT,
+        "ProjectList": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": _ID,
+                    "uuid": _ID,
+                    "name": {"type": "string"},
+                    "dateCreated": {"type": "integer"},
+                },
             },
         },
-        "BatchResult": {
+        "VersionList": {"type": "array", "items": _VERSION},
+        "TrashList": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "batch": {"type": "string"},
+                    "deleted_at": {"type": "integer"},
+                    "deleted_by": {"type": "string"},
+                    "project": _ID,
+                    "count": {"type": "integer"},
+                    "root": {"type": "string"},
+                },
+            },
+        },
+        "RestoreResult": {
             "type": "object",
             "properties": {
-                "created": {"type": "integer"},
-                "updated": {"type": "integer"},
-                "skipped": {"type": "integer"},
-                "problems": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "index": {"type": "integer"},
-                            "message": {"type": "string"},
-                        },
-                    },
-                },
-                "results": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "index": {"type": "integer"},
-                            "ref": {"type": "string", "nullable": True},
-                            "op": {"type": "string", "enum": ["create", "update"]},
-                            "status": {
-                                "type": "string",
-                                "enum": ["created", "updated", "skipped"],
-                            },
-                            "id": _ID,
-                            "type": {"type": "string"},
-                            "name": {"type": "string"},
-                        },
-                    },
-                },
+                "restored": {"type": "integer"},
+                "links_dropped": {"type": "integer"},
             },
         },
+        "Dump": {
+            "type": "object",
+            "description": (
+                "Root entities keyed by name, each an entity with `customEntities` "
+                "and `children` (the same shape, keyed by name)."
+            ),
+            "additionalProperties": {"type": "object"},
+        },
+        "OpenAPI": {"type": "object"},
         "Health": {
             "type": "object",
             "required": ["database", "migrations"],
@@ -479,21 +305,17 @@ _COMPONENTS = {
                 "message": {"type": "string"},
             },
         },
-        "Project": {
-            "type": "object",
-            "properties": {
-                "id": _ID,
-                "uuid": _ID,
-                "name": {"type": "string"},
-                "dateCreated": {"type": "integer"},
-            },
-        },
-    },
-}
-
-
-def openapi_document() -> dict:
-    """The OpenAPI 3 document of the API (a fresh copy each call)."""
+    }
+    paths = {
+        f"/{name}": {endpoint.method.lower(): _operation(endpoint)}
+        for name, endpoint in ENDPOINTS.items()
+    }
+    # health answers 503 with its own JSON, not the error page.
+    paths["/health"]["get"]["responses"]["503"] = {
+        "description": "The database is unreachable or not at the newest migration.",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        "content": _json("Health"),
+    }
     return {
         "openapi": "3.0.3",
         "info": {
@@ -501,11 +323,35 @@ def openapi_document() -> dict:
             "version": "1",
             "description": (
                 "The Flexilims REST protocol. Errors are HTML pages whose "
-                "`<b>Message</b>` paragraph holds the message."
+                "`<b>Message</b>` paragraph holds the message; the "
+                f"`{ERROR_HEADER}` header holds its code (ours)."
             ),
         },
         "servers": [{"url": "/flexilims/api"}],
         "security": [{"bearer": []}, {"cookie": []}],
-        "paths": copy.deepcopy(_PATHS),
-        "components": copy.deepcopy(_COMPONENTS),
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "basic": {"type": "http", "scheme": "basic"},
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "cookie": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "flexilims_token",
+                },
+            },
+            "responses": {
+                "BadRequest": _error("A bad request; nothing was written."),
+                "Unauthorized": _error("Wrong username or password."),
+                "Forbidden": _error("No valid token, or no access to the project."),
+                "TooManyRequests": _error("Too many failed logins: wait and retry."),
+                "Unavailable": _error("The database cannot be reached: retry later."),
+            },
+            "schemas": schemas,
+        },
     }
+
+
+def openapi_document() -> dict:
+    """The OpenAPI 3 document of the API (a fresh copy each call)."""
+    return copy.deepcopy(_document())

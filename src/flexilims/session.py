@@ -231,3 +231,38 @@ class Session(ABC):
         """:meth:`_request` with an idempotency key; sessions without replies
         to lose (in-process) send the request as it is."""
         return self._request(method, operation, params, body)
+
+    # ------------------------------------------------------------ ours
+
+    def history(self, id=None, project_id=None, before=None, limit=None) -> list:
+        """Versions of an entity (``id``) or of a project, newest first (ours).
+
+        Each version: ``version``, ``id``, ``project``, ``action``,
+        ``changed_by``, ``changed_at`` (ms), ``before``, ``after`` and
+        ``changes`` (``{field: [before, after]}``). Page with ``before`` (a
+        version number) and ``limit``.
+        """
+        params = _params(id=id, project_id=project_id, before=before, limit=limit)
+        return self._request("GET", "history", params)
+
+    def revert(self, id, version) -> dict:
+        """Make entity ``id`` as it was after ``version``, as a new version
+        (ours); returns the entity."""
+        return self._request("POST", "revert", {"id": id, "version": version})
+
+    def trash(self, project_id=None) -> list[dict]:
+        """Deleted batches of the projects this user can write, newest first
+        (ours): ``batch``, ``deleted_at``, ``deleted_by``, ``project``,
+        ``count``, ``root``."""
+        return self._request("GET", "trash", _params(project_id=project_id))
+
+    def restore(self, batch) -> dict:
+        """Put a deleted batch back as it was (ours): ``restored`` and
+        ``links_dropped`` counts."""
+        return self._request("POST", "restore", {"batch": batch})
+
+    def export(self, project_id=None) -> dict:
+        """A project as nested JSON, the Flexilims offline format (ours)."""
+        if project_id is None:
+            project_id = self.project_id
+        return self._request("GET", "export", {"project_id": project_id})

@@ -1,26 +1,43 @@
-"""The data rules of the protocol, as pure functions the store applies.
+"""The rules of every write, as pure functions on plain values.
 
-Attribute values arriving here have crossed JSON already (the HTTP body, or the
-in-process session's round trip), so they are dicts, lists, strings, numbers,
-booleans and None.
+Every way of writing (``save``, ``update-one``, ``update-many``, ``batch``,
+restoring from the trash, reverting to a version, importing a dump) goes
+through :mod:`flexilims.store.changes`, which reads what these rules need in a
+few batched queries and asks them; nothing else decides what may be written.
+Values arriving here have crossed JSON already (the HTTP body, or the
+in-process session's round trip): dicts, lists, strings, numbers, booleans and
+None.
+
+The rules: names (present, text the database can hold, within the length
+limit, unique per project and type), attributes (names of letters, digits,
+``_`` and ``-``; values JSON and both databases hold: no NaN, no NUL, no lone
+surrogates, integers of 64 bits, nesting and size within the limits; empty
+lists and dicts stored as null), the lab settings (defined types, allowed
+values, required attributes, allowed parent types), and the hierarchy (no
+parent loop).
 """
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .errors import BadRequest
+import orjson
 
-HEX_ID = re.compile(r"^[0-9a-f]{24}$")
-ATTRIBUTE_NAME = re.compile(r"^[A-Za-z0-9_\-]+$")
+from .errors import NULL_HINT, BadRequest
 
-#: Appended to every ``Save failed.`` / ``Update failed.`` message, as Flexilims does.
-NULL_HINT = (
-    " If you have 'null' values please substitute (null) with empty string ('') "
-)
+HEX_ID = re.compile(r"\A[0-9a-f]{24}\Z")
+ATTRIBUTE_NAME = re.compile(r"\A[A-Za-z0-9_\-]+\Z")
 
+#: Value types an attribute may be declared with in the lab settings.
 VALUE_TYPES = ("any", "string", "number", "integer", "boolean", "list", "dict")
+
+#: The integers both databases hold in a JSON document (64-bit signed).
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
+#: Characters no text column or JSON document of ours may hold: NUL (refused by
+#: PostgreSQL) and lone UTF-16 surrogates (not Unicode text).
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 def is_hex_id(value) -> bool:
@@ -28,40 +45,186 @@ def is_hex_id(value) -> bool:
     return isinstance(value, str) and bool(HEX_ID.match(value))
 
 
-def failed(action: str, message: str) -> BadRequest:
-    """A ``Save failed.`` or ``Update failed.`` error with the protocol's hint."""
-    return BadRequest(f"{action} failed. {message}{NULL_HINT}")
+def failed(action: str, message: str, more: str = "", field: str | None = None):
+    """A ``Save failed.`` or ``Update failed.`` error with the protocol's hint.
+
+    ``more`` is said to people (the error's detail and reason), not on the
+    wire, whose words are Flexilims'; ``field`` names the part of the request
+    refused.
+    """
+    error = BadRequest(f"{action} failed. {message}{NULL_HINT}", field=field)
+    error.detail = f"{action} failed. {message}{more}"
+    error.reason = f"{message}{more}"
+    return error
 
 
-def check_attribute_names(attributes: Mapping, action: str) -> None:
-    """Refuse attribute names with characters other than letters, digits, _ and -."""
-    for key in attributes:
-        if not isinstance(key, str) or not ATTRIBUTE_NAME.match(key):
+@dataclass(frozen=True)
+class Limits:
+    """How large and deep what is written may be (from the settings)."""
+
+    max_name_length: int = 500
+    max_key_length: int = 200
+    max_attributes_bytes: int = 1024 * 1024
+    max_depth: int = 32
+
+    @classmethod
+    def from_settings(cls, settings) -> "Limits":
+        return cls(
+            max_name_length=settings.max_name_length,
+            max_key_length=settings.max_key_length,
+            max_attributes_bytes=settings.max_attributes_bytes,
+            max_depth=settings.max_depth,
+        )
+
+
+def text_problem(text: str) -> str | None:
+    """What makes ``text`` impossible to store, or None."""
+    found = _BAD_TEXT.search(text)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "holds a NUL character (\\u0000), which cannot be stored"
+    return (
+        f"holds a lone surrogate (\\u{ord(found.group()):04x}), which is not "
+        "valid Unicode text"
+    )
+
+
+def check_name(datatype, name, action: str, limits: Limits) -> None:
+    """Refuse a missing, blank, too long or unstorable entity name."""
+    if not isinstance(name, str) or not name.strip():
+        if action == "Save":
             raise failed(
-                action,
-                f"'{key}' is not a valid attribute name: use only letters, digits, "
-                "'_' and '-'.",
+                action, f"Please provide a name for the new {datatype}.", field="name"
             )
+        raise failed(action, "The new name is empty.", field="name")
+    if len(name) > limits.max_name_length:
+        raise failed(
+            action,
+            f"The name is {len(name)} characters long; names have at most "
+            f"{limits.max_name_length}.",
+            field="name",
+        )
+    problem = text_problem(name)
+    if problem:
+        raise failed(action, f"The name {problem}.", field="name")
 
 
-def check_no_nan(value, key: str, action: str) -> None:
-    """Refuse NaN and infinities anywhere in a value: JSON cannot hold them."""
-    if isinstance(value, float) and not math.isfinite(value):
-        raise failed(action, f"'{value}' is not a valid value for {key}.")
-    if isinstance(value, Mapping):
-        for item in value.values():
-            check_no_nan(item, key, action)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            check_no_nan(item, key, action)
+def _value_problem(value, depth: int, limits: Limits) -> str | None:
+    """What makes an attribute value impossible to store, or None (one walk)."""
+    if isinstance(value, str):
+        return text_problem(value)
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        if not INT_MIN <= value <= INT_MAX:
+            return "is an integer beyond 64 bits, which cannot be stored"
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else "nan"
+    if isinstance(value, Mapping | list | tuple):
+        if depth >= limits.max_depth:
+            return f"is nested deeper than {limits.max_depth} levels"
+        items = value.items() if isinstance(value, Mapping) else enumerate(value)
+        for key, item in items:
+            if isinstance(key, str):
+                problem = text_problem(key)
+                if problem:
+                    return f"has a key that {problem}"
+            elif isinstance(value, Mapping):
+                return "has a key that is not a string"
+            problem = _value_problem(item, depth + 1, limits)
+            if problem:
+                return problem
+        return None
+    return f"is a {type(value).__name__}, which JSON cannot hold"
+
+
+def check_value(key: str, value, action: str, limits: Limits) -> None:
+    """Refuse an attribute value that JSON or a database cannot hold."""
+    problem = _value_problem(value, 0, limits)
+    field = f"attributes.{key}"
+    if problem == "nan":
+        bad = _first_bad_number(value)
+        raise failed(action, f"'{bad}' is not a valid value for {key}.", field=field)
+    if problem:
+        raise failed(action, f"The value of '{key}' {problem}.", field=field)
+
+
+def _first_bad_number(value):
+    if isinstance(value, float):
+        return value
+    items = value.values() if isinstance(value, Mapping) else value
+    for item in items:
+        if isinstance(item, float) and not math.isfinite(item):
+            return item
+        if isinstance(item, Mapping | list | tuple):
+            found = _first_bad_number(item)
+            if found is not None:
+                return found
+    return None
+
+
+def check_attribute_name(key, action: str, limits: Limits) -> None:
+    """Refuse an attribute name other than letters, digits, ``_`` and ``-``."""
+    if not isinstance(key, str) or not ATTRIBUTE_NAME.match(key):
+        raise failed(
+            action,
+            f"'{key}' is not a valid attribute name: use only letters, digits, "
+            "'_' and '-'.",
+            field="attributes",
+        )
+    if len(key) > limits.max_key_length:
+        raise failed(
+            action,
+            f"The attribute name '{key[:40]}...' is {len(key)} characters long; "
+            f"attribute names have at most {limits.max_key_length}.",
+            field="attributes",
+        )
+
+
+def checked_attributes(attributes, action: str, limits: Limits) -> dict:
+    """The attributes of a request, every name and value checked.
+
+    Parameters
+    ----------
+    attributes : Mapping or None
+        As received.
+    action : str
+        ``"Save"`` or ``"Update"``, for messages.
+    limits : Limits
+
+    Returns
+    -------
+    dict
+        The same attributes (None becomes an empty dict).
+    """
+    if attributes is None:
+        return {}
+    if not isinstance(attributes, Mapping):
+        raise failed(action, "attributes must be a JSON object.", field="attributes")
+    for key, value in attributes.items():
+        check_attribute_name(key, action, limits)
+        check_value(key, value, action, limits)
+    return dict(attributes)
+
+
+def check_size(attributes: Mapping, action: str, limits: Limits) -> None:
+    """Refuse attributes larger than the limit, as JSON text."""
+    size = len(orjson.dumps(attributes))
+    if size > limits.max_attributes_bytes:
+        raise failed(
+            action,
+            f"The attributes are {size:,} bytes of JSON; an entity holds at most "
+            f"{limits.max_attributes_bytes:,}. Store large data in files and "
+            "their paths in attributes.",
+            field="attributes",
+        )
 
 
 def lower_keys(attributes: Mapping) -> dict:
     """Lower-case attribute names (on save); on a collision the later key wins."""
-    lowered = {}
-    for key, value in attributes.items():
-        lowered[key.lower()] = value
-    return lowered
+    return {key.lower(): value for key, value in attributes.items()}
 
 
 def empty_to_null(value):
@@ -77,35 +240,33 @@ def empty_to_null(value):
     return value
 
 
-def index_text(value) -> str | None:
-    """Text under which a scalar attribute value is indexed for ``query_value``."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float):
-        return repr(value) if isinstance(value, float) else str(value)
-    return None
+def stored_attributes(attributes: Mapping) -> dict:
+    """Attributes as they are stored: empty lists and dicts as null."""
+    return {key: empty_to_null(value) for key, value in attributes.items()}
 
 
-def query_texts(query_value) -> list[str]:
-    """Index texts a ``query_value`` (as received, usually a string) matches."""
-    if isinstance(query_value, bool | int | float):
-        return [index_text(query_value)]
-    text = str(query_value)
-    texts = [text]
-    if text in ("True", "False"):
-        texts.append(text.lower())
-    try:
-        number = float(text)
-    except ValueError:
-        return texts
-    if math.isfinite(number):
-        if number.is_integer():
-            texts += [str(int(number)), repr(number)]
-        else:
-            texts.append(repr(number))
-    return list(dict.fromkeys(texts))
+def merged_attributes(
+    current: Mapping | None, given: Mapping, *, allow_nulls: bool
+) -> tuple[dict, dict]:
+    """An entity's attributes after ``update-one`` merges ``given`` into them.
+
+    Attributes given are set (null included); others are untouched. Empty
+    strings are ignored unless ``allow_nulls``.
+
+    Returns
+    -------
+    (dict, dict)
+        The attributes to store, and the reply's attributes (the same, with
+        the given values echoed as sent: ``[]`` stays ``[]``).
+    """
+    stored = dict(current or {})
+    echoed = dict(stored)
+    for key, value in given.items():
+        if value == "" and not allow_nulls:
+            continue
+        stored[key] = empty_to_null(value)
+        echoed[key] = value
+    return stored, echoed
 
 
 @dataclass(frozen=True)
@@ -142,6 +303,25 @@ def _has_type(value, value_type: str) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class TypeRules:
+    """The lab settings of one datatype: its attributes and allowed parents.
+
+    Attributes
+    ----------
+    name : str
+        The datatype.
+    attributes : Mapping[str, AttributeRule]
+        Rules by attribute name, in the settings' order.
+    allowed_parents : tuple of str, optional
+        Datatypes an entity of this type may be below; None: any.
+    """
+
+    name: str
+    attributes: Mapping
+    allowed_parents: tuple | None = None
+
+
 def validate_attributes(
     datatype: str,
     attributes: Mapping,
@@ -175,17 +355,89 @@ def validate_attributes(
     if strict:
         for key in attributes:
             if key not in rules:
-                raise failed(action, f"'{key}' is not defined in lab settings.")
+                raise failed(
+                    action,
+                    f"'{key}' is not defined in lab settings.",
+                    field=f"attributes.{key}",
+                )
     for key, value in attributes.items():
         rule = rules.get(key)
         if rule is not None and not rule.accepts(value):
-            raise failed(action, f"'{value}' is not a valid value for {key}.")
+            allowed = ""
+            if rule.allowed_values is not None:
+                allowed = " Allowed: " + ", ".join(map(str, rule.allowed_values)) + "."
+            elif rule.value_type != "any":
+                allowed = f" It must be of type {rule.value_type}."
+            raise failed(
+                action,
+                f"'{value}' is not a valid value for {key}.",
+                allowed,
+                field=f"attributes.{key}",
+            )
     if check_required:
         for rule in rules.values():
             if rule.required and attributes.get(rule.name) is None:
                 raise failed(
-                    action, f"'{rule.name}' is a necessary attribute for {datatype}."
+                    action,
+                    f"'{rule.name}' is a necessary attribute for {datatype}.",
+                    field=f"attributes.{rule.name}",
                 )
+
+
+def check_parent_type(rules: TypeRules, parent_type: str | None, action: str) -> None:
+    """Refuse a parent whose type the lab settings do not allow for this type."""
+    if parent_type is None or rules.allowed_parents is None:
+        return
+    if parent_type not in rules.allowed_parents:
+        allowed = ", ".join(rules.allowed_parents) or "none"
+        raise failed(
+            action,
+            f"A {rules.name} cannot be below a {parent_type} (the lab settings "
+            f"allow: {allowed}).",
+            field="origin_id",
+        )
+
+
+def check_no_loop(
+    entity_id: str,
+    origin_id: str,
+    parent_of: Callable[[str], str | None],
+    action: str = "Update",
+) -> None:
+    """Refuse to put ``entity_id`` below ``origin_id`` if that makes a loop.
+
+    Parameters
+    ----------
+    parent_of : callable
+        The parent of an id as the hierarchy will stand (None for a root or an
+        unknown id).
+
+    Raises
+    ------
+    BadRequest
+        ``origin_id`` is the entity itself or one of its descendants, or the
+        hierarchy above ``origin_id`` already holds a loop (the walk stops at
+        the first id it meets twice).
+    """
+    seen = set()
+    ancestor = origin_id
+    while ancestor is not None:
+        if ancestor == entity_id:
+            raise failed(
+                action,
+                f"Entity {entity_id} cannot move below {origin_id}: that is the "
+                "entity itself or one of its descendants.",
+                field="origin_id",
+            )
+        if ancestor in seen:
+            raise failed(
+                action,
+                f"The parents above {origin_id} form a loop (through {ancestor}): "
+                "move one of them out first (`flexilims check` lists loops).",
+                field="origin_id",
+            )
+        seen.add(ancestor)
+        ancestor = parent_of(ancestor)
 
 
 def as_id_list(value, field: str, valid_fields: Sequence[str]) -> list[str]:

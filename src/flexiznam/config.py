@@ -53,9 +53,21 @@ SETTINGS = (
         "looked up in the database.",
     ),
     Setting(
+        "offline_mode",
+        False,
+        "Work on the embedded database of database_url even when flexilims_url "
+        "is set (get_flexilims_session's offline_mode overrides it).",
+    ),
+    Setting(
         "data_root",
         {"raw": "~/flexiznam_data/raw", "processed": "~/flexiznam_data/processed"},
         "Folders that dataset paths are relative to: raw data and processed data.",
+    ),
+    Setting(
+        "project_paths",
+        {},
+        "Projects whose data lives elsewhere than data_root: project name -> "
+        "{raw: folder, processed: folder}.",
     ),
     Setting(
         "datatypes",

@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 
 from . import colony
 from .config import current_config, load_config
-from .errors import FlexilimsError, NameNotUniqueError
+from .errors import FlexilimsError, NameNotUniqueError, translated
 from .queries import RESERVED_NAMES, _session, format_results, get_entity
 from .sessions import get_flexilims_session
 
@@ -31,15 +31,6 @@ def _check_attribute_names(attributes) -> None:
             f"Attribute names {', '.join(reserved)} are reserved for the fields of "
             "an entity: rename them."
         )
-
-
-def _flexiznam_error(error: OSError) -> Exception:
-    """A session's refusal as a flexiznam error: a taken name is
-    NameNotUniqueError, anything else FlexilimsError, with the same message."""
-    message = str(error.args[0] if error.args else error)
-    if "already exist in the project " in message:
-        return NameNotUniqueError(message)
-    return FlexilimsError(message)
 
 
 def _check_conflicts(conflicts, allowed=CONFLICT_MODES) -> str:
@@ -209,7 +200,7 @@ def add_entity(
     """
     _check_attribute_names(attributes)
     session = _session(flexilims_session, project_id)
-    try:
+    with translated(datatype):
         return session.post(
             datatype=datatype,
             name=name,
@@ -218,8 +209,6 @@ def add_entity(
             other_relations=other_relations,
             strict_validation=strict_validation,
         )
-    except OSError as error:
-        raise _flexiznam_error(error) from error
 
 
 def update_entity(
@@ -290,7 +279,7 @@ def update_entity(
         full = attributes
     if isinstance(other_relations, str):
         other_relations = [other_relations]
-    try:
+    with translated(datatype):
         return session.update_one(
             id=entity["id"],
             datatype=datatype,
@@ -301,8 +290,6 @@ def update_entity(
             allow_nulls=True,
             **({"other_relations": other_relations} if other_relations else {}),
         )
-    except OSError as error:
-        raise _flexiznam_error(error) from error
 
 
 def _add_child(
@@ -394,6 +381,9 @@ def _merge_attributes(given: dict | None, fixed: dict) -> dict:
     return attributes
 
 
+MOUSE_CONFLICT_MODES = ("skip", "abort", "update", "overwrite")
+
+
 def add_mouse(
     mouse_name,
     project_id,
@@ -403,11 +393,14 @@ def add_mouse(
     mcms_username=None,
     flexilims_password=None,
     attributes=None,
+    mouse_info=None,
+    conflicts="skip",
 ):
     """Check if a mouse is already in the database and add it if it isn't
 
     The mouse's attributes come from the lab's colony records when the config
-    names a colony export (``colony: file:``), then from ``attributes``.
+    names a colony export (``colony: file:``), then from ``mouse_info`` and
+    ``attributes``, each overriding the one before.
 
     Parameters
     ----------
@@ -425,30 +418,74 @@ def add_mouse(
         colony database user (accepted for compatibility)
     attributes : dict
         attributes of the mouse, added to (and overriding) the colony ones
+    mouse_info : dict
+        the same as ``attributes``, by the name flexiznam's later releases
+        give it
+    conflicts : str
+        what to do when the project has a mouse of that name: ``skip``
+        (default) return it unchanged; ``abort`` raise
+        :class:`~flexiznam.errors.NameNotUniqueError`; ``update`` set the
+        attributes of this call and keep the others; ``overwrite`` make its
+        attributes those of this call (the others become null).
 
     Returns
     -------
     dict or pandas.Series
-        the flexilims reply, or the existing mouse
+        the flexilims reply, or the existing mouse (``skip``)
+
+    Raises
+    ------
+    NameNotUniqueError
+        with ``abort``, if the mouse exists; nothing is written.
     """
+    conflicts = _check_conflicts(conflicts, MOUSE_CONFLICT_MODES)
     if flexilims_session is None:
         flexilims_session = get_flexilims_session(
             project_id, username=flexilims_username, password=flexilims_password
         )
     session = flexilims_session
-    existing = get_entity(datatype="mouse", name=mouse_name, flexilims_session=session)
-    if existing is not None:
-        return existing
-    mouse_info = (
-        colony.lookup_mouse(mcms_animal_name or mouse_name, load_config()) or {}
+    existing = get_entity(
+        datatype="mouse", name=mouse_name, flexilims_session=session, format_reply=False
     )
-    mouse_info.update(attributes or {})
-    mouse_info["genealogy"] = [mouse_name]
-    if "path" not in mouse_info:
+    if existing is not None:
+        if conflicts == "skip":
+            return format_results([existing]).iloc[0]
+        if conflicts == "abort":
+            raise NameNotUniqueError(
+                f"A mouse named {mouse_name} already exists in the project: "
+                "conflicts='skip' returns it, 'update' or 'overwrite' change it."
+            )
+    info = colony.lookup_mouse(mcms_animal_name or mouse_name, load_config()) or {}
+    info.update(mouse_info or {})
+    info.update(attributes or {})
+    info["genealogy"] = [mouse_name]
+    _check_attribute_names(info)
+    if "path" not in info:
         project = _project_name(session)
-        mouse_info["path"] = f"{project}/{mouse_name}" if project else mouse_name
-    return add_entity(
-        "mouse", mouse_name, attributes=mouse_info, flexilims_session=session
+        info["path"] = f"{project}/{mouse_name}" if project else mouse_name
+    if existing is None:
+        try:
+            return add_entity(
+                "mouse", mouse_name, attributes=info, flexilims_session=session
+            )
+        except NameNotUniqueError:
+            if conflicts == "abort":
+                raise
+        # Added by another process since the look-up: handled as if found.
+        existing = get_entity(
+            datatype="mouse",
+            name=mouse_name,
+            flexilims_session=session,
+            format_reply=False,
+        )
+        if conflicts == "skip":
+            return format_results([existing]).iloc[0]
+    return update_entity(
+        "mouse",
+        id=existing["id"],
+        mode=conflicts,
+        attributes=info,
+        flexilims_session=session,
     )
 
 

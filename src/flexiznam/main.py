@@ -5,8 +5,15 @@ methods: the HTTP client or the in-process session) or a ``project_id`` to open
 one. Names follow the lab's genealogy convention: an entity's name is its
 parent's name, ``_``, and its own short name, and the ``genealogy`` attribute
 lists the short names from the mouse down. Reading lives in
-:mod:`flexiznam.queries`, adding in :mod:`flexiznam.hierarchy`; this module is
-the API's one address.
+:mod:`flexiznam.queries`, adding in :mod:`flexiznam.hierarchy`, subtrees
+(datasets at any depth, deleting) in :mod:`flexiznam.subtrees`, data roots in
+:mod:`flexiznam.paths`; this module is the API's one address.
+
+Besides the seed API, it has the functions of flexiznam's later releases that
+lab code calls: :func:`get_data_root`, :func:`get_child_dataset`,
+:func:`get_datasets_recursively`, :func:`delete_recursively` (and the later
+keywords of :func:`get_children`, :func:`get_flexilims_session` and
+:func:`add_mouse`).
 """
 
 from .hierarchy import (
@@ -19,6 +26,7 @@ from .hierarchy import (
     generate_name,
     update_entity,
 )
+from .paths import get_data_root
 from .queries import (
     RESERVED_NAMES,
     descendants,
@@ -33,6 +41,7 @@ from .queries import (
     get_path,
 )
 from .sessions import get_flexilims_session, lookup_project
+from .subtrees import delete_recursively, get_child_dataset, get_datasets_recursively
 
 __all__ = [
     "RESERVED_NAMES",
@@ -43,10 +52,14 @@ __all__ = [
     "add_mouse",
     "add_recording",
     "add_sample",
+    "delete_recursively",
     "format_results",
     "generate_name",
+    "get_child_dataset",
     "get_children",
+    "get_data_root",
     "get_datasets",
+    "get_datasets_recursively",
     "get_datatype",
     "get_entities",
     "get_entity",

@@ -4,11 +4,14 @@ Part of the flexiznam API; import these from :mod:`flexiznam.main`.
 """
 
 import os
+from pathlib import Path
 
 import pandas as pd
 
-from .config import current_config, data_root
+from flexilims.errors import NotFound
+
 from .errors import FlexilimsError, NameNotUniqueError
+from .paths import get_data_root
 from .sessions import get_flexilims_session
 
 #: Fields of a Flexilims reply; an attribute may not share their names.
@@ -237,31 +240,96 @@ def get_datatype(name=None, id=None, project_id=None, flexilims_session=None):
     return results[0]["type"] if results else None
 
 
-def get_children(parent_id, children_datatype, project_id=None, flexilims_session=None):
+def get_children(
+    parent_id,
+    children_datatype,
+    project_id=None,
+    flexilims_session=None,
+    parent_name=None,
+    filter=None,
+):
     """Get all entries belonging to a particular parent entity
 
     Parameters
     ----------
-    parent_id : str
-        hexadecimal id of the parent entity
+    parent_id : str or None
+        hexadecimal id of the parent entity (None when ``parent_name`` is
+        given)
     children_datatype : str or None
         type of child entities to fetch (None: every type)
+    project_id : str
+        text name of the project
+    flexilims_session : flexilims.Flexilims
+        Flexylims session object
+    parent_name : str, optional
+        the parent by name instead of id (one more request, to find its id)
+    filter : dict, optional
+        attribute values the children must have (``{"dataset_type":
+        "scanimage", "is_raw": "no"}``); an entity field such as ``name`` may
+        be given too. A child without one of the attributes does not match.
 
     Returns
     -------
     pandas.DataFrame
-        containing all the relevant child entities, indexed by name
+        containing all the relevant child entities, indexed by name (empty
+        when none matches)
+
+    Raises
+    ------
+    FlexilimsError
+        if no entity is named ``parent_name``.
+    NameNotUniqueError
+        if entities of several types are named ``parent_name``.
     """
     session = _session(flexilims_session, project_id)
+    parent_id = _parent_id(session, parent_id, parent_name)
     if children_datatype is None:
         results = session.get_children(parent_id)
     else:
         results = session.get(children_datatype, origin_id=parent_id)
+    if filter:
+        results = [entity for entity in results if matches(entity, filter)]
     frame = format_results(results)
     if len(frame):
         frame = frame.set_index("name", drop=False)
         frame.index.name = None
     return frame
+
+
+def _parent_id(session, parent_id, parent_name) -> str:
+    """The id of a parent given by id or by name (exactly one of them)."""
+    if (parent_id is None) == (parent_name is None):
+        raise AttributeError(
+            "Give the parent's id or its name (parent_name), not both."
+        )
+    if parent_id is not None:
+        return parent_id
+    parent = get_entity(name=parent_name, flexilims_session=session, format_reply=False)
+    if parent is None:
+        raise FlexilimsError(
+            f"Cannot find an entity named {parent_name} in the project: check the "
+            "name, or give the parent's id."
+        )
+    return parent["id"]
+
+
+_MISSING = object()
+
+
+def matches(entity: dict, wanted: dict | None) -> bool:
+    """Whether an entity (as the session returns it) has all the values of
+    ``wanted``: attributes, or entity fields such as ``name`` or ``type``."""
+    if not wanted:
+        return True
+    attributes = entity.get("attributes") or {}
+    for key, value in wanted.items():
+        if key in RESERVED_NAMES:
+            found = entity.get(key, _MISSING)
+        else:
+            found = attributes.get(key, _MISSING)
+        if found is _MISSING or found != value:
+            return False
+    return True
 
 
 def get_experimental_sessions(project_id=None, flexilims_session=None, mouse=None):
@@ -296,8 +364,9 @@ def get_datasets(
 
     For example, this is useful if you want to retrieve paths to all scanimage
     datasets associated with a given session. Paths are resolved against the
-    raw or processed data root, by each dataset's ``is_raw``. One request
-    whatever the number of recordings.
+    raw or processed data root (:func:`flexiznam.paths.get_data_root`) of
+    each dataset's project, by its ``is_raw``. One request whatever the number
+    of recordings.
 
     Parameters
     ----------
@@ -320,7 +389,6 @@ def get_datasets(
         dataset paths.
     """
     session = _session(flexilims_session, project_id)
-    config = current_config()
     below = descendants(session, origin_id, ["recording", "dataset"])
     recordings = {e["id"]: e for e in below if e["type"] == "recording"}
     if not recordings:
@@ -333,7 +401,7 @@ def get_datasets(
             for key, rec in recordings.items()
             if rec["attributes"].get("recording_type") == recording_type
         }
-    roots = {is_raw: str(data_root(is_raw, config)) for is_raw in (True, False)}
+    roots = DataRoots(session)
     paths = {rec["name"]: [] for rec in recordings.values()}
     for entity in below:
         if entity["type"] != "dataset" or entity["origin_id"] not in recordings:
@@ -341,29 +409,73 @@ def get_datasets(
         attributes = entity["attributes"]
         if dataset_type is not None and attributes.get("dataset_type") != dataset_type:
             continue
+        root = roots.of(entity.get("project"), _is_raw(attributes))
         paths[recordings[entity["origin_id"]]["name"]].append(
-            os.path.join(roots[_is_raw(attributes)], attributes.get("path") or "")
+            os.path.join(root, attributes.get("path") or "")
         )
     return paths
+
+
+class DataRoots:
+    """The data roots of the entities of one reply, each project asked once."""
+
+    def __init__(self, session):
+        self.session = session
+        self._roots: dict = {}
+
+    def of(self, project, is_raw: bool) -> Path:
+        """The raw (``is_raw``) or processed root of ``project`` (an id)."""
+        key = (project, is_raw)
+        if key not in self._roots:
+            which = "raw" if is_raw else "processed"
+            self._roots[key] = get_data_root(
+                which, project=project, flexilims_session=self.session
+            )
+        return self._roots[key]
 
 
 def descendants(session, origin_id, datatypes=None) -> list[dict]:
     """Every entity below ``origin_id`` (of ``datatypes`` if given).
 
-    One request on our sessions (``get_descendants``); one request per level of
-    the hierarchy on a session without it, such as a third-party client.
+    One request on our sessions (``get_descendants``); on a session without
+    it (a third-party client, or ours on a Flexilims server), one
+    ``get-children`` request per entity found.
+    """
+    return descendants_in_one_request(session, origin_id, datatypes)[0]
+
+
+def descendants_in_one_request(session, origin_id, datatypes=None):
+    """:func:`descendants`, and whether the server gave them in one request.
+
+    A server that does (ours) also deletes a whole subtree in one request; a
+    Flexilims server does neither.
+
+    Returns
+    -------
+    (list of dict, bool)
+        The entities, parents before their children, and whether the server
+        has ``get-descendants``.
     """
     if hasattr(session, "get_descendants"):
-        return session.get_descendants(origin_id, datatype=datatypes)
+        try:
+            return session.get_descendants(origin_id, datatype=datatypes), True
+        except NotFound:  # our client on a Flexilims server: no such endpoint
+            pass
     found = _descendants_one_level_at_a_time(session, origin_id)
-    return [e for e in found if datatypes is None or e["type"] in datatypes]
+    return [e for e in found if datatypes is None or e["type"] in datatypes], False
 
 
 def _descendants_one_level_at_a_time(session, origin_id) -> list[dict]:
     """For sessions without ``get_descendants`` (a third-party client)."""
-    found, frontier = [], [origin_id]
+    found, frontier, seen = [], [origin_id], {origin_id}
     while frontier:
-        children = [c for parent in frontier for c in session.get_children(parent)]
+        children = [
+            child
+            for parent in frontier
+            for child in session.get_children(parent)
+            if child["id"] not in seen
+        ]
+        seen.update(child["id"] for child in children)
         found.extend(children)
-        frontier = [c["id"] for c in children if c["type"] != "dataset"]
+        frontier = [child["id"] for child in children]
     return found

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import keyring
 import yaml
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 import flexilims
 from flexilims.errors import Forbidden
 
 from .config import config_dir
-from .errors import ConfigurationError
+from .errors import ConfigurationError, FlexilimsError
 
 SECRETS_FILE = "secret_password.yml"
 KEYRING_SERVICE = "flexilims"
@@ -116,7 +116,9 @@ def _write_token(path: Path, token: str) -> None:
         json.dump({"token": token, "date": _today()}, stream)
 
 
-def remote_session(config: dict, project, username: str, password=None):
+def remote_session(
+    config: dict, project, username: str, password=None, reuse_token=True, timeout=10
+):
     """A :class:`flexilims.Flexilims` client on the configured server.
 
     Parameters
@@ -129,14 +131,34 @@ def remote_session(config: dict, project, username: str, password=None):
         Who to log in as.
     password : str, optional
         Else found as the module docstring says.
+    reuse_token : bool
+        Use (and share) the day's token of the token file; False logs in
+        anew and leaves the token file alone.
+    timeout : float
+        Seconds to wait for the token file's lock.
+
+    Raises
+    ------
+    FlexilimsError
+        If another process held the token file's lock for ``timeout`` seconds.
     """
     url = config["flexilims_url"]
     if not url.endswith("/"):
         url += "/"
     password = password or find_password(url, username)
+    if not reuse_token:
+        return _log_in(url, project, username, password)
     path = token_file(url, username)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock", timeout=120):
+    lock = FileLock(str(path) + ".lock", timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout as error:
+        raise FlexilimsError(
+            f"Waited {timeout} s for {lock.lock_file}: another process is logging "
+            f"in as {username}. Retry, pass a longer timeout, or reuse_token=False."
+        ) from error
+    try:
         token = _read_token(path)
         session = None
         if token is not None:
@@ -147,11 +169,16 @@ def remote_session(config: dict, project, username: str, password=None):
             except Forbidden:
                 session = None
         if session is None:
-            if password is None:
-                password = getpass.getpass(f"Password of {username} on {url}: ")
-            session = flexilims.open_session(
-                url, project, username=username, password=password
-            )
+            session = _log_in(url, project, username, password)
         if session.token != token:
             _write_token(path, session.token)
+    finally:
+        lock.release()
     return session
+
+
+def _log_in(url: str, project, username: str, password):
+    """A client with a new token (asking for the password if none is known)."""
+    if password is None:
+        password = getpass.getpass(f"Password of {username} on {url}: ")
+    return flexilims.open_session(url, project, username=username, password=password)

@@ -1,17 +1,17 @@
 """Opening a flexilims session from the configuration.
 
-With ``flexilims_url`` in the config, the session is the HTTP client of that
-server (:mod:`flexiznam.remote` finds the password and reuses the day's
-token); otherwise it is the in-process session on the embedded database of
-``database_url`` (a SQLite file in the flexiznam folder by default), which is
-created on first use with a ``demo`` project. Opening either is flexilims' job
-(:func:`flexilims.open_session`).
+With ``flexilims_url`` in the config (and ``offline_mode`` off), the session
+is the HTTP client of that server (:mod:`flexiznam.remote` finds the password
+and reuses the day's token); otherwise it is the in-process session on the
+embedded database of ``database_url`` (a SQLite file in the flexiznam folder
+by default), which is created on first use with a ``demo`` project. Opening
+either is flexilims' job (:func:`flexilims.open_session`).
 """
 
 import flexilims
 from flexilims.errors import Forbidden, ProjectNotFound
 
-from .config import load_config
+from .config import current_config, load_config
 from .errors import ConfigurationError
 
 
@@ -25,26 +25,37 @@ def project_from_config(project_id, config: dict) -> str | None:
 def lookup_project(project_id, prm=None):
     """The name of a project from its hexadecimal id, using the config's list.
 
+    Lab code keeps ids in its records; this names them without a request.
+
     Parameters
     ----------
     project_id : str
         hexadecimal id of the project.
     prm : dict, optional
-        settings (default: :func:`flexiznam.config.load_config`).
+        settings whose ``project_ids`` maps names to ids (default: the loaded
+        config, :func:`flexiznam.config.load_config`).
 
     Returns
     -------
     str or None
-        the name, or None if the config does not list that id.
+        the name, or None if the settings do not list that id.
     """
-    prm = prm or load_config()
+    if prm is None:
+        prm = current_config()
     for name, hex_id in (prm.get("project_ids") or {}).items():
         if hex_id == project_id:
             return name
     return None
 
 
-def get_flexilims_session(project_id, username=None, password=None):
+def get_flexilims_session(
+    project_id,
+    username=None,
+    password=None,
+    reuse_token=True,
+    timeout=10,
+    offline_mode=None,
+):
     """Open a new flexilims session.
 
     Parameters
@@ -59,21 +70,50 @@ def get_flexilims_session(project_id, username=None, password=None):
         (optional) flexilims password for a server. If not provided, it is read
         from the system keyring or the secrets file, or failing that triggers
         an input prompt.
+    reuse_token : bool
+        On a server: reuse the day's token shared by this user's processes
+        (default). False logs in anew and leaves the shared token alone.
+    timeout : float
+        On a server: seconds to wait for the lock of the token file while
+        another process logs in.
+    offline_mode : bool, optional
+        True opens a session on the embedded database (``database_url``) even
+        when ``flexilims_url`` is set; default: the config's ``offline_mode``.
 
     Returns
     -------
     flexilims.Session
         the HTTP client of ``flexilims_url``, or the in-process session on the
         embedded database.
+
+    Raises
+    ------
+    ConfigurationError
+        If the project does not exist or the user is not one of its members.
+    FlexilimsError
+        If the token file stayed locked for ``timeout`` seconds.
     """
     config = load_config()
+    if offline_mode is None:
+        offline_mode = config.get("offline_mode") or False
+    if not isinstance(offline_mode, bool):
+        raise ConfigurationError(
+            f"offline_mode must be true or false, not {offline_mode!r}"
+        )
     username = username or config["flexilims_username"]
     project = project_from_config(project_id, config)
     try:
-        if config.get("flexilims_url"):
+        if config.get("flexilims_url") and not offline_mode:
             from .remote import remote_session
 
-            return remote_session(config, project, username, password)
+            return remote_session(
+                config,
+                project,
+                username,
+                password,
+                reuse_token=reuse_token,
+                timeout=timeout,
+            )
         return flexilims.open_session(
             config["database_url"], project, username=username
         )

@@ -15,6 +15,7 @@ from flexilims import (
     Flexilims,
     Forbidden,
     LocalSession,
+    NameTaken,
     ServerUnreachable,
 )
 from flexilims.client import BadBaseUrl, error_from_reply
@@ -83,7 +84,7 @@ BAD_REQUESTS = [
     (
         lambda s, t: s.get("mouse", date_created_operator="eq"),
         BadRequest,
-        "date_created_operator must be gt or lt",
+        "date_created_operator must be one of gt, lt, not 'eq'",
     ),
     (
         lambda s, t: s.get("mouse", limit="ten"),
@@ -127,8 +128,8 @@ BAD_REQUESTS = [
     ),
     (
         lambda s, t: s.post("mouse", "o'mouse", {}),
-        BadRequest,
-        "Save failed. Check mouse name. Mouse o'mouse already exist in the project "
+        NameTaken,
+        "Save failed. Check sample name. Sample o'mouse already exist in the project "
         "test." + HINT,
     ),
     (
@@ -163,8 +164,8 @@ BAD_REQUESTS = [
     ),
     (
         lambda s, t: s.update_one(t["id"], "mouse", name="other mouse"),
-        BadRequest,
-        "Update failed. Check mouse name. Mouse other mouse already exist in the "
+        NameTaken,
+        "Update failed. Check sample name. Sample other mouse already exist in the "
         "project test." + HINT,
     ),
     (
@@ -216,6 +217,9 @@ def test_bad_requests_raise_the_same_errors_in_process_and_over_http(
         error = raised.value
         assert type(error) is error_class, (index, error)
         assert isinstance(error, OSError)
+        if isinstance(error, NameTaken):
+            assert (error.datatype, error.project) == ("mouse", "test"), index
+            assert error.field == "name", index
         if message is not None:
             assert error.message == message, index
             assert str(error) == f"Error {error.status}:  {message}"

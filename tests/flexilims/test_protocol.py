@@ -46,7 +46,7 @@ def test_get_unknown_parameter_lists_every_valid_field(call, project):
         ({"type": "dataset"}, "you need to provide project_id to query for [dataset]"),
         (
             {"type": "mouse", "project_id": "P", "date_created_operator": "eq"},
-            "date_created_operator must be gt or lt",
+            "date_created_operator must be one of gt, lt, not 'eq'",
         ),
         (
             {"type": "mouse", "project_id": "P", "limit": "ten"},
@@ -161,7 +161,13 @@ def test_same_type_and_name_in_several_projects(call, save, project, store):
     assert [e["attributes"]["sex"] for e in found.json()] == ["M"]
     found = call("get", {"type": "mouse", "cross_project_entity": "yes"})
     assert sorted(e["project"] for e in found.json()) == sorted([project.id, other.id])
+    # A project-scoped type needs a project, with or without a name.
     found = call("get", {"type": "mouse", "name": "twin"})
+    assert error_message(found, 400) == (
+        "you need to provide project_id to query for [mouse]"
+    )
+    # Without a type, a name searches every type of every project one can see.
+    found = call("get", {"name": "twin"})
     assert len(found.json()) == 2
 
 
@@ -429,12 +435,16 @@ def test_update_one_empty_strings_need_allow_nulls(call, save):
 
 def test_update_one_renames_and_moves(call, save, tree):
     sample = tree["sample"]
-    entity = update(
-        call, sample, {"name": "cortex", "origin_id": tree["session"]["id"]}
-    )
+    other = save("mouse", "other mouse", {})
+    entity = update(call, sample, {"name": "cortex", "origin_id": other["id"]})
     assert entity.status_code == 200
     assert entity.json()["name"] == "cortex"
-    assert entity.json()["origin_id"] == tree["session"]["id"]
+    assert entity.json()["origin_id"] == other["id"]
+    reply = update(call, sample, {"name": "cortex"})
+    assert error_message(reply, 400) == (
+        "Update failed. Check sample name. Sample cortex already exist in the "
+        "project test." + HINT
+    )
     save("sample", "taken", {})
     reply = update(call, sample, {"name": "taken"})
     assert error_message(reply, 400) == (

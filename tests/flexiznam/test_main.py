@@ -576,11 +576,14 @@ def test_add_entity_errors_are_clear_and_change_nothing(
     flz_session, mouse, store, snapshot
 ):
     before = snapshot(store)
-    with pytest.raises(FlexilimsError, match="type provided is not defined"):
+    with pytest.raises(FlexilimsError, match="Type 'planet' is not defined .*mouse"):
         flz.add_entity("planet", "mars", flexilims_session=flz_session)
     with pytest.raises(FlexilimsError, match="origin not found"):
         flz.add_entity("sample", "s", origin_id="0" * 24, flexilims_session=flz_session)
-    with pytest.raises(NameNotUniqueError, match="already exist in the project test"):
+    with pytest.raises(
+        NameNotUniqueError,
+        match="A mouse named PZAH6.4b already exists in project test",
+    ):
         flz.add_entity("mouse", MOUSE, flexilims_session=flz_session)
     with pytest.raises(FlexilimsError, match="not a valid attribute name"):
         flz.add_entity(

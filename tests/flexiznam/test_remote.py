@@ -1,15 +1,17 @@
 """Sessions on a server from the config: password sources and token reuse."""
 
 import os
+import time
 
 import pytest
 import yaml
+from filelock import FileLock
 
 import flexiznam.main as flz
-from flexilims import Flexilims
+from flexilims import Flexilims, LocalSession, ServerUnreachable
 from flexilims.store.accounts import Accounts
 from flexiznam import remote
-from flexiznam.errors import ConfigurationError
+from flexiznam.errors import ConfigurationError, FlexilimsError
 
 
 @pytest.fixture
@@ -88,3 +90,65 @@ def test_store_password_falls_back_to_an_owner_only_file(tmp_path, monkeypatch):
     assert where == str(tmp_path / remote.SECRETS_FILE)
     assert os.stat(where).st_mode & 0o077 == 0
     assert remote.file_password("ada") == "secret"
+
+
+# ------------------------------------------------- later keywords of sessions
+
+
+def test_reuse_token_false_logs_in_anew_and_keeps_the_day_token(
+    server_config, config_dir, store
+):
+    shared = flz.get_flexilims_session("test", password="ada-password")
+    token_file = remote.token_file(server_config, "ada")
+    saved = token_file.read_text()
+    fresh = flz.get_flexilims_session(
+        "test", password="ada-password", reuse_token=False
+    )
+    assert fresh.token != shared.token
+    assert count_tokens(store) == 2
+    assert token_file.read_text() == saved
+    again = flz.get_flexilims_session("test", password="ada-password")
+    assert again.token == shared.token
+    assert flz.get_entities(flexilims_session=fresh).empty
+
+
+def test_a_locked_token_file_times_out_with_a_clear_error(server_config, store):
+    lock = FileLock(str(remote.token_file(server_config, "ada")) + ".lock")
+    lock.acquire()
+    try:
+        started = time.monotonic()
+        with pytest.raises(FlexilimsError, match="reuse_token=False"):
+            flz.get_flexilims_session("test", password="ada-password", timeout=0.3)
+        assert time.monotonic() - started < 5
+        assert count_tokens(store) == 0
+        session = flz.get_flexilims_session(
+            "test", password="ada-password", reuse_token=False, timeout=0.3
+        )
+        assert isinstance(session, Flexilims)
+    finally:
+        lock.release()
+
+
+def test_offline_mode_opens_the_embedded_database(
+    config_dir, store, project, set_config, monkeypatch
+):
+    # A server nobody answers at: offline mode must not try it.
+    set_config(flexilims_url="http://127.0.0.1:9/flexilims/api/")
+    monkeypatch.setattr(remote, "keyring_password", lambda url, username: None)
+    session = flz.get_flexilims_session("test", offline_mode=True)
+    assert isinstance(session, LocalSession)
+    assert session.project_id == project.id
+    flz.add_mouse("M1", "test", flexilims_session=session)
+    assert list(flz.get_entities(flexilims_session=session).index) == ["M1"]
+    set_config(offline_mode=True)
+    assert isinstance(flz.get_flexilims_session("test"), LocalSession)
+    with pytest.raises(ServerUnreachable):
+        flz.get_flexilims_session("test", password="x", offline_mode=False)
+
+
+def test_offline_mode_must_be_a_boolean(config_dir, set_config):
+    set_config(offline_mode="sometimes")
+    with pytest.raises(ConfigurationError, match="offline_mode must be true or false"):
+        flz.get_flexilims_session("test")
+    with pytest.raises(ConfigurationError, match="offline_mode must be true or false"):
+        flz.get_flexilims_session("test", offline_mode="yes")

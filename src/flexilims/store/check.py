@@ -21,11 +21,10 @@ from pathlib import Path, PurePosixPath
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..writes import AttributeRule
-from . import Store, db
+from . import Store, db, labsettings
 from . import models as m
+from .changes import incremental_number
 from .entities import MAX_DEPTH, attribute_value_rows, index_row
-from .transfer import _incremental_number
 
 #: Every kind of problem, in the order of the report: name, what it means,
 #: and whether ``--fix`` repairs it.
@@ -237,33 +236,6 @@ def _genealogy(conn, report: Report) -> None:
         )
 
 
-def _all_rules(conn) -> dict[str, dict[str, AttributeRule]]:
-    """The lab settings' rules of every datatype, in one query."""
-    t, a = m.datatypes, m.datatype_attributes
-    query = sa.select(
-        t.c.name,
-        a.c.name.label("attribute"),
-        a.c.value_type,
-        a.c.required,
-        a.c.allowed_values,
-    ).select_from(t.outerjoin(a, a.c.datatype == t.c.name))
-    rules: dict[str, dict[str, AttributeRule]] = {}
-    for row in conn.execute(query):
-        by_name = rules.setdefault(row.name, {})
-        if row.attribute is not None:
-            by_name[row.attribute] = AttributeRule(
-                name=row.attribute,
-                value_type=row.value_type,
-                required=row.required,
-                allowed_values=(
-                    tuple(row.allowed_values)
-                    if row.allowed_values is not None
-                    else None
-                ),
-            )
-    return rules
-
-
 class _Scan:
     """One pass over every entity (streamed) beside its index rows (streamed
     in the same order): the index, lab settings, dataset path and counter
@@ -272,7 +244,12 @@ class _Scan:
     def __init__(self, conn, report, roots, dataset_type, path_attribute):
         self.conn, self.report, self.roots = conn, report, roots
         self.dataset_type, self.path_attribute = dataset_type, path_attribute
-        self.rules = _all_rules(conn)
+        self.rules = {
+            name: rules.attributes
+            for name, rules in labsettings.rules_of(
+                conn, labsettings.datatype_names(conn)
+            ).items()
+        }
         self.highest: dict[str, int] = {}
         #: Entities whose index rows must be rebuilt: id -> expected rows.
         self.reindex: dict[str, list[dict]] = {}
@@ -317,7 +294,7 @@ class _Scan:
                 f"{len(expected)} expected",
             )
             self.reindex[entity.id] = expected
-        number = _incremental_number(entity.type, entity.incremental_id or "")
+        number = incremental_number(entity.type, entity.incremental_id or "")
         if number is not None and number > self.highest.get(entity.type, 0):
             self.highest[entity.type] = number
         self._lab_settings(entity, attributes)

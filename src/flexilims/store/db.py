@@ -61,9 +61,11 @@ def _configure_sqlite(engine: sa.Engine, busy_timeout_ms: int) -> None:
 #: PostgreSQL error codes (SQLSTATE) after which the same request may succeed
 #: later: connection exceptions (class 08), server shutting down or starting
 #: (57P01-57P03), too many connections (53300), out of resources (53xxx),
-#: statement or lock timeout (57014, 55P03), serialization failure and
-#: deadlock (40001, 40P01).
-RETRYABLE_SQLSTATES = ("57P01", "57P02", "57P03", "57014", "55P03", "40001", "40P01")
+#: statement or lock timeout (57014, 55P03). Serialization failures and
+#: deadlocks (:data:`RETRYABLE`) are run again by
+#: :meth:`flexilims.store.Store.transaction` first, and only become a 503
+#: when they still fail.
+RETRYABLE_SQLSTATES = ("57P01", "57P02", "57P03", "57014", "55P03")
 RETRYABLE_SQLSTATE_CLASSES = ("08", "53")
 
 #: SQLite result codes after which the same request may succeed later: busy
@@ -81,7 +83,7 @@ def _driver_error(error: BaseException) -> BaseException:
     return getattr(error, "orig", None) or error
 
 
-def _why_unavailable(error: BaseException) -> str | None:
+def _why_unavailable(error: BaseException, conflicts: bool = True) -> str | None:
     """Why ``error`` means the database is unavailable (None if it does not).
 
     Decided by class and error code, never by message: SQLAlchemy's
@@ -116,12 +118,16 @@ def _why_unavailable(error: BaseException) -> str | None:
         return "a database statement took longer than its timeout"
     if state == "55P03":
         return "a write waited too long for another one's lock"
+    if state in RETRYABLE:
+        return "concurrent writes got in each other's way" if conflicts else None
     if state in RETRYABLE_SQLSTATES or state[:2] in RETRYABLE_SQLSTATE_CLASSES:
         return f"the database is unavailable (SQLSTATE {state})"
     return None
 
 
-def unavailable(error: BaseException, retry_after: float) -> Unavailable | None:
+def unavailable(
+    error: BaseException, retry_after: float, conflicts: bool = True
+) -> Unavailable | None:
     """The :class:`Unavailable` a database error stands for, or None.
 
     Parameters
@@ -130,10 +136,12 @@ def unavailable(error: BaseException, retry_after: float) -> Unavailable | None:
         A SQLAlchemy or driver exception (or anything else: then None).
     retry_after : float
         Seconds after which clients may try again.
+    conflicts : bool
+        Count deadlocks and serialization failures (:data:`RETRYABLE`) too.
     """
     if isinstance(error, Unavailable):
         return error
-    why = _why_unavailable(error)
+    why = _why_unavailable(error, conflicts)
     if why is None:
         return None
     return Unavailable(
@@ -149,7 +157,10 @@ def _raise_unavailable(engine: sa.Engine, retry_after: float) -> None:
         # a new one: leave it to the pool.
         if context.is_pre_ping:
             return None
-        replacement = unavailable(context.original_exception, retry_after)
+        # Deadlocks stay driver errors here: Store.transaction runs them again.
+        replacement = unavailable(
+            context.original_exception, retry_after, conflicts=False
+        )
         if replacement is not None:
             raise replacement from context.sqlalchemy_exception
         return None
@@ -410,7 +421,30 @@ def upgrade(engine: sa.Engine) -> None:
 COPY_FROM_ROWS = 100
 
 
-def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list) -> None:
+def is_unique_violation(error: sa.exc.IntegrityError) -> bool:
+    """Whether an integrity error is a unique constraint's (not a foreign key's),
+    from the driver's error code."""
+    orig = error.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate == "23505"
+    return getattr(orig, "sqlite_errorname", "") in (
+        "SQLITE_CONSTRAINT_UNIQUE",
+        "SQLITE_CONSTRAINT_PRIMARYKEY",
+    )
+
+
+#: SQLSTATEs after which the same transaction may succeed if run again.
+RETRYABLE = ("40001", "40P01")  # serialization failure, deadlock detected
+
+
+def is_retryable(error: sa.exc.DBAPIError) -> bool:
+    """Whether a transaction failed only because of another one (a deadlock
+    or a serialization failure) and may be run again."""
+    return getattr(error.orig, "sqlstate", None) in RETRYABLE
+
+
+def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list, columns=None) -> None:
     """Insert rows in the caller's transaction, as fast as the driver allows.
 
     ``COPY`` on PostgreSQL for many rows, one driver-level ``executemany``
@@ -423,7 +457,9 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list) -> None:
     table : sqlalchemy.Table
         Where to insert.
     rows : list of sequences
-        Values in the table's column order; JSON columns as JSON text.
+        Values in the order of ``columns``; JSON columns as JSON text.
+    columns : sequence of sqlalchemy.Column, optional
+        The columns given (default: all of the table's).
 
     Raises
     ------
@@ -433,7 +469,11 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list) -> None:
     """
     if not rows:
         return
-    columns = ", ".join(column.name for column in table.columns)
+    columns = list(table.columns if columns is None else columns)
+    marks = ", ".join(
+        ("%s" if conn.dialect.name == "postgresql" else "?") for _ in columns
+    )
+    columns = ", ".join(column.name for column in columns)
     postgres = conn.dialect.name == "postgresql"
     if postgres and len(rows) >= COPY_FROM_ROWS:
         import psycopg
@@ -449,5 +489,4 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list) -> None:
         finally:
             cursor.close()
         return
-    marks = ", ".join(("%s" if postgres else "?") for _ in table.columns)
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", rows)

@@ -8,6 +8,7 @@ request, built once and bound per call.
 
 import functools
 import itertools
+import math
 import operator
 import os
 import secrets
@@ -18,25 +19,21 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..writes import index_text, query_texts
-from . import db, labsettings
+from ..protocol import ENTITY_FIELDS
+from . import db
 from . import models as m
 
-#: Positions of the project and creation date in :data:`ENTITY_COLUMNS` rows.
-PROJECT, DATE_CREATED = 8, 6
+#: The columns of an entity's reply, in the protocol's field order
+#: (:data:`flexilims.protocol.ENTITY_FIELDS`).
+ENTITY_COLUMNS = tuple(m.entities.c[field.column] for field in ENTITY_FIELDS)
 
-ENTITY_COLUMNS = (
-    m.entities.c.id,
-    m.entities.c.type,
-    m.entities.c.name,
-    m.entities.c.incremental_id,
-    m.entities.c.attributes,
-    m.entities.c.created_by,
-    m.entities.c.date_created,
-    m.entities.c.date_updated,
-    m.entities.c.project_id,
-    m.entities.c.origin_id,
-)
+#: The reply's field names, in :data:`ENTITY_COLUMNS` order.
+_REPLY_NAMES = tuple(field.name for field in ENTITY_FIELDS)
+_COLUMN_NAMES = tuple(field.column for field in ENTITY_FIELDS)
+
+#: Positions of the project and creation date in :data:`ENTITY_COLUMNS` rows.
+PROJECT = _COLUMN_NAMES.index("project_id")
+DATE_CREATED = _COLUMN_NAMES.index("date_created")
 
 
 def now_ms() -> int:
@@ -106,18 +103,11 @@ class EntityQuery:
 
 def entity_reply(entity: Mapping, *, links: Iterable[str] | None = None) -> dict:
     """The protocol's JSON object for an entity (a row mapping or a dict)."""
-    reply = {
-        "id": entity["id"],
-        "type": entity["type"],
-        "name": entity["name"],
-        "incrementalId": entity["incremental_id"],
-        "attributes": entity["attributes"] if entity["attributes"] is not None else {},
-        "createdBy": entity["created_by"],
-        "dateCreated": entity["date_created"],
-        "dateUpdated": entity["date_updated"],
-        "project": entity["project_id"],
-        "origin_id": entity["origin_id"],
-    }
+    reply = dict(
+        zip(_REPLY_NAMES, (entity[name] for name in _COLUMN_NAMES), strict=True)
+    )
+    if reply["attributes"] is None:
+        reply["attributes"] = {}
     if links is not None:
         reply["customEntities"] = list(links)
         reply["objects"] = {}
@@ -126,32 +116,11 @@ def entity_reply(entity: Mapping, *, links: Iterable[str] | None = None) -> dict
 
 def entity_replies(rows) -> list[dict]:
     """Replies for rows selected with :data:`ENTITY_COLUMNS` (the fast path)."""
-    return [
-        {
-            "id": id_,
-            "type": type_,
-            "name": name,
-            "incrementalId": incremental,
-            "attributes": attributes if attributes is not None else {},
-            "createdBy": created_by,
-            "dateCreated": created,
-            "dateUpdated": updated,
-            "project": project,
-            "origin_id": origin,
-        }
-        for (
-            id_,
-            type_,
-            name,
-            incremental,
-            attributes,
-            created_by,
-            created,
-            updated,
-            project,
-            origin,
-        ) in rows
-    ]
+    replies = [dict(zip(_REPLY_NAMES, row, strict=True)) for row in rows]
+    for reply in replies:
+        if reply["attributes"] is None:
+            reply["attributes"] = {}
+    return replies
 
 
 #: An attribute index row (from :func:`attribute_value_rows`) as a tuple.
@@ -165,6 +134,37 @@ def entity_row(entity: Mapping) -> tuple:
     row = list(_entity_values(entity))
     row[_ATTRIBUTES_AT] = db.json_text(row[_ATTRIBUTES_AT])
     return tuple(row)
+
+
+def index_text(value) -> str | None:
+    """Text under which a scalar attribute value is indexed for ``query_value``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return repr(value) if isinstance(value, float) else str(value)
+    return None
+
+
+def query_texts(query_value) -> list[str]:
+    """Index texts a ``query_value`` (as received, usually a string) matches."""
+    if isinstance(query_value, bool | int | float):
+        return [index_text(query_value)]
+    text = str(query_value)
+    texts = [text]
+    if text in ("True", "False"):
+        texts.append(text.lower())
+    try:
+        number = float(text)
+    except ValueError:
+        return texts
+    if math.isfinite(number):
+        if number.is_integer():
+            texts += [str(int(number)), repr(number)]
+        else:
+            texts.append(repr(number))
+    return list(dict.fromkeys(texts))
 
 
 def attribute_value_rows(entity: Mapping, attributes: Mapping) -> list[dict]:
@@ -278,18 +278,6 @@ def descendants_at(depth: int) -> sa.Select:
     return stmt.where(chain[-1].c.origin_id == sa.bindparam("root"))
 
 
-#: What a save needs to know, in one statement: the rules of the datatype
-#: (a row per attribute), the project's name and the origin's project.
-SAVE_CONTEXT = labsettings.RULES_QUERY.add_columns(
-    sa.select(m.projects.c.name)
-    .where(m.projects.c.id == sa.bindparam("project_id"))
-    .scalar_subquery()
-    .label("project_name"),
-    sa.select(m.entities.c.project_id)
-    .where(m.entities.c.id == sa.bindparam("origin_id"))
-    .scalar_subquery()
-    .label("origin_project"),
-)
 TYPE_AND_PROJECT = sa.select(
     sa.exists().where(m.datatypes.c.name == sa.bindparam("type")),
     sa.exists().where(m.projects.c.id == sa.bindparam("project_id")),

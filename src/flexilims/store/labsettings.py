@@ -6,7 +6,7 @@ import sqlalchemy as sa
 import yaml
 
 from ..errors import BadRequest
-from ..writes import VALUE_TYPES, AttributeRule
+from ..writes import VALUE_TYPES, AttributeRule, TypeRules
 from . import models as m
 
 
@@ -24,6 +24,15 @@ def check_settings(settings: dict) -> None:
             "Lab settings need a 'datatypes' mapping of at least one type."
         )
     for datatype, definition in datatypes.items():
+        parents = (definition or {}).get("allowed_parents")
+        if parents is not None and (
+            not isinstance(parents, list)
+            or not all(parent in datatypes for parent in parents)
+        ):
+            raise BadRequest(
+                f"Lab settings: allowed_parents of '{datatype}' must be a list of "
+                f"datatypes defined in the settings ({', '.join(datatypes)})."
+            )
         attributes = (definition or {}).get("attributes") or {}
         if not isinstance(attributes, dict):
             raise BadRequest(
@@ -58,6 +67,7 @@ def write_settings(conn: sa.Connection, settings: dict) -> None:
                 "position": position,
                 "project_scoped": definition.get("project_scoped", True),
                 "description": definition.get("description"),
+                "allowed_parents": definition.get("allowed_parents"),
             }
         )
         attributes = definition.get("attributes") or {}
@@ -83,9 +93,12 @@ def read_settings(conn: sa.Connection) -> dict:
     """The lab settings, in the YAML file's shape."""
     datatypes = {}
     for row in conn.execute(sa.select(m.datatypes).order_by(m.datatypes.c.position)):
-        datatypes[row.name] = {"project_scoped": row.project_scoped, "attributes": {}}
+        datatypes[row.name] = {"project_scoped": row.project_scoped}
         if row.description:
             datatypes[row.name]["description"] = row.description
+        if row.allowed_parents is not None:
+            datatypes[row.name]["allowed_parents"] = row.allowed_parents
+        datatypes[row.name]["attributes"] = {}
     query = sa.select(m.datatype_attributes).order_by(
         m.datatype_attributes.c.datatype, m.datatype_attributes.c.position
     )
@@ -101,35 +114,47 @@ def read_settings(conn: sa.Connection) -> dict:
     return {"datatypes": datatypes}
 
 
-def datatype_rules(
-    conn: sa.Connection, datatype: str
-) -> dict[str, AttributeRule] | None:
-    """The attribute rules of one datatype, or None if the type is not defined."""
-    rows = conn.execute(RULES_QUERY, {"datatype": datatype}).all()
-    return rules_from_rows(rows) if rows else None
+def rules_of(conn: sa.Connection, datatypes) -> dict[str, TypeRules]:
+    """The lab settings of several datatypes, in one query.
+
+    Returns
+    -------
+    dict
+        :class:`~flexilims.writes.TypeRules` by datatype; undefined datatypes
+        are left out.
+    """
+    names = sorted({name for name in datatypes if isinstance(name, str)})
+    if not names:
+        return {}
+    rows = conn.execute(RULES_QUERY, {"datatypes": names}).all()
+    found: dict[str, TypeRules] = {}
+    for row in rows:
+        rules = found.get(row.name)
+        if rules is None:
+            parents = row.allowed_parents
+            rules = found[row.name] = TypeRules(
+                row.name, {}, tuple(parents) if parents is not None else None
+            )
+        if row.attribute is not None:
+            rules.attributes[row.attribute] = AttributeRule(
+                name=row.attribute,
+                value_type=row.value_type,
+                required=row.required,
+                allowed_values=(
+                    tuple(row.allowed_values)
+                    if row.allowed_values is not None
+                    else None
+                ),
+            )
+    return found
 
 
-def rules_from_rows(rows) -> dict[str, AttributeRule]:
-    """Rules by attribute name, from rows of :data:`RULES_QUERY`."""
-    return {
-        row.attribute: AttributeRule(
-            name=row.attribute,
-            value_type=row.value_type,
-            required=row.required,
-            allowed_values=(
-                tuple(row.allowed_values) if row.allowed_values is not None else None
-            ),
-        )
-        for row in rows
-        if row.attribute is not None
-    }
-
-
-#: The rules of one datatype (a row per attribute, none if the type is not
-#: defined); built once, bound per request.
+#: The rules of some datatypes (a row per attribute, one with a null attribute
+#: for a type without attributes); built once, bound per request.
 RULES_QUERY = (
     sa.select(
         m.datatypes.c.name,
+        m.datatypes.c.allowed_parents,
         m.datatype_attributes.c.name.label("attribute"),
         m.datatype_attributes.c.value_type,
         m.datatype_attributes.c.required,
@@ -141,8 +166,8 @@ RULES_QUERY = (
             m.datatype_attributes.c.datatype == m.datatypes.c.name,
         )
     )
-    .where(m.datatypes.c.name == sa.bindparam("datatype"))
-    .order_by(m.datatype_attributes.c.position)
+    .where(m.datatypes.c.name.in_(sa.bindparam("datatypes", expanding=True)))
+    .order_by(m.datatypes.c.name, m.datatype_attributes.c.position)
 )
 
 

@@ -80,6 +80,8 @@ datatypes = sa.Table(
     sa.Column("position", sa.Integer, nullable=False, default=0),
     sa.Column("project_scoped", sa.Boolean, nullable=False, default=True),
     sa.Column("description", sa.Text, nullable=True),
+    #: Datatypes an entity of this type may be below (null: any).
+    sa.Column("allowed_parents", Json, nullable=True),
 )
 
 datatype_attributes = sa.Table(
@@ -181,6 +183,7 @@ history = sa.Table(
     sa.Column("changed_at", sa.BigInteger, nullable=False),
     sa.Column("before", Json, nullable=True),
     sa.Column("after", Json, nullable=True),
+    sa.Index("ix_history_project_id_id", "project_id", "id"),
 )
 
 trash = sa.Table(

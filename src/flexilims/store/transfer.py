@@ -18,55 +18,39 @@ an export imported into an empty database gives back the same entities.
 """
 
 import getpass
-import re
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from tqdm.auto import tqdm
 
-from ..errors import BadRequest
-from ..writes import ATTRIBUTE_NAME, check_no_nan, empty_to_null, is_hex_id
-from . import (
-    ENTITY_COLUMNS,
-    Store,
-    attribute_value_rows,
-    entity_row,
-    index_row,
-    labsettings,
-    new_id,
-    now_ms,
-)
+from .. import protocol
+from ..errors import BadRequest, FlexilimsError, NameTaken, ProjectNotFound
+from ..writes import is_hex_id
+from . import db
 from . import models as m
-from .db import bulk_insert
+from .changes import Changes, Operation
+from .entities import ENTITY_COLUMNS, Actor, entity_replies, new_id, now_ms
 
-#: Rows per ``executemany`` statement and ids per ``IN`` list.
-CHUNK = 2000
+#: Entities checked and written together; the import is still one transaction
+#: (each chunk sees what the chunks before it wrote).
+CHUNK = 10_000
 
 #: The fields of an entity in the format, in the order :func:`export_project`
 #: writes them (``children`` comes last).
-FIELDS = (
-    "id",
-    "type",
-    "name",
-    "incrementalId",
-    "attributes",
-    "createdBy",
-    "dateCreated",
-    "dateUpdated",
-    "project",
-    "origin_id",
-    "customEntities",
-)
+FIELDS = protocol.EXPORT_FIELDS
 
-#: Longest strings the columns hold.
+#: Longest strings the columns hold, of the fields an import keeps as given.
 MAX_LENGTH = {
     "type": m.entities.c.type.type.length,
-    "name": m.entities.c.name.type.length,
     "incrementalId": m.entities.c.incremental_id.type.length,
     "createdBy": m.entities.c.created_by.type.length,
 }
+
+#: How pandas' and Python's JSON writers spell a missing id.
+_MISSING_IDS = ("", "nan", "NaN", "None", "null", "NaT")
 
 
 @dataclass
@@ -84,6 +68,15 @@ class _Node:
         return self.row["id"]
 
 
+@dataclass
+class _Reading:
+    """What reading a file found besides its entities."""
+
+    projects: list[str] = field(default_factory=list)
+    #: How many NaN values were read as null.
+    nans: int = 0
+
+
 def _refused(path: str | None, message: str) -> BadRequest:
     where = f" at {path}" if path else ""
     return BadRequest(f"Import failed{where}: {message} Nothing was imported.")
@@ -92,96 +85,87 @@ def _refused(path: str | None, message: str) -> BadRequest:
 # ------------------------------------------------------------------ parse
 
 
+def _is_nan(value) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
 def _string(entity: Mapping, key: str, path: str, *, required: bool) -> str | None:
     value = entity.get(key)
-    if value is None:
+    if value is None or _is_nan(value):
         if required:
             raise _refused(path, f"'{key}' is missing.")
         return None
     if type(value) is not str or (required and not value.strip()):
         raise _refused(path, f"'{key}' must be a non-empty string, not {value!r}.")
-    if len(value) > MAX_LENGTH[key]:
+    if key in MAX_LENGTH and len(value) > MAX_LENGTH[key]:
         raise _refused(path, f"'{key}' is longer than {MAX_LENGTH[key]} characters.")
     return value
 
 
 def _date(entity: Mapping, key: str, path: str) -> int | None:
     value = entity.get(key)
-    if value is None:
+    if value is None or _is_nan(value):
         return None
     if type(value) is float and value.is_integer():
         value = int(value)
-    if type(value) is not int or value < 0:
+    if type(value) is not int or value < 0 or value > 2**63 - 1:
         raise _refused(
             path, f"'{key}' must be milliseconds since the epoch, not {value!r}."
         )
     return value
 
 
-#: Attribute values that need no NaN check nor empty-to-null conversion.
-_PLAIN = frozenset({str, int, bool, type(None)})
+def _id(value, reading: _Reading):
+    """An id field, with the spellings of a missing value read as null."""
+    if _is_nan(value):
+        reading.nans += 1
+        return None
+    if isinstance(value, str) and value in _MISSING_IDS:
+        return None
+    return value
 
 
-def _attributes(attributes, path: str) -> dict:
-    """The attributes under the store's rules: names of letters, digits, ``_``
-    and ``-``, no NaN, empty lists and dicts as null (at any depth)."""
-    if attributes is None:
-        return {}
-    if not isinstance(attributes, Mapping):
-        raise _refused(path, "'attributes' must be a JSON object.")
-    clean = {}
-    for key, value in attributes.items():
-        if type(key) is not str or not ATTRIBUTE_NAME.match(key):
-            raise _refused(
-                path,
-                f"'{key}' is not a valid attribute name: use only letters, "
-                "digits, '_' and '-'.",
-            )
-        if type(value) not in _PLAIN:
-            try:
-                check_no_nan(value, key, "Import")
-            except BadRequest:
-                raise _refused(
-                    path,
-                    f"attribute '{key}' holds NaN or an infinity, which cannot be "
-                    "stored: use null or a number.",
-                ) from None
-            value = empty_to_null(value)
-        clean[key] = value
-    return clean
+def _without_nan(value, reading: _Reading):
+    """A value with every NaN read as null (counted), at any depth."""
+    if isinstance(value, float):
+        if math.isnan(value):
+            reading.nans += 1
+            return None
+        return value
+    if isinstance(value, Mapping):
+        return {key: _without_nan(item, reading) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nan(item, reading) for item in value]
+    return value
 
 
 def _links(entity: Mapping, path: str) -> list[str]:
     links = entity.get("customEntities")
-    if not links:
+    if links is None or _is_nan(links) or not links:
         return []
     if not isinstance(links, list) or not all(is_hex_id(i) for i in links):
         raise _refused(path, "'customEntities' must be a list of 24-hex entity ids.")
     return list(dict.fromkeys(links))
 
 
-def _parse(data, created_by: str) -> tuple[list[_Node], list[str]]:
-    """Check the file's shape and fields; the entities, parents first.
-
-    Returns the nodes in depth-first order and the project ids the entities
-    name in their ``project`` field.
-    """
+def _parse(data, created_by: str) -> tuple[list[_Node], _Reading]:
+    """Check the file's shape and fields; the entities in depth-first order."""
     if not isinstance(data, Mapping):
         raise _refused(
             None,
             "the file must hold a JSON object of root entities keyed by name.",
         )
     stamp = now_ms()
+    reading = _Reading()
     nodes: list[_Node] = []
     where_id: dict[str, str] = {}
     where_name: dict[tuple[str, str], str] = {}
-    projects: list[str] = []
     stack = [(str(key), value, None) for key, value in reversed(data.items())]
     while stack:
         path, entity, parent = stack.pop()
         if not isinstance(entity, Mapping):
             raise _refused(path, "an entity must be a JSON object with a 'type'.")
-        node = _node(entity, path, parent, stamp, created_by)
+        node = _node(entity, path, parent, stamp, created_by, reading)
         if node.id in where_id:
             raise _refused(path, f"id {node.id} is also the id of {where_id[node.id]}.")
         where_id[node.id] = path
@@ -193,11 +177,12 @@ def _parse(data, created_by: str) -> tuple[list[_Node], list[str]]:
                 f"at {where_name[key]}): names are unique per project and type.",
             )
         where_name[key] = path
-        if is_hex_id(entity.get("project")):
-            projects.append(entity["project"])
+        project = _id(entity.get("project"), reading)
+        if is_hex_id(project):
+            reading.projects.append(project)
         nodes.append(node)
         children = entity.get("children")
-        if children is None:
+        if children is None or _is_nan(children):
             continue
         if not isinstance(children, Mapping):
             raise _refused(path, "'children' must be a JSON object keyed by name.")
@@ -205,18 +190,17 @@ def _parse(data, created_by: str) -> tuple[list[_Node], list[str]]:
             (f"{path} > {name}", child, node)
             for name, child in reversed(children.items())
         )
-    return nodes, projects
+    return nodes, reading
 
 
-def _node(entity: Mapping, path: str, parent, stamp: int, created_by: str) -> _Node:
+def _node(entity, path: str, parent, stamp: int, created_by: str, reading) -> _Node:
     """Check one entity's fields and fill the missing ones."""
     defaults = set()
     datatype = _string(entity, "type", path, required=True)
     name = entity.get("name")
-    if name is None:
+    if name is None or _is_nan(name):
         name = path.rsplit(" > ", 1)[-1]
-    name = _string({"name": name}, "name", path, required=True)
-    entity_id = entity.get("id")
+    entity_id = _id(entity.get("id"), reading)
     if entity_id is None:
         entity_id = new_id()
         defaults.add("id")
@@ -224,7 +208,7 @@ def _node(entity: Mapping, path: str, parent, stamp: int, created_by: str) -> _N
         raise _refused(
             path, f"id {entity_id!r} is not 24 lower-case hexadecimal characters."
         )
-    origin = entity.get("origin_id")
+    origin = _id(entity.get("origin_id"), reading)
     if parent is not None:
         if origin is not None and origin != parent.id:
             raise _refused(
@@ -252,15 +236,19 @@ def _node(entity: Mapping, path: str, parent, stamp: int, created_by: str) -> _N
     if updated is None:
         updated = created
         defaults.add("dateUpdated")
+    attributes = entity.get("attributes")
+    if attributes is None or _is_nan(attributes):
+        attributes = {}
+    elif isinstance(attributes, Mapping):
+        attributes = _without_nan(attributes, reading)
     return _Node(
         path=path,
         row={
             "id": entity_id,
-            "project_id": None,
             "type": datatype,
             "name": name,
             "incremental_id": incremental,
-            "attributes": _attributes(entity.get("attributes"), path),
+            "attributes": attributes,
             "created_by": author,
             "date_created": created,
             "date_updated": updated,
@@ -271,17 +259,16 @@ def _node(entity: Mapping, path: str, parent, stamp: int, created_by: str) -> _N
     )
 
 
-def _parents_first(nodes: list[_Node]) -> tuple[list[_Node], list[dict]]:
+def _parents_first(nodes: list[_Node]) -> list[_Node]:
     """Order the entities so that a parent comes before its children.
 
     Nested entities are in order already; a root may name another entity of
-    the file as its origin. An origin cycle is broken: one entity of it is
-    inserted without its origin, which is set once every entity is in.
+    the file as its origin. Origins that loop are refused: no write path makes
+    a loop of parents.
     """
     ids = {node.id for node in nodes}
     placed: set[str] = set()
     ordered: list[_Node] = []
-    deferred: list[dict] = []
     waiting = nodes
     while waiting:
         still = []
@@ -293,30 +280,17 @@ def _parents_first(nodes: list[_Node]) -> tuple[list[_Node], list[dict]]:
             else:
                 still.append(node)
         if len(still) == len(waiting):
-            cut = still[0]
-            deferred.append({"b_id": cut.id, "b_origin_id": cut.row["origin_id"]})
-            cut.row = {**cut.row, "origin_id": None}
+            loop = still[0]
+            raise _refused(
+                loop.path,
+                f"origin_id {loop.row['origin_id']} makes a loop of parents in the "
+                "file (an entity below itself); break it in the file first.",
+            )
         waiting = still
-    return ordered, deferred
+    return ordered
 
 
-# ----------------------------------------------------------------- checks
-
-
-def _existing(conn, column, values: list, *where) -> set:
-    """The ``values`` found in ``column``: one ``= ANY(array)`` query on
-    PostgreSQL, ``IN`` lists of :data:`CHUNK` values on SQLite."""
-    found = set()
-    if not values:
-        return found
-    if conn.dialect.name == "postgresql":
-        array = sa.bindparam("values", values, type_=postgresql.ARRAY(sa.String))
-        query = sa.select(column).where(column == sa.any_(array), *where)
-        return set(conn.execute(query).scalars())
-    for start in range(0, len(values), CHUNK):
-        query = sa.select(column).where(column.in_(values[start : start + CHUNK]))
-        found.update(conn.execute(query.where(*where)).scalars())
-    return found
+# ------------------------------------------------------------ database
 
 
 def _project(conn, project_name: str, candidates: list[str], create: bool):
@@ -354,52 +328,78 @@ def _project(conn, project_name: str, candidates: list[str], create: bool):
     return conn.execute(sa.select(p).where(p.c.id == values["id"])).one(), True
 
 
-def _check_against_database(conn, nodes: list[_Node], project) -> None:
-    """Refuse unknown datatypes, taken names and ids, and dangling references."""
-    defined = labsettings.datatype_names(conn)
-    for node in nodes:
-        if node.row["type"] not in defined:
-            raise _refused(
-                node.path,
-                f"type '{node.row['type']}' is not defined in the lab settings "
-                f"(defined: {', '.join(defined)}).",
-            )
-    e = m.entities
-    by_type: dict[str, list[_Node]] = {}
-    for node in nodes:
-        by_type.setdefault(node.row["type"], []).append(node)
-    for datatype, group in by_type.items():
-        taken = _existing(
-            conn,
-            e.c.name,
-            [node.row["name"] for node in group],
-            e.c.project_id == project.id,
-            e.c.type == datatype,
+def _operation(index: int, node: _Node, project_id: str) -> Operation:
+    row = node.row
+    return Operation(
+        index=index,
+        op="create",
+        type=row["type"],
+        name=row["name"],
+        project_id=project_id,
+        origin_id=row["origin_id"],
+        attributes=row["attributes"],
+        kept={
+            "id": row["id"],
+            "incremental_id": row["incremental_id"],
+            "created_by": row["created_by"],
+            "date_created": row["date_created"],
+            "date_updated": row["date_updated"],
+        },
+        check_settings=False,
+        action="import",
+    )
+
+
+def _why(error: FlexilimsError) -> str:
+    """An entity's refusal in the words of an import."""
+    if isinstance(error, NameTaken):
+        return (
+            f"{error.datatype.capitalize()} {error.name} already exist in the "
+            f"project {error.project}."
         )
-        for node in group:
-            if node.row["name"] in taken:
-                raise _refused(
-                    node.path,
-                    f"{datatype.capitalize()} {node.row['name']} already exist in "
-                    f"the project {project.name}.",
-                )
-    taken = _existing(conn, e.c.id, [node.id for node in nodes])
-    for node in nodes:
-        if node.id in taken:
-            raise _refused(node.path, f"id {node.id} is already the id of an entity.")
-    ids = {node.id for node in nodes}
-    origins = {node.row["origin_id"] for node in nodes} - {None}
-    targets = {link for node in nodes for link in node.links}
-    outside = sorted((origins | targets) - ids)
-    found = _existing(conn, e.c.id, outside)
-    for node in nodes:
-        origin = node.row["origin_id"]
-        if origin is not None and origin not in ids and origin not in found:
+    return error.reason
+
+
+def _write(store, conn, actor, nodes, project, bar) -> None:
+    """The entities through the one write path, a chunk at a time."""
+    for start in range(0, len(nodes), CHUNK):
+        chunk = nodes[start : start + CHUNK]
+        operations = [
+            _operation(start + index, node, project.id)
+            for index, node in enumerate(chunk)
+        ]
+        changes = Changes(store, conn, actor)
+        changes.prepare(operations)
+        for operation, node in zip(operations, chunk, strict=True):
+            try:
+                changes.apply(operation)
+            except FlexilimsError as error:
+                if error.field == "origin_id":
+                    raise _refused(
+                        node.path,
+                        f"origin_id {node.row['origin_id']} is neither in the file "
+                        "nor in the database: import the project that holds it "
+                        "first.",
+                    ) from None
+                raise _refused(node.path, _why(error)) from None
+        try:
+            changes.write()
+        except FlexilimsError as error:
             raise _refused(
-                node.path,
-                f"origin_id {origin} is neither in the file nor in the database: "
-                "import the project that holds it first.",
-            )
+                None,
+                "an entity with one of these names or ids was created while "
+                "importing; try again.",
+            ) from error
+        bar.update(len(chunk))
+
+
+def _write_links(conn, nodes: list[_Node]) -> int:
+    """The links of the file, once every entity is in: each must point to an
+    entity of the file or of the database."""
+    ids = {node.id for node in nodes}
+    outside = sorted({link for node in nodes for link in node.links} - ids)
+    found = _existing(conn, m.entities.c.id, outside)
+    for node in nodes:
         for link in node.links:
             if link not in ids and link not in found:
                 raise _refused(
@@ -407,83 +407,30 @@ def _check_against_database(conn, nodes: list[_Node], project) -> None:
                     f"customEntities: {link} is neither in the file nor in the "
                     "database.",
                 )
-
-
-# ------------------------------------------------------------------ write
-
-
-def _incremental_number(datatype: str, incremental: str) -> int | None:
-    """The counter value of an incremental id in the store's format, if it is."""
-    prefix = datatype.upper()
-    if incremental.startswith(prefix):
-        digits = incremental[len(prefix) :]
-        if re.fullmatch(r"[0-9]+", digits):
-            return int(digits)
-    return None
-
-
-def _set_incremental_ids(store: Store, conn, nodes: list[_Node]) -> None:
-    """Raise each type's counter past the kept incremental ids, then number
-    the entities that have none."""
-    highest: dict[str, int] = {}
-    missing: dict[str, list[_Node]] = {}
-    for node in nodes:
-        datatype, incremental = node.row["type"], node.row["incremental_id"]
-        if incremental is None:
-            missing.setdefault(datatype, []).append(node)
-            continue
-        number = _incremental_number(datatype, incremental)
-        if number is not None and number > highest.get(datatype, 0):
-            highest[datatype] = number
-    c = m.counters
-    insert = (postgresql.insert if store.is_postgres else sqlite.insert)(c)
-    larger = sa.func.greatest if store.is_postgres else sa.func.max
-    for datatype, number in highest.items():
-        conn.execute(
-            insert.values(name=datatype, value=number).on_conflict_do_update(
-                index_elements=[c.c.name],
-                set_={"value": larger(c.c.value, insert.excluded.value)},
-            )
-        )
-    for datatype, group in missing.items():
-        numbers = store._next_incremental_ids(conn, datatype, len(group))
-        for node, incremental in zip(group, numbers, strict=True):
-            node.row["incremental_id"] = incremental
-
-
-def _write(conn, nodes: list[_Node], deferred: list[dict], progress: bool) -> int:
-    """Insert the entities, their attribute index rows and links, batched."""
-    with tqdm(
-        total=len(nodes), desc="Importing", unit=" entities", disable=not progress
-    ) as bar:
-        for start in range(0, len(nodes), CHUNK):
-            rows = [node.row for node in nodes[start : start + CHUNK]]
-            bulk_insert(conn, m.entities, [entity_row(row) for row in rows])
-            bulk_insert(
-                conn,
-                m.attribute_values,
-                [
-                    index_row(index)
-                    for row in rows
-                    for index in attribute_value_rows(row, row["attributes"])
-                ],
-            )
-            bar.update(len(rows))
-    if deferred:
-        e = m.entities
-        conn.execute(
-            sa.update(e)
-            .where(e.c.id == sa.bindparam("b_id"))
-            .values(origin_id=sa.bindparam("b_origin_id", type_=e.c.origin_id.type)),
-            deferred,
-        )
     links = [(node.id, linked) for node in nodes for linked in node.links]
-    bulk_insert(conn, m.entity_links, links)
+    db.bulk_insert(conn, m.entity_links, links)
     return len(links)
 
 
+def _existing(conn, column, values: list) -> set:
+    """The ``values`` found in ``column``: one ``= ANY(array)`` query on
+    PostgreSQL, ``IN`` lists on SQLite."""
+    found = set()
+    if not values:
+        return found
+    if conn.dialect.name == "postgresql":
+        array = sa.bindparam("values", values, type_=postgresql.ARRAY(sa.String))
+        return set(
+            conn.execute(sa.select(column).where(column == sa.any_(array))).scalars()
+        )
+    for start in range(0, len(values), 5000):
+        query = sa.select(column).where(column.in_(values[start : start + 5000]))
+        found.update(conn.execute(query).scalars())
+    return found
+
+
 def import_project(
-    store: Store,
+    store,
     data: dict,
     project_name: str,
     *,
@@ -493,30 +440,37 @@ def import_project(
 ) -> dict:
     """Load a project dump in the Flexilims offline JSON format, all or nothing.
 
+    Every entity goes through the one write path (:mod:`flexilims.store.changes`)
+    with its id, dates, ``createdBy`` and incremental id kept, and leaves an
+    ``import`` version in the history. The lab settings' value rules are not
+    applied: a dump holds what another server accepted.
+
     Parameters
     ----------
     store : Store
         The database.
     data : dict
         The dump: root entities keyed by name, each with its fields and a
-        ``children`` dict (see ``docs/flexilims-json.md``).
+        ``children`` dict (see ``docs/flexilims-json.md``). ``NaN`` (which the
+        Flexilims client's pandas writes for missing values) is read as null.
     project_name : str
         The project (name or id) that receives the entities.
     progress : bool
-        Show a progress bar while inserting.
+        Show a progress bar while writing.
     create_project : bool
         Create the project if there is none of that name; it keeps the id the
         entities' ``project`` field names, when they agree on one that is free.
     created_by : str, optional
-        ``createdBy`` of entities that have none (default: the login name of
-        whoever runs the import).
+        ``createdBy`` of entities that have none, and the author of the
+        import's history (default: the login name of whoever runs the import).
 
     Returns
     -------
     dict
         ``project`` (name), ``project_id``, ``project_created`` (bool),
-        ``entities`` (count), ``by_type`` (count per type), ``links`` (count)
-        and ``defaults``: per field, how many entities lacked it.
+        ``entities`` (count), ``by_type`` (count per type), ``links`` (count),
+        ``defaults`` (per field, how many entities lacked it) and ``nans``
+        (how many NaN values were read as null).
 
     Raises
     ------
@@ -529,22 +483,23 @@ def import_project(
             created_by = getpass.getuser()
         except (OSError, KeyError):
             created_by = "unknown"
-    nodes, candidates = _parse(data, created_by)
-    ordered, deferred = _parents_first(nodes)
-    with store.write() as conn:
-        project, created = _project(conn, project_name, candidates, create_project)
-        for node in ordered:
-            node.row["project_id"] = project.id
-        _check_against_database(conn, ordered, project)
-        _set_incremental_ids(store, conn, ordered)
-        try:
-            links = _write(conn, ordered, deferred, progress)
-        except sa.exc.IntegrityError as error:
-            raise _refused(
-                None,
-                "an entity with one of these names or ids was created while "
-                "importing; try again.",
-            ) from error
+    nodes, reading = _parse(data, created_by)
+    ordered = _parents_first(nodes)
+    actor = Actor(username=created_by, full_name=created_by, is_admin=True)
+    with (
+        store.write() as conn,
+        tqdm(
+            total=len(ordered),
+            desc="Importing",
+            unit=" entities",
+            disable=not progress,
+        ) as bar,
+    ):
+        project, created = _project(
+            conn, project_name, reading.projects, create_project
+        )
+        _write(store, conn, actor, ordered, project, bar)
+        links = _write_links(conn, ordered)
     by_type: dict[str, int] = {}
     defaults: dict[str, int] = {}
     for node in ordered:
@@ -559,6 +514,7 @@ def import_project(
         "by_type": by_type,
         "links": links,
         "defaults": defaults,
+        "nans": reading.nans,
     }
 
 
@@ -596,7 +552,7 @@ def _cycle_cuts(by_id: dict[str, dict]) -> set[str]:
     return cuts
 
 
-def export_project(store: Store, project_name: str) -> dict:
+def export_project(store, project_name: str, actor: Actor | None = None) -> dict:
     """A project as nested JSON in the Flexilims offline format.
 
     Parameters
@@ -605,6 +561,8 @@ def export_project(store: Store, project_name: str) -> dict:
         The database.
     project_name : str
         The project's name or id.
+    actor : Actor, optional
+        Who asks: only a project they can see (default: any).
 
     Returns
     -------
@@ -629,8 +587,10 @@ def export_project(store: Store, project_name: str) -> dict:
                 )
             )
         ).first()
-        if project is None:
-            raise BadRequest(f"No project named '{project_name}'.")
+        if project is None or (actor is not None and not actor.can_access(project.id)):
+            raise ProjectNotFound(
+                f"No project named '{project_name}'.", project=project_name
+            )
         rows = conn.execute(
             sa.select(*ENTITY_COLUMNS)
             .where(e.c.project_id == project.id)
@@ -646,22 +606,10 @@ def export_project(store: Store, project_name: str) -> dict:
     for entity_id, linked_id in pairs:
         linked.setdefault(entity_id, []).append(linked_id)
     by_id = {}
-    for row in rows:
-        entity = {
-            "id": row.id,
-            "type": row.type,
-            "name": row.name,
-            "incrementalId": row.incremental_id,
-            "attributes": row.attributes if row.attributes is not None else {},
-            "createdBy": row.created_by,
-            "dateCreated": row.date_created,
-            "dateUpdated": row.date_updated,
-            "project": row.project_id,
-            "origin_id": row.origin_id,
-            "customEntities": linked.get(row.id, []),
-            "children": {},
-        }
-        by_id[row.id] = entity
+    for entity in entity_replies(rows):
+        entity["customEntities"] = linked.get(entity["id"], [])
+        entity["children"] = {}
+        by_id[entity["id"]] = entity
     cuts = _cycle_cuts(by_id)
     roots: dict[str, dict] = {}
     for entity in by_id.values():

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from flexilims.errors import FlexilimsError as StoreError
-from flexilims.writes import ATTRIBUTE_NAME
+from flexilims.errors import NameTaken, error_from_details
 
 from ..config import current_config, data_root
-from ..errors import DatasetError, SyncYmlError
+from ..errors import DatasetError, SyncYmlError, from_store
 from ..main import RESERVED_NAMES
 from ..schema import Dataset
 from .acquisition_yaml import (
@@ -119,14 +119,10 @@ def _check_top(data, out: _Collector, config: dict) -> None:
 
 
 def _check_attribute_names(node: Node, names, out: _Collector, key: str) -> None:
+    """Names the lab layer reserves (the database's own rules on names are
+    checked online, by the dry run)."""
     for name in names:
-        if not isinstance(name, str) or not ATTRIBUTE_NAME.match(name):
-            out.node(
-                node,
-                f"attribute {name!r}: use only letters, digits, '_' and '-'",
-                key,
-            )
-        elif name in RESERVED_NAMES:
+        if name in RESERVED_NAMES:
             out.node(node, f"attribute {name!r} is a reserved name", key)
 
 
@@ -375,13 +371,16 @@ def online_problems(
     for problem in reply.get("problems", []):
         node = nodes[problem["index"]]
         if node.keys not in known:
-            out.node(node, _store_message(problem["message"], conflicts))
+            message = _store_message(problem, node.type, conflicts)
+            out.node(node, message)
     return out.problems
 
 
-def _store_message(message: str, conflicts: str) -> str:
-    message = message.split(" If you have 'null' values")[0].strip()
-    if "already exist in the project" in message and conflicts == "abort":
+def _store_message(problem: dict, datatype: str, conflicts: str) -> str:
+    """A refusal of the dry run in flexiznam's words (by its code)."""
+    error = error_from_details(400, problem["message"], problem)
+    message = str(from_store(error, datatype))
+    if isinstance(error, NameTaken) and conflicts == "abort":
         message += " (upload with conflicts skip, update or overwrite)"
     return message
 
@@ -449,7 +448,7 @@ def check_yaml(
                 known={problem.keys for problem in problems},
             )
         except StoreError as error:
-            problems.append(Problem("database", str(error)))
+            problems.append(Problem("database", str(from_store(error))))
     if raise_error:
         raise_problems(problems, source)
     return problems

@@ -10,6 +10,9 @@ deleted again (those updated keep their new attributes) and the error says so.
 from tqdm.auto import tqdm
 
 from flexilims.errors import FlexilimsError as StoreError
+from flexilims.errors import NameTaken
+
+from ..errors import from_store
 
 
 class OneByOneError(Exception):
@@ -52,15 +55,17 @@ def _apply(session, operation, origin_id, known, conflicts, strict_validation):
                 strict_validation=strict_validation,
             )
             return "created", reply
-        except StoreError as error:
-            taken = "already exist in the project " in str(error)
-            if not taken or conflicts == "abort":
+        except NameTaken:
+            existing = _existing_by_name(session, datatype, name, known)
+            if conflicts == "abort" or existing is None:
                 raise
-        existing = _existing_by_name(session, datatype, name, known)
-        if existing is None:
-            raise
-    if conflicts == "abort":
-        raise StoreError(f"{datatype} {name} already exist in the project")
+    elif conflicts == "abort":
+        raise NameTaken(
+            f"{datatype} {name} already exists",
+            datatype=datatype,
+            name=name,
+            project=session.project_id,
+        )
     if conflicts == "skip":
         return "skipped", existing
     given = dict(attributes)
@@ -127,9 +132,8 @@ def apply_one_by_one(
             )
         except StoreError as error:
             undone = _undo(session, created, results)
-            raise OneByOneError(
-                index, getattr(error, "message", str(error)), undone
-            ) from error
+            message = str(from_store(error, operation["type"]))
+            raise OneByOneError(index, message, undone) from error
         if status == "created":
             created.append(entity["id"])
         if operation.get("ref") is not None:

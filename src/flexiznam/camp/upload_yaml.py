@@ -9,20 +9,17 @@ batch endpoint (Flexilims) gets one request per entity instead
 (:mod:`flexiznam.camp.one_by_one`).
 """
 
-import re
 import uuid
 from dataclasses import dataclass, field
 
 from flexilims.errors import FlexilimsError as StoreError
-from flexilims.errors import NotFound, ServerUnreachable
+from flexilims.errors import NotFound, OperationFailed, ServerUnreachable
 
-from ..errors import SyncYmlError
+from ..errors import SyncYmlError, from_store
 from .acquisition_yaml import CONFLICT_MODES, load
 from .check import Problem, offline_problems, raise_problems
 from .one_by_one import OneByOneError, apply_one_by_one
 from .operations import build_operations, find_origin
-
-_FAILED_AT = re.compile(r"Batch failed at operation (\d+)(?: \(.*?\))?: ")
 
 
 @dataclass
@@ -100,7 +97,6 @@ def _send(session, operations, existing, conflicts, strict, progress) -> dict:
 
 
 def _refused(source, node, message: str, undone: str | None) -> None:
-    message = message.split(" If you have 'null' values")[0].strip()
     note = "nothing was written" if undone is None else undone
     problem = Problem(node.place, f"{message} ({note})", source.line(node.keys))
     raise_problems([problem], source)
@@ -176,12 +172,13 @@ def upload(
         reply = _send(
             session, operations, existing, conflicts, strict_validation, progress
         )
+    except OperationFailed as error:
+        message = str(from_store(error.cause, operations[error.index]["type"]))
+        _refused(source, nodes[error.index], message, None)
     except StoreError as error:
-        message = getattr(error, "message", str(error))
-        match = _FAILED_AT.match(message)
-        if match is None:
-            raise SyncYmlError(f"Upload refused, nothing written: {message}") from error
-        _refused(source, nodes[int(match.group(1))], message[match.end() :], None)
+        raise SyncYmlError(
+            f"Upload refused, nothing written: {from_store(error)}"
+        ) from error
     except OneByOneError as error:
         _refused(source, nodes[error.index], error.message, error.undone)
     report = UploadReport()

@@ -28,15 +28,15 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import DatasetError
+from ..paths import get_data_root
 from .helpers import (
     BASE_ATTRIBUTES,
     ENTITY_FIELDS,
     TIME_FORMAT,
     created_time,
-    data_root,
     is_missing,
     is_raw_flag,
-    locate_folder,
+    locate_folder_root,
     now,
     open_session,
     plain,
@@ -156,20 +156,30 @@ class Dataset(FlexilimsMixin):
     @property
     def path(self) -> Path:
         """Path of the data, relative to the data root (or absolute)."""
-        return self._path
+        path = self._path
+        if not isinstance(path, Path):
+            path = self._path = Path(path)
+        return path
 
     @path.setter
     def path(self, value):
         if value is None:
             raise DatasetError("A dataset needs a path.")
-        self._path = Path(value)
+        # Text is parsed on first use: reading a thousand datasets from the
+        # database then costs no path parsing until their paths are wanted.
+        self._path = value if isinstance(value, str) else Path(value)
 
     @property
     def path_full(self) -> Path:
-        """Absolute path: :attr:`path` below the raw or processed data root."""
+        """Absolute path: :attr:`path` below the raw or processed data root of
+        the dataset's project (:func:`flexiznam.main.get_data_root`)."""
         if self.path.is_absolute():
             return self.path
-        return data_root(self.is_raw) / self.path
+        which = "raw" if self.is_raw else "processed"
+        root = get_data_root(
+            which, project=self.project, flexilims_session=self._flexilims_session
+        )
+        return root / self.path
 
     @property
     def is_raw(self) -> bool:
@@ -300,7 +310,8 @@ class Dataset(FlexilimsMixin):
         On :class:`Dataset`, every registered type looks at the folder in
         ``DETECTION_ORDER``; on a subclass, only that type does. Paths are made
         relative to the data root that contains the folder, and ``is_raw`` set
-        from it (raw when the folder is under neither root).
+        from it (raw when the folder is under no root); under a project's own
+        root (``project_paths``), ``project`` is that project.
 
         Parameters
         ----------
@@ -331,7 +342,7 @@ class Dataset(FlexilimsMixin):
             )
         else:
             classes = [cls]
-        relative, is_raw = locate_folder(folder)
+        relative, is_raw, project = locate_folder_root(folder)
         claimed: set[str] = set()
         found: dict[str, Dataset] = {}
         for klass in classes:
@@ -361,6 +372,8 @@ class Dataset(FlexilimsMixin):
                 continue
             dataset.path = relative / inside
             dataset.is_raw = is_raw
+            if project is not None and dataset.project is None:
+                dataset.project = project
         return found
 
     # -------------------------------------------------------------- formats

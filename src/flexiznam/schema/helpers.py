@@ -8,8 +8,9 @@ from pathlib import Path, PurePath
 import numpy as np
 
 from .. import main as flz
-from ..config import current_config, data_root
+from ..config import current_config
 from ..errors import ConfigurationError, DatasetError
+from ..paths import all_data_roots
 from ..queries import RESERVED_NAMES
 
 #: How ``created`` is written.
@@ -79,19 +80,37 @@ def locate_folder(folder: Path, config: dict | None = None) -> tuple[Path, bool]
         (``False``); the absolute folder and ``True`` when it is under neither
         (or no configuration can be read).
     """
+    relative, is_raw, _ = locate_folder_root(folder, config)
+    return relative, is_raw
+
+
+def locate_folder_root(
+    folder: Path, config: dict | None = None
+) -> tuple[Path, bool, str | None]:
+    """:func:`locate_folder`, and the project whose own root holds the folder.
+
+    The roots are ``data_root`` and those of ``project_paths``; the most
+    specific one that holds the folder wins.
+
+    Returns
+    -------
+    (Path, bool, str or None)
+        The relative path, whether it is raw, and the project's name when the
+        root is one of ``project_paths`` (None for ``data_root``).
+    """
     folder = Path(folder).absolute()
     try:
         config = config or current_config()
+        roots = all_data_roots(config)
     except ConfigurationError:
-        return folder, True
+        return folder, True, None
     resolved = folder.resolve()
-    for is_raw in (True, False):
-        root = data_root(is_raw, config).resolve()
+    for root, is_raw, project in roots:
         try:
-            return resolved.relative_to(root), is_raw
+            return resolved.relative_to(root.resolve()), is_raw, project
         except ValueError:
             continue
-    return folder, True
+    return folder, True, None
 
 
 def open_session(flexilims_session=None, project=None):

@@ -9,8 +9,9 @@ from pathlib import PurePosixPath
 from .. import main as flz
 from ..config import current_config
 from ..errors import DatasetError, FlexilimsError, NameNotUniqueError
+from ..queries import matches
 from ..utils import compare_series
-from .helpers import ENTITY_FIELDS, is_missing, now, open_session
+from .helpers import ENTITY_FIELDS, is_missing, now, open_session, plain
 
 #: Fields the database fills in: not compared by ``flexilims_report``.
 NOT_COMPARED = (
@@ -81,13 +82,10 @@ class FlexilimsMixin:
             if data_series is None:
                 raise FlexilimsError(f"No dataset named {name} (id {id}) on flexilims")
         entity = dict(data_series)
-        if isinstance(entity.get("attributes"), dict):
-            entity.update(entity.pop("attributes"))
-        attributes = {
-            key: value
-            for key, value in entity.items()
-            if key not in ENTITY_FIELDS and not is_missing(value)
-        }
+        nested = entity.pop("attributes", None)
+        if not isinstance(nested, dict):  # a Series: attributes beside the fields
+            nested = {k: v for k, v in entity.items() if k not in ENTITY_FIELDS}
+        attributes = {k: v for k, v in nested.items() if not is_missing(v)}
         if entity.get("type", "dataset") != "dataset":
             raise DatasetError(f"{entity.get('name')} is a {entity['type']}")
         dataset_type = attributes.pop("dataset_type", None)
@@ -107,6 +105,36 @@ class FlexilimsMixin:
         )
 
     @classmethod
+    def from_dataseries(cls, dataseries, flexilims_session=None):
+        """The dataset of an entity already fetched, without a request.
+
+        Parameters
+        ----------
+        dataseries : pandas.Series or dict
+            A dataset entity as :func:`flexiznam.main.get_entity` returns it
+            (attributes as entries), a row of :func:`~flexiznam.main.get_entities`
+            or :func:`~flexiznam.main.get_children`, or the session's dict
+            (attributes nested).
+        flexilims_session : flexilims.Session, optional
+            Session the dataset keeps, to reach the database later.
+
+        Returns
+        -------
+        Dataset
+            An object of the class registered for its dataset type.
+
+        Raises
+        ------
+        DatasetError
+            If the entity is not a dataset.
+        """
+        if dataseries is None:
+            raise AttributeError("Give the dataset's entity (a Series or a dict).")
+        return cls.from_flexilims(
+            data_series=dataseries, flexilims_session=flexilims_session
+        )
+
+    @classmethod
     def from_origin(
         cls,
         origin_id=None,
@@ -116,6 +144,7 @@ class FlexilimsMixin:
         conflicts=None,
         flexilims_session=None,
         project=None,
+        extra_attributes=None,
     ):
         """Find or reserve a processed dataset of a type below an entity.
 
@@ -132,7 +161,9 @@ class FlexilimsMixin:
         first free number), its path is the origin's path and that short name,
         below the processed data root. It is not uploaded until
         :meth:`update_flexilims`; two reservations made before either is
-        uploaded get the same name.
+        uploaded get the same name. With ``extra_attributes`` (the parameters
+        of an analysis, say), only datasets that have those values count as
+        existing ones: another set of parameters gets its own dataset.
 
         Parameters
         ----------
@@ -152,6 +183,9 @@ class FlexilimsMixin:
             Session to use (or give ``project``).
         project : str, optional
             Project name or id, to open a session.
+        extra_attributes : dict, optional
+            Attributes of the new dataset beyond the base ones; existing
+            datasets match only if they have the same values.
 
         Returns
         -------
@@ -174,6 +208,9 @@ class FlexilimsMixin:
                 f"Unknown dataset type {dataset_type!r}: add it to dataset_types "
                 f"in the config file (known: {', '.join(known_types)})"
             )
+        wanted = {
+            key.lower(): value for key, value in plain(extra_attributes or {}).items()
+        }
         session = open_session(flexilims_session, project)
         origin = flz.get_entity(
             datatype=origin_type,
@@ -196,7 +233,7 @@ class FlexilimsMixin:
                 flexilims_session=session,
                 format_reply=False,
             )
-            if entity["attributes"].get("is_raw") == "no"
+            if entity["attributes"].get("is_raw") == "no" and matches(entity, wanted)
         ]
         if existing and conflicts != "append":
             names = ", ".join(sorted(entity["name"] for entity in existing))
@@ -225,6 +262,7 @@ class FlexilimsMixin:
             is_raw=False,
             dataset_type=dataset_type,
             genealogy=parent_genealogy + [short_name],
+            extra_attributes=extra_attributes,
             created=now(),
             project=origin.get("project") or project,
             origin_id=origin["id"],

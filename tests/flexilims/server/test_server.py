@@ -36,12 +36,12 @@ def test_error_page_shape(call, project, save):
     reply = call("save", {"strict_validation": "false"}, body)
     message = error_message(reply, 400)
     assert message == (
-        "Save failed. Check mouse name. Mouse o'brien already exist in the project "
+        "Save failed. Check sample name. Sample o'brien already exist in the project "
         "test." + HINT
     )
     # Quotes are escaped as &#39;, and nothing before the end of the
     # Description paragraph crosses a line.
-    assert "Mouse o&#39;brien already exist" in reply.text
+    assert "Sample o&#39;brien already exist" in reply.text
     assert "(&#39;&#39;) </p><p><b>Description</b> " in reply.text
     head = reply.text.split("<p><b>Description</b>")[1].split("</p>")[0]
     assert head.startswith(" The server cannot or will not process the request")

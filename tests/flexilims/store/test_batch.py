@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from flexilims import LocalSession
-from flexilims.errors import BadRequest, Forbidden
+from flexilims.errors import BadRequest, Forbidden, OperationFailed
 from flexilims.protocol import METHODS
 from flexilims.store import models as m
 from flexilims.store.accounts import Accounts
@@ -115,7 +115,7 @@ def test_attribute_queries_find_batch_created_entities(session, mouse):
         ({"attributes": {"is_raw": "yes"}}, "'path' is a necessary attribute"),
         ({"type": "unicorn"}, "type provided is not defined"),
         ({"name": ""}, "Please provide a name for the new dataset"),
-        ({"name": "M1_S20210420_R0_d0"}, "Dataset M1_S20210420_R0_d0 already exist"),
+        ({"name": "M1_S20210420_R0_d0"}, "Sample M1_S20210420_R0_d0 already exist"),
         ({"attributes": {"bad key": 1, "path": "x"}}, "not a valid attribute name"),
         ({"attributes": {"path": "x", "v": float("nan")}}, "not a valid value for v"),
         ({"origin_ref": None, "origin_id": "f" * 24}, "origin not found"),
@@ -239,9 +239,11 @@ def test_update_merges_and_overwrite_clears(session, store, mouse):
         history = conn.execute(
             sa.select(m.history).where(m.history.c.entity_id == dataset["id"])
         ).all()
-    assert [h.action for h in history] == ["update"] * 3
-    assert history[1].before["attributes"]["dataset_type"] == "camera"
-    assert history[1].after["attributes"]["dataset_type"] == "scanimage"
+    assert [h.action for h in history] == ["create", "update", "update", "update"]
+    assert history[0].before is None
+    assert history[0].after["attributes"]["dataset_type"] == "camera"
+    assert history[2].before["attributes"]["dataset_type"] == "camera"
+    assert history[2].after["attributes"]["dataset_type"] == "scanimage"
 
 
 def test_operation_conflicts_win_over_the_batch(session, mouse):
@@ -314,7 +316,7 @@ def test_allow_nulls_writes_empty_strings(session, mouse):
         ({"id": "nothex"}, "please provide a valid hexadecimal value for id"),
         ({"id": "f" * 24}, "No dataset with id"),
         ({"type": "recording"}, "is a dataset, not a recording"),
-        ({"name": "M1_S20210420_R1_d0"}, "Dataset M1_S20210420_R1_d0 already exist"),
+        ({"name": "M1_S20210420_R1_d0"}, "Sample M1_S20210420_R1_d0 already exist"),
         ({"name": " "}, "The new name is empty"),
         ({"origin_id": "nothex"}, "valid hexadecimal value for origin_id"),
         ({"origin_id": "f" * 24}, "origin not found"),
@@ -340,7 +342,7 @@ def test_an_entity_cannot_be_its_own_origin(session, mouse):
     reply = session.batch(tree(mouse["id"], recordings=1, datasets=1))
     dataset_id = reply["results"][-1]["id"]
     operation = {"op": "update", "type": "dataset", "id": dataset_id}
-    with pytest.raises(BadRequest, match="origin not found"):
+    with pytest.raises(BadRequest, match="cannot move below .*: that is the entity"):
         session.batch([{**operation, "origin_id": dataset_id}])
 
 
@@ -390,11 +392,16 @@ def test_members_only(store, project, mouse):
     accounts.add_user("bob", "secret")
     accounts.add_member("bob", "other")
     bob = LocalSession(store, project_id=project.id, username="bob")
-    with pytest.raises(Forbidden):
-        bob.batch(tree(mouse["id"]))
-    update = [{"op": "update", "type": "mouse", "id": mouse["id"]}]
-    with pytest.raises(Forbidden, match="Batch failed at operation 0"):
-        bob.batch(update)
+    for operations in (
+        tree(mouse["id"]),
+        [{"op": "update", "type": "mouse", "id": mouse["id"]}],
+    ):
+        with pytest.raises(
+            OperationFailed, match="Batch failed at operation 0"
+        ) as error:
+            bob.batch(operations)
+        assert isinstance(error.value.cause, Forbidden)
+        assert error.value.status == 403 and error.value.index == 0
 
 
 def test_many_entities_in_few_queries(session, store, mouse):

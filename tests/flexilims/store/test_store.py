@@ -110,7 +110,7 @@ def test_names_unique_per_project_and_type(session, store, project, mouse, snaps
     with pytest.raises(BadRequest) as error:
         session.post("mouse", "M1", {}, strict_validation=False)
     assert error.value.message == (
-        "Save failed. Check mouse name. Mouse M1 already exist in the project test."
+        "Save failed. Check sample name. Sample M1 already exist in the project test."
         + HINT
     )
     assert str(error.value) == "Error 400:  " + error.value.message
@@ -202,7 +202,7 @@ def test_update_one_rename_and_move(session, mouse, store, snapshot):
     before = snapshot(store)
     with pytest.raises(
         BadRequest,
-        match="Update failed. Check mouse name. Mouse M2 "
+        match="Update failed. Check sample name. Sample M2 "
         "already exist in the project test.",
     ):
         session.update_one(mouse["id"], "mouse", name="M2", strict_validation=False)
@@ -230,11 +230,12 @@ def test_every_update_keeps_history(session, store, mouse):
             .where(m.history.c.entity_id == mouse["id"])
             .order_by(m.history.c.id)
         ).all()
-    assert [row.action for row in rows] == ["update", "update"]
-    assert rows[0].before["attributes"] == {"sex": "F"}
-    assert rows[0].after["attributes"] == {"sex": "F", "age": 3}
-    assert rows[1].after["attributes"]["alive"] == "yes"
-    assert rows[0].changed_by == "alice"
+    assert [row.action for row in rows] == ["create", "update", "update"]
+    assert rows[0].before is None and rows[0].after["attributes"] == {"sex": "F"}
+    assert rows[1].before["attributes"] == {"sex": "F"}
+    assert rows[1].after["attributes"] == {"sex": "F", "age": 3}
+    assert rows[2].after["attributes"]["alive"] == "yes"
+    assert {row.changed_by for row in rows} == {"alice"}
 
 
 def test_update_many(session, mouse):
@@ -269,8 +270,13 @@ def test_delete_moves_the_subtree_to_the_trash(session, store, mouse):
     with store.engine.connect() as conn:
         trashed = conn.execute(sa.select(m.trash.c.entity_id)).scalars().all()
     assert len(trashed) == 3
-    with pytest.raises(BadRequest):
-        session.delete(mouse["id"])
+    # What is in the trash already is deleted (a parent, then each child).
+    assert session.delete(mouse["id"]) == "deleted successfully null"
+    assert session.delete(day["id"]) == "deleted successfully null"
+    with store.engine.connect() as conn:
+        assert len(conn.execute(sa.select(m.trash.c.entity_id)).all()) == 3
+    with pytest.raises(BadRequest, match="Delete failed. No entity with id"):
+        session.delete("6094f7212597df357fa24a8c")
 
 
 def test_get_filters(session, project, mouse):

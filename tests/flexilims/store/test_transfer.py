@@ -174,6 +174,7 @@ def test_export_then_import_into_an_empty_database_is_field_for_field(
             | {"dataset": 2},
             "links": 2,
             "defaults": {},
+            "nans": 0,
         }
         after = everything(fresh)
         # The project's creation date is the import's; everything else is kept.
@@ -191,11 +192,12 @@ def test_export_then_import_into_an_empty_database_is_field_for_field(
         fresh.engine.dispose()
 
 
-def test_origin_cycles_survive_the_round_trip(
-    database_url, store, project, empty_database
+def test_an_origin_loop_is_exported_but_not_imported(
+    database_url, store, project, empty_database, snapshot
 ):
-    """A dump from another server may hold an origin cycle (ours refuses to
-    make one): it is exported and imported as it is."""
+    """A database may hold a loop of parents made by another server: export
+    writes it (one entity of the loop as a root that keeps its origin_id), and
+    import refuses it, naming the entity: no write path makes a loop."""
     first = save(store, project, "sample", "a")
     second = save(store, project, "sample", "b", origin=first)
     with store.write() as conn:
@@ -204,18 +206,41 @@ def test_origin_cycles_survive_the_round_trip(
             .where(m.entities.c.id == first["id"])
             .values(origin_id=second["id"])
         )
-    before = everything(store)
     dump = export_project(store, "test")
     assert len(list(walk(dump))) == 2
     store.engine.dispose()
     empty_database(database_url)
     fresh = Store.open(database_url)
     try:
-        import_project(fresh, dump, "test", progress=False)
-        after = everything(fresh)
-        assert after["entities"] == before["entities"]
+        before = snapshot(fresh)
+        with pytest.raises(BadRequest, match="makes a loop of parents") as error:
+            import_project(fresh, dump, "test", progress=False)
+        assert error.value.message.startswith("Import failed at a: origin_id ")
+        assert snapshot(fresh) == before
     finally:
         fresh.engine.dispose()
+
+
+def test_nan_of_pandas_dumps_is_read_as_null(store, project):
+    """The Flexilims client writes dumps through pandas: every root has
+    ``"origin_id": NaN``, and attributes may hold NaN."""
+    text = (
+        '{"M1": {"type": "mouse", "origin_id": NaN, "project": NaN, '
+        '"attributes": {"weight": NaN, "scores": [1, NaN], "x": {"y": NaN}}, '
+        '"children": {"S1": {"type": "session", "origin_id": NaN}}}, '
+        '"M2": {"type": "mouse", "origin_id": "nan", "customEntities": NaN}}'
+    )
+    summary = import_project(store, json.loads(text), "test", progress=False)
+    assert summary["entities"] == 3 and summary["nans"] == 6
+    exported = export_project(store, "test")
+    mouse = exported["M1"]
+    assert mouse["origin_id"] is None and exported["M2"]["origin_id"] is None
+    assert mouse["attributes"] == {
+        "weight": None,
+        "scores": [1, None],
+        "x": {"y": None},
+    }
+    assert mouse["children"]["S1"]["origin_id"] == mouse["id"]
 
 
 # --------------------------------------------------------------- defaults
@@ -341,8 +366,8 @@ def _existing_id(dump):
     dump["M2"]["id"] = "EXISTING"
 
 
-def _nan(dump):
-    _deep(dump)["attributes"] = {"path": "p", "values": [1, {"x": math.nan}]}
+def _infinity(dump):
+    _deep(dump)["attributes"] = {"path": "p", "values": [1, {"x": math.inf}]}
 
 
 def _bad_attribute_name(dump):
@@ -376,13 +401,13 @@ def _bad_children(dump):
 @pytest.mark.parametrize(
     "spoil, where, message",
     [
-        (_unknown_type, "M1 > S1 > R1 > D1", "type 'widget' is not defined"),
+        (_unknown_type, "M1 > S1 > R1 > D1", "Type 'widget' is not defined"),
         (_twice_in_file, "M1 > S1 > R2 > D1", "Dataset D1 appears twice in the file"),
         (_taken_name, "M1 > S1", "Session taken already exist in the project test"),
         (_bad_id, "M1 > S1 > R1 > D1", "is not 24 lower-case hexadecimal"),
         (_duplicate_id, "M2", f"id {HEX}a is also the id of M1"),
         (_existing_id, "M2", "is already the id of an entity"),
-        (_nan, "M1 > S1 > R1 > D1", "attribute 'values' holds NaN"),
+        (_infinity, "M1 > S1 > R1 > D1", "'inf' is not a valid value for values"),
         (_bad_attribute_name, "M1 > S1 > R1 > D1", "'bad key' is not a valid"),
         (_dangling_link, "M1 > S1 > R1 > D1", "is neither in the file nor"),
         (_dangling_origin, "M2", f"origin_id {HEX}e is neither in the file"),
@@ -560,7 +585,7 @@ def test_cli_errors_exit_1_with_the_message(run, tmp_path):
     source.write_text(json.dumps(dump))
     result = run("import", str(source), "--project", "lab")
     assert result.exit_code == 1
-    assert "Error: Import failed at M1 > S1 > R1 > D1: type 'widget'" in result.output
+    assert "Error: Import failed at M1 > S1 > R1 > D1: Type 'widget'" in result.output
     store = Store.open(run.url)
     try:
         assert Accounts(store).projects() == []
@@ -589,10 +614,10 @@ def test_a_clash_found_only_by_the_database_is_refused_too(
     store, project, snapshot, monkeypatch
 ):
     """A name taken between the checks and the inserts (another writer)."""
-    import flexilims.store.transfer as transfer
+    from flexilims.store.changes import Changes
 
     save(store, project, "mouse", "M2")
-    monkeypatch.setattr(transfer, "_check_against_database", lambda *args: None)
+    monkeypatch.setattr(Changes, "_fetch_names", lambda *args: None)
     before = snapshot(store)
     with pytest.raises(BadRequest, match="created while importing; try again"):
         import_project(store, _good_dump(), "test", progress=False)

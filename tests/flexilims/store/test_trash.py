@@ -58,7 +58,7 @@ def test_restore_puts_back_entities_links_and_index(store, session):
         actions = conn.execute(
             sa.select(m.history.c.action, sa.func.count()).group_by(m.history.c.action)
         ).all()
-    assert dict(actions) == {"delete": 3, "restore": 3}
+    assert dict(actions) == {"create": 5, "delete": 3, "restore": 3}
     # The restored entities work as before.
     assert session.get("dataset", query_key="path", query_value="p")[0]["name"] == "ds"
     assert session.delete(first["id"]) == "deleted successfully null"

@@ -109,7 +109,6 @@ ENTITIES = [
     (_sample_in_session, f"{S} > brain", "a sample cannot be inside a session"),
     (_set("colour", "blue", S), S, "unknown key 'colour'; a session has"),
     (_set("attributes", "text", S), S, "attributes must be a mapping"),
-    (_attribute("bad key", 1, S), S, "attribute 'bad key': use only letters"),
     (_attribute("id", 1, S), S, "attribute 'id' is a reserved name"),
     (
         _attribute("genealogy", [MOUSE, "S20210514"], S),
@@ -154,7 +153,7 @@ DATASETS = [
         SCANIMAGE,
         "unknown dataset type 'hologram': add it to dataset_types",
     ),
-    (_extra("bad key", 1), SCANIMAGE, "attribute 'bad key': use only letters"),
+    (_extra("id", 1), SCANIMAGE, "attribute 'id' is a reserved name"),
     (_extra("path", "x"), SCANIMAGE, "invalid dataset: path cannot be extra"),
     (
         _set("genealogy", [MOUSE, S, "R1", "x"], S, RETINOTOPY, "overview_zoom1_00001"),
@@ -211,7 +210,7 @@ def test_not_a_mapping():
 def test_every_problem_at_once_with_its_line(acquisition, tmp_path, raw_root):
     _set("version", 7)(acquisition)
     _set("type", "unicorn", S, "R191500")(acquisition)
-    _attribute("bad key", 1, S, RETINOTOPY)(acquisition)
+    _attribute("id", 1, S, RETINOTOPY)(acquisition)
     _delete_tiff(acquisition, raw_root)
     path = write(acquisition, tmp_path / "broken.yml")
     lines = path.read_text().splitlines()
@@ -287,11 +286,19 @@ def test_names_taken_are_problems_when_aborting(acquisition, flz_session, mouse)
     assert found(
         problems,
         S,
-        "Session PZAH6.4b_S20210513 already exist in the project test. (upload "
-        "with conflicts skip, update or overwrite)",
+        "A session named PZAH6.4b_S20210513 already exists in project test. "
+        "(upload with conflicts skip, update or overwrite)",
     )
     for mode in ("skip", "update", "overwrite"):
         assert online(acquisition, flz_session, conflicts=mode) == []
+
+
+def test_the_database_refuses_attribute_names(acquisition, flz_session, mouse):
+    _attribute("bad key", 1, S)(acquisition)
+    _extra("also bad", 1)(acquisition)
+    problems = online(acquisition, flz_session)
+    assert found(problems, S, "'bad key' is not a valid attribute name: use only")
+    assert found(problems, SCANIMAGE, "'also bad' is not a valid attribute name")
 
 
 def test_the_lab_settings_refuse_values(acquisition, flz_session, mouse):
@@ -299,7 +306,12 @@ def test_the_lab_settings_refuse_values(acquisition, flz_session, mouse):
     node(acquisition, S)["attributes"]["notes"] = "fine unless strict"
     problems = online(acquisition, flz_session)
     assert [(p.place, p.message) for p in problems] == [
-        (R, "Save failed. 'humpy' is not a valid value for recording_type.")
+        (
+            R,
+            "Save failed. 'humpy' is not a valid value for recording_type. "
+            "Allowed: two_photon, widefield, intrinsic, ephys, behaviour, "
+            "unspecified.",
+        )
     ]
     strict = online(acquisition, flz_session, strict_validation=True)
     assert found(strict, S, "'notes' is not defined in lab settings")

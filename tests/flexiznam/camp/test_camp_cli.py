@@ -110,7 +110,7 @@ def test_check_yaml_lists_every_problem(runner, yaml_file, with_mouse):
     result = runner.invoke(cli, ["check-yaml", str(yaml_file)])
     assert result.exit_code == 1
     assert "has 3 problem(s)" in result.output
-    assert "S20210513: attribute 'bad key'" in result.output
+    assert "S20210513: Save failed. 'bad key' is not a valid attribute" in result.output
     assert "S20210513 > R191500: unknown type 'unicorn'" in result.output
     assert "'humpy' is not a valid value for recording_type" in result.output
 

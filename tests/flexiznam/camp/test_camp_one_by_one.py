@@ -94,7 +94,9 @@ def test_a_refusal_deletes_what_was_created(acquisition, session, origin):
     with pytest.raises(SyncYmlError) as error:
         send(acquisition, session)
     message = str(error.value)
-    assert f"{SESSION} > slide1: Save failed. Check dataset name." in message
+    assert (
+        f"{SESSION} > slide1: A dataset named {last} already exists in project test."
+    ) in message
     assert "the 11 entities created before were deleted" in message
     assert entity_ids(session) == before
 

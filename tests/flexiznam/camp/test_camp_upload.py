@@ -87,7 +87,7 @@ def test_the_session_is_opened_from_the_project(acquisition, project, mouse):
 
 
 def test_a_file_with_problems_uploads_nothing(acquisition, flz_session, mouse, store):
-    acquisition["children"][SESSION]["attributes"]["bad key"] = 1
+    acquisition["children"][SESSION]["attributes"]["id"] = 1
     acquisition["version"] = 2
     before = database_rows(store)
     with pytest.raises(SyncYmlError) as error:
@@ -212,7 +212,7 @@ def test_a_failure_in_the_900th_dataset_leaves_nothing_behind(
         send(big_acquisition, flz_session)
     message = str(error.value)
     assert "S20210513 > R120000_slides > slide899" in message
-    assert f"Dataset {NINE_HUNDREDTH} already exist in the project test" in message
+    assert f"A dataset named {NINE_HUNDREDTH} already exists in project test" in message
     assert "nothing was written" in message
     assert error.value.problems[0].line is not None
     assert database_rows(store) == before

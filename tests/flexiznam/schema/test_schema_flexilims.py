@@ -308,3 +308,71 @@ def test_from_origin_errors(recording, flz_session):
         )
     with pytest.raises(AttributeError, match="dataset_type"):
         Dataset.from_origin(origin_id=rec_id, flexilims_session=flz_session)
+
+
+def test_from_origin_extra_attributes_tell_datasets_apart(
+    recording, flz_session, store, snapshot
+):
+    rec_id = recording["entity"]["id"]
+
+    def reserve(conflicts, **extra):
+        return Dataset.from_origin(
+            origin_id=rec_id,
+            dataset_type="suite2p_rois",
+            conflicts=conflicts,
+            extra_attributes=extra,
+            flexilims_session=flz_session,
+        )
+
+    first = reserve("abort", diameter=8, tau=0.7)
+    assert first.extra_attributes == {"diameter": 8, "tau": 0.7}
+    first.update_flexilims()
+    online = flz.get_entity(id=first.id, flexilims_session=flz_session)
+    assert online["diameter"] == 8 and online["tau"] == 0.7
+    for conflicts in ("skip", "overwrite"):
+        assert reserve(conflicts, diameter=8, tau=0.7).id == first.id
+        assert reserve(conflicts, Diameter=8).id == first.id
+    with pytest.raises(NameNotUniqueError, match="suite2p_rois_0"):
+        reserve("abort", diameter=8)
+    other = reserve("skip", diameter=10)
+    assert other.id is None and other.extra_attributes == {"diameter": 10}
+    assert other.name == f"{RECORDING_NAME}_suite2p_rois_1"
+    assert reserve("abort", diameter=10).name == other.name
+    before = snapshot(store)
+    with pytest.raises(DatasetError, match="cannot be extra attributes"):
+        reserve("append", path="elsewhere")
+    assert snapshot(store) == before
+
+
+def test_from_dataseries_reads_an_entity_already_fetched(
+    recording, flz_session, requests_of
+):
+    dataset = uploaded(recording, flz_session)
+    series = flz.get_entity(id=dataset.id, flexilims_session=flz_session)
+    row = flz.get_children(
+        recording["entity"]["id"], "dataset", flexilims_session=flz_session
+    ).loc[dataset.name]
+    as_dict = flz.get_entity(
+        id=dataset.id, flexilims_session=flz_session, format_reply=False
+    )
+    sent = requests_of(flz_session)
+    for entity in (series, row, as_dict):
+        back = Dataset.from_dataseries(entity, flexilims_session=flz_session)
+        assert isinstance(back, ScanimageData)
+        assert back.id == dataset.id and back.name == dataset.name
+        assert back.genealogy == dataset.genealogy
+        assert back.extra_attributes == dataset.extra_attributes
+        assert back.path == dataset.path and back.is_raw
+        assert back.flexilims_session is flz_session
+    assert sent == []
+    assert back.flexilims_status() == "up-to-date"
+    unattached = Dataset.from_dataseries(series)
+    assert unattached.project == flz_session.project_id
+
+
+def test_from_dataseries_refuses_what_is_not_a_dataset(recording, flz_session):
+    series = flz.get_entity(id=recording["entity"]["id"], flexilims_session=flz_session)
+    with pytest.raises(DatasetError, match="is a recording"):
+        Dataset.from_dataseries(series, flexilims_session=flz_session)
+    with pytest.raises(AttributeError, match="Give the dataset's entity"):
+        Dataset.from_dataseries(None)

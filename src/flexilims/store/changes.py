@@ -1,0 +1,776 @@
+"""The one write path: every creation, update and move, checked then written.
+
+``save``, ``update-one``, ``update-many``, ``batch``, restoring from the trash,
+reverting to a version and importing a dump all build :class:`Operation` s and
+hand them to :class:`Changes`, inside one write transaction:
+
+1. :meth:`Changes.prepare` reads everything the rules need for all the
+   operations in a few batched queries: the lab settings of their types, their
+   projects, the entities they name (update targets locked ``FOR UPDATE`` on
+   PostgreSQL, so that a read-modify-write never loses a concurrent update),
+   the names they claim, the links of their targets, and the parents above
+   every origin (for the loop check);
+2. :meth:`Changes.apply` checks one operation with the rules of
+   :mod:`flexilims.writes` against that state and the earlier operations of
+   the same batch, and stages its effect;
+3. :meth:`Changes.write` writes everything staged in bulk: incremental ids,
+   entities, updates, the attribute index, links and one history row per
+   entity that changed.
+
+A refusal raises the rule's error; nothing is written (the caller's
+transaction is rolled back).
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .. import protocol
+from ..errors import BadRequest, Forbidden
+from ..protocol import Conflicts
+from ..writes import (
+    Limits,
+    check_name,
+    check_no_loop,
+    check_parent_type,
+    check_size,
+    checked_attributes,
+    failed,
+    is_hex_id,
+    lower_keys,
+    merged_attributes,
+    stored_attributes,
+    validate_attributes,
+)
+from . import db, labsettings
+from . import models as m
+from .entities import (
+    COUNTER_BUMPS,
+    ENTITY_COLUMNS,
+    Actor,
+    attribute_value_rows,
+    entity_reply,
+    entity_row,
+    index_row,
+    new_id,
+    now_ms,
+)
+
+#: Most values in one ``IN (...)`` list (well below SQLite's and psycopg's limits).
+CHUNK = 5000
+
+
+@dataclass
+class Operation:
+    """One creation or update, as the rules see it.
+
+    The fields a request may carry come first; the last ones are set by the
+    store itself (restores, reverts and imports), never from the wire.
+    """
+
+    index: int
+    op: str
+    type: object = None
+    ref: str | None = None
+    name: object = None
+    id: object = None
+    project_id: object = None
+    origin_id: object = None
+    origin_ref: str | None = None
+    attributes: object = None
+    other_relations: list = field(default_factory=list)
+    conflicts: Conflicts = Conflicts.ABORT
+    #: create: fields kept as they were (id, incremental_id, created_by,
+    #: date_created, date_updated), for restores and imports.
+    kept: dict | None = None
+    #: update: the entity becomes exactly this (name, origin, attributes).
+    replace: bool = False
+    #: Check the lab settings (types of values, required attributes, allowed
+    #: parents); restores and imports put back what existed and skip them.
+    check_settings: bool = True
+    #: The history row's action (default: ``create`` or ``update``).
+    action: str | None = None
+
+    def describe(self) -> str:
+        """``create dataset NAME`` or ``update dataset ID``, for error messages."""
+        what = self.name if self.op == "create" else self.id
+        return f"{self.op} {self.type} {what}"
+
+
+@dataclass
+class _Staged:
+    """An entity changed by this transaction: its row before and after."""
+
+    after: dict
+    before: dict | None = None
+    links: list = field(default_factory=list)
+    action: str = "update"
+
+
+class Changes:
+    """The changes of one write transaction, checked by the rules, then written.
+
+    Parameters
+    ----------
+    store : Store
+        The database (its dialect and settings).
+    conn : sqlalchemy.Connection
+        A connection in a write transaction (or any connection for a dry run).
+    actor : Actor
+        Who writes: ``createdBy`` of new entities, and what they may touch.
+    strict : bool
+        Every attribute must be defined in the lab settings.
+    allow_nulls : bool
+        Updates write empty strings (otherwise they are ignored).
+    """
+
+    def __init__(self, store, conn, actor: Actor, *, strict=False, allow_nulls=False):
+        self.store, self.conn, self.actor = store, conn, actor
+        self.strict, self.allow_nulls = strict, allow_nulls
+        self.limits = Limits.from_settings(store.settings)
+        self.rules: dict = {}
+        self.projects: dict[str, sa.Row] = {}
+        self.rows: dict[str, dict] = {}
+        self.parents: dict[str, str | None] = {}
+        self.links: dict[str, set] = {}
+        self.names: dict[tuple, str] = {}
+        self.claimed: set[tuple] = set()
+        self.refs: dict[str, str] = {}
+        self.created: dict[str, _Staged] = {}
+        self.updated: dict[str, _Staged] = {}
+        self.results: list[dict] = []
+        self.echoes: dict[str, dict] = {}
+        self.stamp = now_ms()
+
+    # ------------------------------------------------------------ look-ups
+
+    def prepare(self, operations: list[Operation]) -> None:
+        """Read what the rules need for every operation, in batched queries."""
+        self.rules = labsettings.rules_of(self.conn, (op.type for op in operations))
+        self._fetch_projects({op.project_id for op in operations if op.op == "create"})
+        targets, others = set(), set()
+        for op in operations:
+            others.update(op.other_relations)
+            if is_hex_id(op.origin_id):
+                others.add(op.origin_id)
+            if op.op == "update" and is_hex_id(op.id):
+                targets.add(op.id)
+            if op.kept and is_hex_id(op.kept.get("id")):
+                others.add(op.kept["id"])
+        self._fetch_entities(sorted(targets), lock=True)
+        self._fetch_entities(sorted(others - set(self.rows)), lock=False)
+        self._fetch_links(sorted(targets & set(self.rows)))
+        self._fetch_names(operations)
+        if any(_may_move(op) for op in operations):
+            self._fetch_ancestors(sorted(set(self.rows)))
+
+    def _fetch_projects(self, project_ids: set) -> None:
+        ids = sorted(i for i in project_ids if is_hex_id(i))
+        if ids:
+            query = sa.select(m.projects).where(m.projects.c.id.in_(ids))
+            self.projects = {row.id: row for row in self.conn.execute(query)}
+
+    def _fetch_entities(self, ids: list[str], *, lock: bool) -> None:
+        for chunk in _chunks(ids):
+            query = sa.select(*ENTITY_COLUMNS).where(m.entities.c.id.in_(chunk))
+            if lock and self.store.is_postgres:
+                query = _locked(query)
+            for row in self.conn.execute(query):
+                self.rows[row.id] = dict(row._mapping)
+
+    def _fetch_links(self, ids: list[str]) -> None:
+        table = m.entity_links
+        for entity_id in ids:
+            self.links[entity_id] = set()
+        for chunk in _chunks(ids):
+            query = sa.select(table.c.entity_id, table.c.linked_id).where(
+                table.c.entity_id.in_(chunk)
+            )
+            for entity_id, linked_id in self.conn.execute(query):
+                self.links[entity_id].add(linked_id)
+
+    def _fetch_names(self, operations: list[Operation]) -> None:
+        """The entities holding the names the operations create or rename to."""
+        wanted: dict[tuple, set] = {}
+        for op in operations:
+            if not isinstance(op.name, str) or not isinstance(op.type, str):
+                continue
+            if op.op == "create" and isinstance(op.project_id, str):
+                wanted.setdefault((op.project_id, op.type), set()).add(op.name)
+            elif op.op == "update" and op.id in self.rows:
+                project = self.rows[op.id]["project_id"]
+                wanted.setdefault((project, op.type), set()).add(op.name)
+        e = m.entities
+        for (project_id, datatype), names in wanted.items():
+            for chunk in _chunks(sorted(names)):
+                query = sa.select(*ENTITY_COLUMNS).where(
+                    e.c.project_id == project_id,
+                    e.c.type == datatype,
+                    e.c.name.in_(chunk),
+                )
+                if self.store.is_postgres:
+                    query = _locked(query)
+                for row in self.conn.execute(query):
+                    self.names[(project_id, datatype, row.name)] = row.id
+                    self.rows.setdefault(row.id, dict(row._mapping))
+
+    def _fetch_ancestors(self, ids: list[str]) -> None:
+        """The parent of every entity above ``ids`` (a walk that ends even on
+        a database that holds a loop: ``UNION`` keeps each id once)."""
+        if not ids:
+            return
+        e = m.entities
+        for chunk in _chunks(ids):
+            up = (
+                sa.select(e.c.id, e.c.origin_id)
+                .where(e.c.id.in_(chunk))
+                .cte("up", recursive=True)
+            )
+            up = up.union(
+                sa.select(e.c.id, e.c.origin_id).join(up, e.c.id == up.c.origin_id)
+            )
+            for entity_id, origin_id in self.conn.execute(sa.select(up)):
+                self.parents[entity_id] = origin_id
+
+    def parent_of(self, entity_id: str) -> str | None:
+        """The parent of an entity as the hierarchy stands in this transaction."""
+        staged = self.updated.get(entity_id) or self.created.get(entity_id)
+        if staged is not None:
+            return staged.after["origin_id"]
+        row = self.rows.get(entity_id)
+        if row is not None:
+            return row["origin_id"]
+        return self.parents.get(entity_id)
+
+    # ------------------------------------------------------------- checks
+
+    def _type_rules(self, datatype, message: str):
+        rules = self.rules.get(datatype) if isinstance(datatype, str) else None
+        if rules is None:
+            error = BadRequest(message, field="type")
+            defined = ", ".join(labsettings.datatype_names(self.conn))
+            error.detail = error.reason = (
+                f"Type '{datatype}' is not defined in the lab settings (defined: "
+                f"{defined})."
+            )
+            raise error
+        return rules
+
+    def _project(self, project_id) -> sa.Row:
+        if not is_hex_id(project_id):
+            raise BadRequest(
+                "please provide a valid hexadecimal value for project_id",
+                field="project_id",
+            )
+        row = self.projects.get(project_id)
+        if row is None:
+            raise BadRequest(f"project {project_id} not found", field="project_id")
+        if not self.actor.can_access(project_id):
+            raise Forbidden(
+                f"user {self.actor.username} is not a member of project {row.name}"
+            )
+        return row
+
+    def entity(self, entity_id) -> dict | None:
+        """An entity as it stands in this transaction (None if there is none)."""
+        staged = self.updated.get(entity_id) or self.created.get(entity_id)
+        row = staged.after if staged is not None else self.rows.get(entity_id)
+        if row is not None and not self.actor.can_access(row["project_id"]):
+            raise Forbidden(
+                f"user {self.actor.username} has no access to entity {entity_id}"
+            )
+        return row
+
+    def _origin(self, op: Operation, *, on_update: bool) -> dict | None:
+        """The entity an operation puts its entity below (None: a root)."""
+        if op.origin_ref is not None:
+            return self.entity(self.refs[op.origin_ref])
+        if op.origin_id is None:
+            return None
+        if not is_hex_id(op.origin_id):
+            if on_update:
+                raise BadRequest(
+                    "please provide a valid hexadecimal value for origin_id",
+                    field="origin_id",
+                )
+            raise BadRequest("origin not found", field="origin_id")
+        origin = self.entity(op.origin_id)
+        if origin is None:
+            raise BadRequest("origin not found", field="origin_id")
+        return origin
+
+    def _check_links(self, links: Iterable[str]) -> None:
+        for linked in links:
+            if self.entity(linked) is None:
+                raise BadRequest(
+                    f"other_relations: no entity with id {linked}",
+                    field="other_relations",
+                )
+
+    def _name_taken(self, action, datatype, name, project_id):
+        project = self.projects.get(project_id)
+        if project is None:
+            project = self.conn.execute(
+                sa.select(m.projects).where(m.projects.c.id == project_id)
+            ).one()
+        return protocol.name_taken(action, datatype, name, project.name)
+
+    # -------------------------------------------------------- operations
+
+    def apply(self, op: Operation) -> dict:
+        """Check one operation against the rules and stage its effect.
+
+        Returns
+        -------
+        dict
+            Its result: ``index``, ``op``, ``ref``, ``status`` (``created``,
+            ``updated`` or ``skipped``), ``id``, ``type``, ``name``.
+        """
+        if op.op == "create":
+            status, entity_id = self._create(op)
+        else:
+            status, entity_id = self._update(op)
+        if op.ref is not None:
+            self.refs[op.ref] = entity_id
+        staged = self.created.get(entity_id) or self.updated.get(entity_id)
+        name = staged.after["name"] if staged else self.rows[entity_id]["name"]
+        result = {
+            "index": op.index,
+            "op": op.op,
+            "ref": op.ref,
+            "status": status,
+            "id": entity_id,
+            "type": op.type,
+            "name": name,
+        }
+        self.results.append(result)
+        return result
+
+    def _create(self, op: Operation) -> tuple[str, str]:
+        rules = self._type_rules(op.type, "type provided is not defined")
+        project = self._project(op.project_id)
+        origin = self._origin(op, on_update=False)
+        check_name(op.type, op.name, "Save", self.limits)
+        self._check_links(op.other_relations)
+        sent = checked_attributes(op.attributes, "Save", self.limits)
+        if op.kept is None:
+            # Names are lower-cased on save; restores and imports keep them
+            # as they were (update-one does not lower-case).
+            sent = lower_keys(sent)
+        if op.check_settings:
+            validate_attributes(
+                op.type,
+                sent,
+                rules.attributes,
+                strict=self.strict,
+                action="Save",
+                check_required=True,
+            )
+            check_parent_type(rules, origin and origin["type"], "Save")
+        key = (project.id, op.type, op.name)
+        if key in self.claimed:
+            raise self._name_taken("Save", op.type, op.name, project.id)
+        self.claimed.add(key)
+        existing = self.names.get(key)
+        if existing is None:
+            return "created", self._stage_new(op, project, origin, sent)
+        if op.conflicts == Conflicts.ABORT:
+            raise self._name_taken("Save", op.type, op.name, project.id)
+        if op.conflicts == Conflicts.SKIP:
+            return "skipped", existing
+        current = self.entity(existing)
+        given = sent
+        if op.conflicts == Conflicts.OVERWRITE:
+            given = {key: None for key in current["attributes"] or {}}
+            given.update(sent)
+        stored, echoed = merged_attributes(
+            current["attributes"], given, allow_nulls=self.allow_nulls
+        )
+        self._check_settings(op, rules, stored, "Update")
+        origin_id = origin["id"] if origin is not None else None
+        self._stage_update(current, stored, None, origin_id, op, "Update", echoed)
+        return "updated", existing
+
+    def _stage_new(self, op: Operation, project, origin, sent: dict) -> str:
+        stored = stored_attributes(sent)
+        check_size(stored, "Save", self.limits)
+        kept = op.kept or {}
+        entity_id = kept.get("id") or new_id()
+        if entity_id in self.rows or entity_id in self.created:
+            raise failed(
+                "Save", f"id {entity_id} is already the id of an entity.", field="id"
+            )
+        row = {
+            "id": entity_id,
+            "project_id": project.id,
+            "type": op.type,
+            "name": op.name,
+            "incremental_id": kept.get("incremental_id"),
+            "attributes": stored,
+            "created_by": kept.get("created_by") or self.actor.full_name,
+            "date_created": kept.get("date_created", self.stamp),
+            "date_updated": kept.get(
+                "date_updated", kept.get("date_created", self.stamp)
+            ),
+            "origin_id": origin["id"] if origin is not None else None,
+        }
+        self.created[entity_id] = _Staged(
+            after=row, links=list(op.other_relations), action=op.action or "create"
+        )
+        self.echoes[entity_id] = sent
+        return entity_id
+
+    def _check_settings(self, op: Operation, rules, stored: dict, action: str):
+        if op.check_settings:
+            validate_attributes(
+                op.type,
+                stored,
+                rules.attributes,
+                strict=self.strict,
+                action=action,
+                check_required=False,
+            )
+        check_size(stored, action, self.limits)
+
+    def _update(self, op: Operation) -> tuple[str, str]:
+        if not is_hex_id(op.id):
+            raise BadRequest(
+                "please provide a valid hexadecimal value for id", field="id"
+            )
+        rules = self._type_rules(op.type, f"type {op.type} is not defined")
+        row = self.entity(op.id)
+        if row is None:
+            raise failed("Update", f"No {op.type} with id {op.id}.")
+        if row["type"] != op.type:
+            raise failed(
+                "Update", f"Entity {op.id} is a {row['type']}, not a {op.type}."
+            )
+        given = checked_attributes(op.attributes, "Update", self.limits)
+        if op.replace:
+            stored, echoed = stored_attributes(given), dict(given)
+        else:
+            stored, echoed = merged_attributes(
+                row["attributes"], given, allow_nulls=self.allow_nulls
+            )
+        self._check_settings(op, rules, stored, "Update")
+        name = None
+        if op.name is not None and (op.name != row["name"] or not op.replace):
+            check_name(op.type, op.name, "Update", self.limits)
+            key = (row["project_id"], op.type, op.name)
+            if key in self.claimed or key in self.names:
+                raise self._name_taken("Update", op.type, op.name, row["project_id"])
+            self.claimed.add(key)
+            name = op.name
+        origin = self._origin(op, on_update=True)
+        origin_id = origin["id"] if origin is not None else None
+        if op.replace and origin_id is None and row["origin_id"] is not None:
+            origin_id = _ROOT
+        self._stage_update(row, stored, name, origin_id, op, "Update", echoed, rules)
+        return "updated", op.id
+
+    def _stage_update(
+        self, row, stored, name, origin_id, op, action, echoed, rules=None
+    ) -> None:
+        """Stage an update of ``row``: checks the move, then keeps the new row."""
+        entity_id = row["id"]
+        after = {**row, "attributes": stored}
+        if name is not None:
+            after["name"] = name
+        if origin_id is _ROOT:
+            after["origin_id"] = None
+        elif origin_id is not None and origin_id != row["origin_id"]:
+            check_no_loop(entity_id, origin_id, self.parent_of, action)
+            if op.check_settings:
+                rules = rules or self._type_rules(
+                    row["type"], "type provided is not defined"
+                )
+                check_parent_type(rules, self.rows_type(origin_id), action)
+            after["origin_id"] = origin_id
+        new_links = self._new_links(entity_id, op.other_relations)
+        self.echoes[entity_id] = echoed
+        if entity_id in self.created:
+            self.created[entity_id].after = after
+            self.created[entity_id].links += new_links
+            return
+        staged = self.updated.get(entity_id)
+        before = staged.before if staged else self.rows[entity_id]
+        self.updated[entity_id] = _Staged(
+            after=after,
+            before=before,
+            links=(staged.links if staged else []) + new_links,
+            action=op.action or "update",
+        )
+
+    def rows_type(self, entity_id: str) -> str | None:
+        found = self.entity(entity_id)
+        return found["type"] if found is not None else None
+
+    def _new_links(self, entity_id: str, links: list[str]) -> list[str]:
+        if not links:
+            return []
+        self._check_links(links)
+        if entity_id not in self.links:
+            self.links[entity_id] = set()
+            if entity_id not in self.created:
+                self._fetch_links([entity_id])
+        existing = self.links[entity_id]
+        added = [linked for linked in links if linked not in existing]
+        existing.update(added)
+        return added
+
+    # -------------------------------------------------------------- write
+
+    def changed(self) -> list[_Staged]:
+        """Updates that change something (an empty update writes nothing)."""
+        return [
+            staged
+            for staged in self.updated.values()
+            if staged.links
+            or any(
+                staged.after[key] != staged.before[key]
+                for key in ("name", "origin_id", "attributes")
+            )
+        ]
+
+    def write(self) -> None:
+        """Write everything staged: entities, updates, index, links, history."""
+        new = [staged.after for staged in self.created.values()]
+        changed = self.changed()
+        for staged in changed:
+            staged.after["date_updated"] = self.stamp
+        self._number(new)
+        insert_entities(
+            self.conn, new, {key: row.name for key, row in self.projects.items()}
+        )
+        if changed:
+            update_entities(self.conn, [staged.after for staged in changed])
+            reindex(self.conn, [staged.after for staged in changed])
+        links = [
+            (entity_id, linked)
+            for entity_id, staged in {**self.created, **self.updated}.items()
+            for linked in staged.links
+        ]
+        db.bulk_insert(self.conn, m.entity_links, links)
+        record_history(
+            self.conn,
+            self.actor,
+            [(s.action, None, s.after) for s in self.created.values()]
+            + [(s.action, s.before, s.after) for s in changed],
+            self.stamp,
+        )
+
+    def _number(self, new: list[dict]) -> None:
+        """Give new entities their incremental ids; keep counters past kept ones."""
+        missing: dict[str, list[dict]] = {}
+        highest: dict[str, int] = {}
+        for row in new:
+            incremental = row["incremental_id"]
+            if incremental is None:
+                missing.setdefault(row["type"], []).append(row)
+                continue
+            number = incremental_number(row["type"], incremental)
+            if number is not None and number > highest.get(row["type"], 0):
+                highest[row["type"]] = number
+        if highest:
+            raise_counters(self.conn, highest)
+        for datatype, group in missing.items():
+            numbers = reserve_numbers(self.conn, datatype, len(group))
+            for row, number in zip(group, numbers, strict=True):
+                row["incremental_id"] = number
+
+    def reply(self, entity_id: str) -> dict:
+        """The protocol's reply for an entity this transaction wrote: with its
+        links, and its attributes echoed as sent."""
+        staged = self.created.get(entity_id) or self.updated.get(entity_id)
+        row = staged.after if staged else self.rows[entity_id]
+        links = self.links.get(entity_id, set())
+        if entity_id in self.created:
+            links = self.created[entity_id].links
+        reply = entity_reply(
+            row, links=sorted(links) if not isinstance(links, list) else links
+        )
+        reply["attributes"] = self.echoes.get(entity_id, reply["attributes"])
+        return reply
+
+
+#: Stands for "no parent" in a replacing update (None means "unchanged").
+_ROOT = object()
+
+
+def _locked(query: sa.Select) -> sa.Select:
+    """``query`` locking its rows until the transaction ends, in id order (so
+    that two transactions locking the same rows queue instead of deadlocking),
+    with ``FOR NO KEY UPDATE``: inserts of children (whose foreign key check
+    shares the parent's key) need not wait."""
+    return query.order_by(m.entities.c.id).with_for_update(key_share=True)
+
+
+def _may_move(op: Operation) -> bool:
+    """Whether an operation may put an existing entity below another."""
+    if op.origin_id is None and op.origin_ref is None and not op.replace:
+        return False
+    return op.op == "update" or op.conflicts in (Conflicts.UPDATE, Conflicts.OVERWRITE)
+
+
+def _chunks(values: list) -> Iterable[list]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+# ----------------------------------------------------------- bulk writes
+
+
+def insert_entities(conn, rows: list[dict], project_names: dict) -> None:
+    """Insert entity rows (in order: parents first) with their index rows.
+
+    ``project_names`` gives the name of each project (for the message of a
+    name taken meanwhile: PostgreSQL reads nothing more after an error).
+
+    Raises
+    ------
+    NameTaken
+        One row whose name another transaction took meanwhile.
+    BadRequest
+        Several rows, one of which clashed with a concurrent write.
+    """
+    if not rows:
+        return
+    try:
+        db.bulk_insert(conn, m.entities, [entity_row(row) for row in rows])
+    except sa.exc.IntegrityError as error:
+        if len(rows) == 1 and db.is_unique_violation(error):
+            row = rows[0]
+            project = project_names.get(row["project_id"], row["project_id"])
+            raise protocol.name_taken(
+                "Save", row["type"], row["name"], project
+            ) from error
+        raise BadRequest(
+            "Save failed. An entity was created or deleted at the same time "
+            f"({type(error.orig).__name__}); try again."
+        ) from error
+    db.bulk_insert(
+        conn,
+        m.attribute_values,
+        [
+            index_row(r)
+            for row in rows
+            for r in attribute_value_rows(row, row["attributes"])
+        ],
+    )
+
+
+_UPDATE = (
+    sa.update(m.entities)
+    .where(m.entities.c.id == sa.bindparam("b_id"))
+    .values(
+        name=sa.bindparam("b_name", type_=m.entities.c.name.type),
+        origin_id=sa.bindparam("b_origin_id", type_=m.entities.c.origin_id.type),
+        attributes=sa.bindparam("b_attributes", type_=m.entities.c.attributes.type),
+        date_updated=sa.bindparam("b_date_updated", type_=sa.BigInteger),
+    )
+)
+
+
+def update_entities(conn, rows: list[dict]) -> None:
+    """Write the name, origin, attributes and update date of changed entities."""
+    conn.execute(
+        _UPDATE,
+        [
+            {
+                "b_id": row["id"],
+                "b_name": row["name"],
+                "b_origin_id": row["origin_id"],
+                "b_attributes": row["attributes"],
+                "b_date_updated": row["date_updated"],
+            }
+            for row in rows
+        ],
+    )
+
+
+def reindex(conn, rows: list[dict]) -> None:
+    """Rebuild the attribute index rows of updated entities."""
+    ids = [row["id"] for row in rows]
+    for chunk in _chunks(ids):
+        conn.execute(
+            m.attribute_values.delete().where(m.attribute_values.c.entity_id.in_(chunk))
+        )
+    db.bulk_insert(
+        conn,
+        m.attribute_values,
+        [
+            index_row(r)
+            for row in rows
+            for r in attribute_value_rows(row, row["attributes"])
+        ],
+    )
+
+
+#: Columns of a history row as :func:`record_history` writes them (the id is
+#: the version number, given by the database).
+HISTORY_COLUMNS = tuple(c for c in m.history.columns if c.name != "id")
+
+
+def record_history(conn, actor: Actor, changes: list[tuple], stamp: int) -> None:
+    """One history row per change: ``(action, before, after)`` with rows or
+    entity replies (None for a creation's before or a deletion's after)."""
+    rows = []
+    for action, before, after in changes:
+        before = _as_reply(before)
+        after = _as_reply(after)
+        entity = before or after
+        rows.append(
+            (
+                entity["id"],
+                entity["project"],
+                action,
+                actor.full_name,
+                stamp,
+                db.json_text(before) if before is not None else None,
+                db.json_text(after) if after is not None else None,
+            )
+        )
+    db.bulk_insert(conn, m.history, rows, columns=HISTORY_COLUMNS)
+
+
+def _as_reply(entity):
+    if entity is None or "incrementalId" in entity:
+        return entity
+    return entity_reply(entity)
+
+
+# -------------------------------------------------------------- counters
+
+
+def incremental_number(datatype: str, incremental: str) -> int | None:
+    """The counter value of an incremental id in the store's format, if it is."""
+    prefix = datatype.upper()
+    digits = incremental[len(prefix) :]
+    if incremental.startswith(prefix) and digits.isascii() and digits.isdigit():
+        return int(digits)
+    return None
+
+
+def reserve_numbers(conn, datatype: str, count: int) -> list[str]:
+    """Reserve ``count`` incremental ids of a type in one atomic upsert."""
+    bump = COUNTER_BUMPS[conn.dialect.name]
+    last = conn.execute(bump, {"name": datatype, "count": count}).scalar_one()
+    prefix = datatype.upper()
+    return [f"{prefix}{n:07d}" for n in range(last - count + 1, last + 1)]
+
+
+def raise_counters(conn, highest: dict[str, int]) -> None:
+    """Raise each type's counter to at least the given number."""
+    c = m.counters
+    postgres = conn.dialect.name == "postgresql"
+    insert = (postgresql.insert if postgres else sqlite.insert)(c)
+    larger = sa.func.greatest if postgres else sa.func.max
+    for datatype, number in highest.items():
+        conn.execute(
+            insert.values(name=datatype, value=number).on_conflict_do_update(
+                index_elements=[c.c.name],
+                set_={"value": larger(c.c.value, insert.excluded.value)},
+            )
+        )

@@ -1,0 +1,344 @@
+"""The one write path (flexilims.store.changes), on both backends: no loop of
+parents by any way in, walks that end on a database that holds one, deletes
+bounded by the user's projects, no lost update, a version for every write."""
+
+import random
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from flexilims import BadRequest, Forbidden, LocalSession
+from flexilims.store import models as m
+from flexilims.store import trash
+from flexilims.store.accounts import Accounts
+from flexilims.store.transfer import import_project
+
+LOOP = "cannot move below"
+
+
+@pytest.fixture
+def session(store, project):
+    return LocalSession(store, project_id=project.id, username="alice")
+
+
+@pytest.fixture
+def family(session):
+    """mouse > session > recording > dataset, and a second mouse."""
+    mouse = session.post("mouse", "M1", {"sex": "F"})
+    day = session.post("session", "M1_S1", {"date": "d"}, origin_id=mouse["id"])
+    rec = session.post("recording", "M1_S1_R1", {}, origin_id=day["id"])
+    data = session.post("dataset", "M1_S1_R1_D1", {"path": "p"}, origin_id=rec["id"])
+    other = session.post("mouse", "M2", {})
+    return {"mouse": mouse, "day": day, "rec": rec, "data": data, "other": other}
+
+
+def make_loop(store, first, second):
+    """Put ``first`` below ``second`` behind the rules' back (another server
+    made this database), making a loop when ``second`` is below ``first``."""
+    with store.write() as conn:
+        conn.execute(
+            sa.update(m.entities)
+            .where(m.entities.c.id == first["id"])
+            .values(origin_id=second["id"])
+        )
+
+
+def versions(store, entity_id) -> list:
+    with store.read() as conn:
+        return conn.execute(
+            sa.select(m.history)
+            .where(m.history.c.entity_id == entity_id)
+            .order_by(m.history.c.id)
+        ).all()
+
+
+# ------------------------------------------------------------------ loops
+
+
+def test_no_way_in_moves_an_entity_below_its_own_descendant(
+    store, session, family, snapshot
+):
+    mouse, day = family["mouse"], family["day"]
+    before = snapshot(store)
+    with pytest.raises(BadRequest, match=LOOP):
+        session.update_one(
+            mouse["id"],
+            "mouse",
+            origin_id=family["data"]["id"],
+            strict_validation=False,
+        )
+    move = {"op": "update", "type": "mouse", "id": mouse["id"], "origin_id": day["id"]}
+    with pytest.raises(BadRequest, match=LOOP) as error:
+        session.batch([move])
+    assert error.value.index == 0 and error.value.field == "origin_id"
+    # Two moves of one batch that make a loop together.
+    other = family["other"]
+    pair = [
+        {"op": "update", "type": "mouse", "id": other["id"], "origin_id": mouse["id"]},
+        {"op": "update", "type": "mouse", "id": mouse["id"], "origin_id": other["id"]},
+    ]
+    with pytest.raises(BadRequest, match=LOOP) as error:
+        session.batch(pair)
+    assert error.value.index == 1
+    # A conflicting creation that would move the existing entity below itself.
+    update = {
+        "type": "mouse",
+        "name": "M1",
+        "origin_id": family["rec"]["id"],
+        "conflicts": "update",
+    }
+    with pytest.raises(BadRequest, match=LOOP):
+        session.batch([update])
+    assert snapshot(store) == before
+
+
+def test_a_revert_cannot_make_a_loop(store, session, family):
+    first, second = family["mouse"], family["other"]
+    session.update_one(
+        first["id"], "mouse", origin_id=second["id"], strict_validation=False
+    )
+    created, below = versions(store, first["id"])
+    session.revert(first["id"], created.id)
+    session.update_one(
+        second["id"], "mouse", origin_id=first["id"], strict_validation=False
+    )
+    with pytest.raises(BadRequest, match=LOOP):
+        session.revert(first["id"], below.id)
+
+
+def test_walks_end_on_a_database_that_holds_a_loop(store, session, family, snapshot):
+    mouse, day = family["mouse"], family["day"]
+    make_loop(store, mouse, day)
+    below = session.get_descendants(mouse["id"])
+    assert sorted(e["name"] for e in below) == [
+        "M1_S1",
+        "M1_S1_R1",
+        "M1_S1_R1_D1",
+    ]
+    before = snapshot(store)
+    with pytest.raises(BadRequest, match="is in a loop of parents"):
+        session.delete(mouse["id"])
+    with pytest.raises(BadRequest, match="form a loop"):
+        session.update_one(
+            family["other"]["id"], "mouse", origin_id=day["id"], strict_validation=False
+        )
+    assert snapshot(store) == before
+    # Moving one entity of the loop out of it mends the hierarchy.
+    session.update_one(
+        mouse["id"], "mouse", origin_id=family["other"]["id"], strict_validation=False
+    )
+    assert session.delete(family["other"]["id"]) == "deleted successfully null"
+    assert session.get("mouse") == []
+
+
+def test_an_import_whose_origin_is_in_the_database_cannot_loop(store, project, family):
+    dump = {"S9": {"type": "session", "origin_id": family["mouse"]["id"]}}
+    assert import_project(store, dump, project.id, progress=False)["entities"] == 1
+
+
+# --------------------------------------------------------------- deletes
+
+
+def test_a_delete_stays_inside_the_users_projects(store, project, family, snapshot):
+    accounts = Accounts(store)
+    other = accounts.create_project("other")
+    accounts.add_user("both", "x")
+    accounts.add_user("only", "x")
+    accounts.add_member("both", "test")
+    accounts.add_member("both", "other")
+    accounts.add_member("only", "test")
+    both = LocalSession(store, project_id=other.id, username="both")
+    for name in ("B1", "B2"):
+        both.post("session", name, {}, origin_id=family["mouse"]["id"])
+    only = LocalSession(store, project_id=project.id, username="only")
+    before = snapshot(store)
+    with pytest.raises(Forbidden) as error:
+        only.delete(family["mouse"]["id"])
+    assert "2 entities below mouse M1 belong to a project you cannot write" in (
+        error.value.message
+    )
+    assert "(2 in project other)" in error.value.message
+    assert snapshot(store) == before
+    assert both.delete(family["mouse"]["id"]) == "deleted successfully null"
+
+
+# ----------------------------------------------------------- lost updates
+
+
+def test_concurrent_update_one_and_update_many_lose_nothing(store, project):
+    """Writers of update-one (each its own attribute) and of update-many (each
+    its own attribute, on every mouse) at once: every acknowledged value is in
+    the final state, and each version's ``before`` is the previous ``after``."""
+    session = LocalSession(store, project_id=project.id)
+    mice = [session.post("mouse", f"M{i}", {})["id"] for i in range(8)]
+    acknowledged: dict[tuple, int] = {}
+    errors = []
+    lock = threading.Lock()
+
+    def one(writer: int):
+        rng = random.Random(writer)
+        local = LocalSession(store, project_id=project.id)
+        try:
+            for value in range(30):
+                mouse = rng.choice(mice)
+                local.update_one(
+                    mouse,
+                    "mouse",
+                    attributes={f"one{writer}": value},
+                    strict_validation=False,
+                )
+                with lock:
+                    acknowledged[(mouse, f"one{writer}")] = value
+        except Exception as error:  # noqa: BLE001 (reported by the test)
+            errors.append(error)
+
+    def many(writer: int):
+        local = LocalSession(store, project_id=project.id)
+        try:
+            for value in range(10):
+                local.update_many(
+                    "mouse", f"many{writer}", str(value), strict_validation=False
+                )
+                with lock:
+                    for mouse in mice:
+                        acknowledged[(mouse, f"many{writer}")] = str(value)
+        except Exception as error:  # noqa: BLE001 (reported by the test)
+            errors.append(error)
+
+    threads = [threading.Thread(target=one, args=(w,)) for w in range(4)]
+    threads += [threading.Thread(target=many, args=(w,)) for w in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    final = {e["id"]: e["attributes"] for e in session.get("mouse")}
+    lost = {
+        key: value
+        for key, value in acknowledged.items()
+        if final[key[0]].get(key[1]) != value
+    }
+    assert lost == {}
+    assert len(acknowledged) > 8
+    for mouse in mice:
+        chain = versions(store, mouse)
+        for earlier, later in zip(chain, chain[1:], strict=False):
+            assert later.before == earlier.after
+
+
+# ---------------------------------------------------------------- history
+
+
+def test_every_write_leaves_a_version(store, session, project, family):
+    data = family["data"]
+    session.update_one(
+        data["id"], "dataset", attributes={"n": 1}, strict_validation=False
+    )
+    stamp = session.get("dataset", id=data["id"])[0]["dateUpdated"]
+    session.update_one(
+        data["id"], "dataset", attributes={"n": 1}, strict_validation=False
+    )
+    session.update_one(data["id"], "dataset", attributes={}, strict_validation=False)
+    assert session.get("dataset", id=data["id"])[0]["dateUpdated"] == stamp
+    session.delete(family["rec"]["id"])
+    (batch,) = trash.batches(store)
+    trash.restore(store, batch["batch"])
+    session.delete(family["rec"]["id"])
+    trash.purge(store, trash.batches(store)[0]["batch"])
+    assert [row.action for row in versions(store, data["id"])] == [
+        "create",
+        "update",
+        "delete",
+        "restore",
+        "delete",
+        "purge",
+    ]
+    dump = {"M9": {"type": "mouse"}}
+    import_project(store, dump, project.id, progress=False, created_by="Importer")
+    (imported,) = session.get("mouse", name="M9")
+    (row,) = versions(store, imported["id"])
+    assert (row.action, row.changed_by, row.before) == ("import", "Importer", None)
+
+
+def test_revert_makes_the_entity_as_it_was(store, session, family):
+    mouse = family["mouse"]
+    session.update_one(
+        mouse["id"],
+        "mouse",
+        attributes={"sex": "M", "cage": 3},
+        strict_validation=False,
+    )
+    session.update_one(
+        mouse["id"],
+        "mouse",
+        name="M1b",
+        origin_id=family["other"]["id"],
+        strict_validation=False,
+    )
+    first = versions(store, mouse["id"])[0]
+    reverted = session.revert(mouse["id"], first.id)
+    assert reverted["name"] == "M1" and reverted["origin_id"] is None
+    assert reverted["attributes"] == {"sex": "F"}
+    assert session.get("mouse", id=mouse["id"])[0]["attributes"] == {"sex": "F"}
+    history = session.history(id=mouse["id"])
+    assert [v["action"] for v in history] == ["revert", "update", "update", "create"]
+    assert history[0]["changes"] == {
+        "name": ["M1b", "M1"],
+        "origin_id": [family["other"]["id"], None],
+        "attributes.sex": ["M", "F"],
+        "attributes.cage": [3, None],
+    }
+    with pytest.raises(BadRequest, match="has no version"):
+        session.revert(mouse["id"], versions(store, family["day"]["id"])[0].id)
+    session.delete(family["data"]["id"])
+    deletion = versions(store, family["data"]["id"])[-1].id
+    with pytest.raises(BadRequest, match="is the delete of entity"):
+        session.revert(family["data"]["id"], deletion)
+
+
+def test_history_pages_and_rights(store, session, project, family):
+    page = session.history(project_id=project.id, limit=3)
+    assert len(page) == 3 and page[0]["version"] > page[-1]["version"]
+    rest = session.history(project_id=project.id, before=page[-1]["version"])
+    assert [v["version"] for v in rest] == sorted(
+        (v["version"] for v in rest), reverse=True
+    )
+    assert len(page) + len(rest) == 5
+    Accounts(store).add_user("eve", "x")
+    eve = LocalSession(store, username="eve")
+    with pytest.raises(Forbidden):
+        eve.history(project_id=project.id)
+    assert eve.history(id=family["mouse"]["id"]) == []
+    with pytest.raises(BadRequest, match="give the id of an entity or of a project"):
+        session.history()
+
+
+# ------------------------------------------------------------ parent types
+
+
+def test_allowed_parents_on_every_write(store, session, family, snapshot):
+    before = snapshot(store)
+    mouse, day = family["mouse"], family["day"]
+    with pytest.raises(BadRequest, match="A recording cannot be below a mouse"):
+        session.post("recording", "R", {}, origin_id=mouse["id"])
+    with pytest.raises(BadRequest, match="A dataset cannot be below a dataset"):
+        session.post("dataset", "D", {"path": "p"}, origin_id=family["data"]["id"])
+    second = session.post("session", "M1_S2", {}, origin_id=mouse["id"])
+    before = snapshot(store)
+    with pytest.raises(BadRequest, match="A session cannot be below a session"):
+        session.update_one(
+            day["id"], "session", origin_id=second["id"], strict_validation=False
+        )
+    move = {
+        "op": "update",
+        "type": "recording",
+        "id": family["rec"]["id"],
+        "origin_id": mouse["id"],
+    }
+    with pytest.raises(BadRequest, match="A recording cannot be below a mouse"):
+        session.batch([move])
+    assert snapshot(store) == before
+    # Roots are always fine, and a type without allowed_parents takes any parent.
+    session.post("recording", "R", {})
+    session.post("mouse", "below", {}, origin_id=family["data"]["id"])
