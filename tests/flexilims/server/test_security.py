@@ -171,9 +171,9 @@ def test_a_member_of_another_project_writes_nothing(store, lab, snapshot):
             headers=headers,
             timeout=30,
         )
-        # revert answers as if the version did not exist (it names no
-        # project to refuse); every other write is refused as forbidden.
-        expected = (400, 403) if operation == "revert" else (403,)
+        # revert and restore answer as if her version or trash batch did not
+        # exist (400: they name no project); every other write is a 403.
+        expected = (400, 403) if operation in ("revert", "restore") else (403,)
         assert reply.status_code in expected, (operation, reply.text[200:900])
     # A batch in his own project that reaches into hers: refused whole.
     bobs = Accounts(store).project("bobs").id
