@@ -168,13 +168,15 @@ class Flexilims(Session):
                 f"cannot reach the flexilims server at {url} ({error})"
             ) from error
 
-    def request(self, method: str, operation: str, params: dict, body=None):
-        kwargs = {"params": params}
+    def request(
+        self, method: str, operation: str, params: dict, body=None, headers=None
+    ):
+        kwargs = {"params": params, "headers": dict(headers or {})}
         if body is not None:
             # Encoded here, like the in-process session does, so that a NaN
             # reaches the server and gets its error rather than failing here.
             kwargs["data"] = json.dumps(body).encode()
-            kwargs["headers"] = {"Content-Type": "application/json"}
+            kwargs["headers"]["Content-Type"] = "application/json"
         reply = self._send(method, operation, **kwargs)
         if reply.status_code == 403 and self.password is not None:
             self.update_token()

@@ -18,7 +18,12 @@ from .writes import as_id_list
 
 
 def call(
-    store: Store, actor: Actor, operation: str, params: Mapping, body=None
+    store: Store,
+    actor: Actor,
+    operation: str,
+    params: Mapping,
+    body=None,
+    idempotency=None,
 ) -> list | dict | str:
     """Carry out one protocol request.
 
@@ -34,6 +39,8 @@ def call(
         Query parameters, as strings.
     body : object, optional
         The decoded JSON body of ``save``, ``update-one`` and ``batch``.
+    idempotency : flexilims.store.idempotency.IdempotentRequest, optional
+        The key of a ``batch`` request (see :mod:`flexilims.store.idempotency`).
 
     Returns
     -------
@@ -43,7 +50,12 @@ def call(
     handler = HANDLERS.get(operation)
     if handler is None:
         raise NotFound(f"no endpoint {operation}")
-    return handler(store, actor, protocol.parse(operation, params), body)
+    query = protocol.parse(operation, params)
+    if idempotency is not None:
+        if operation != "batch":
+            raise BadRequest("an idempotency key applies to batch requests only")
+        return _batch(store, actor, query, body, idempotency)
+    return handler(store, actor, query, body)
 
 
 def _body(body) -> dict:
@@ -139,7 +151,7 @@ def _delete(store, actor, query, body):
     return store.delete(actor, query["id"])
 
 
-def _batch(store, actor, query, body):
+def _batch(store, actor, query, body, idempotency=None):
     from .store.batch import apply_batch
 
     body = _body(body)
@@ -155,6 +167,7 @@ def _batch(store, actor, query, body):
         strict_validation=query["strict_validation"],
         allow_nulls=query["allow_nulls"],
         dry_run=query["dry_run"],
+        idempotency=idempotency,
     )
 
 

@@ -199,6 +199,14 @@ class OperationFailed(BadRequest):
         )
 
 
+class IdempotencyKeyReused(BadRequest):
+    """An idempotency key sent again with a different request (HTTP 422):
+    a key names one request, so that only its retries replay its reply."""
+
+    status = 422
+    code = "idempotency_key_reused"
+
+
 class AuthenticationFailed(FlexilimsError):
     """Wrong username or password (HTTP 401)."""
 
@@ -270,6 +278,7 @@ ERRORS_BY_CODE = {
         NameTaken,
         ProjectNotFound,
         OperationFailed,
+        IdempotencyKeyReused,
         AuthenticationFailed,
         Forbidden,
         NotFound,

@@ -50,7 +50,11 @@ class LocalSession(Session):
                 return Accounts(self.store).actor(self.username)
         return Actor(username=self.username, full_name=self.username, is_admin=True)
 
-    def request(self, method: str, operation: str, params: dict, body=None):
+    def request(
+        self, method: str, operation: str, params: dict, body=None, headers=None
+    ):
+        """Carry out one request in this process (an idempotency key in
+        ``headers`` is ignored: there is no reply to lose)."""
         if body is not None:
             body = json.loads(json.dumps(body))
         return dispatch.call(

@@ -291,6 +291,30 @@ def _document() -> dict:
             "additionalProperties": {"type": "object"},
         },
         "OpenAPI": {"type": "object"},
+        "Health": {
+            "type": "object",
+            "required": ["database", "migrations"],
+            "properties": {
+                "database": {"type": "string", "enum": ["reachable", "unreachable"]},
+                "migrations": {
+                    "type": "string",
+                    "enum": ["current", "not current", "unknown"],
+                },
+                "revision": {"type": "string", "nullable": True},
+                "head": {"type": "string"},
+                "message": {"type": "string"},
+            },
+        },
+    }
+    paths = {
+        f"/{name}": {endpoint.method.lower(): _operation(endpoint)}
+        for name, endpoint in ENDPOINTS.items()
+    }
+    # health answers 503 with its own JSON, not the error page.
+    paths["/health"]["get"]["responses"]["503"] = {
+        "description": "The database is unreachable or not at the newest migration.",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        "content": _json("Health"),
     }
     return {
         "openapi": "3.0.3",
@@ -305,10 +329,7 @@ def _document() -> dict:
         },
         "servers": [{"url": "/flexilims/api"}],
         "security": [{"bearer": []}, {"cookie": []}],
-        "paths": {
-            f"/{name}": {endpoint.method.lower(): _operation(endpoint)}
-            for name, endpoint in ENDPOINTS.items()
-        },
+        "paths": paths,
         "components": {
             "securitySchemes": {
                 "basic": {"type": "http", "scheme": "basic"},

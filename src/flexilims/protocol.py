@@ -21,6 +21,9 @@ ERROR_HEADER = "X-Flexilims-Error"
 #: The header of ours that makes a batch safe to retry.
 IDEMPOTENCY_HEADER = "X-Flexilims-Idempotency-Key"
 
+#: The header of ours on a reply replayed for a repeated idempotency key.
+REPLAY_HEADER = "X-Flexilims-Idempotent-Replay"
+
 
 # ---------------------------------------------------------------- values
 
@@ -425,6 +428,20 @@ ENDPOINTS = {
             "GET",
             "This description",
             reply="OpenAPI",
+            ours=True,
+            auth="none",
+            dispatched=False,
+        ),
+        Endpoint(
+            "health",
+            "GET",
+            "Whether the server can serve, for load balancers",
+            description=(
+                "No token needed. 200 when the database answers and is at the "
+                "newest migration; 503 (the same JSON, with `Retry-After`) "
+                "otherwise."
+            ),
+            reply="Health",
             ours=True,
             auth="none",
             dispatched=False,

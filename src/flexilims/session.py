@@ -8,6 +8,8 @@ store (:class:`flexilims.LocalSession`).
 
 from abc import ABC, abstractmethod
 
+from .protocol import IDEMPOTENCY_HEADER
+
 
 def _params(**params) -> dict:
     return {key: value for key, value in params.items() if value is not None}
@@ -28,8 +30,14 @@ class Session(ABC):
     username: str
 
     @abstractmethod
-    def request(self, method: str, operation: str, params: dict, body=None):
-        """Send one request; return the decoded JSON reply or the text reply."""
+    def request(
+        self, method: str, operation: str, params: dict, body=None, headers=None
+    ):
+        """Send one request; return the decoded JSON reply or the text reply.
+
+        ``headers`` are protocol headers of ours (an idempotency key); a
+        session that has no reply to lose (in-process) may ignore them.
+        """
 
     def get(
         self,
@@ -176,6 +184,7 @@ class Session(ABC):
         strict_validation=False,
         allow_nulls=False,
         dry_run=False,
+        idempotency_key=None,
     ) -> dict:
         """Apply creations and updates in one transaction, all or nothing (ours).
 
@@ -198,6 +207,11 @@ class Session(ABC):
         dry_run : bool
             Write nothing; report what would happen and, in ``problems``,
             every operation that would be refused.
+        idempotency_key : str, optional
+            A key of the caller's choosing (a UUID) that makes a retry safe:
+            the server applies the batch once and replays its reply to the
+            same request sent again with the same key within a day. The
+            in-process session has no reply to lose and ignores it.
 
         Returns
         -------
@@ -216,7 +230,11 @@ class Session(ABC):
         )
         if dry_run:
             params["dry_run"] = "true"
-        return self.request("POST", "batch", params, {"operations": operations})
+        body = {"operations": operations}
+        headers = (
+            {} if idempotency_key is None else {IDEMPOTENCY_HEADER: idempotency_key}
+        )
+        return self.request("POST", "batch", params, body, headers=headers)
 
     # ------------------------------------------------------------ ours
 

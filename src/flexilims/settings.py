@@ -86,6 +86,40 @@ class Settings:
         """:attr:`cache_dir`, or ``cache`` in the flexiznam folder."""
         return Path(self.cache_dir).expanduser() if self.cache_dir else home() / "cache"
 
+    connect_timeout_seconds: float = _setting(
+        10.0,
+        "Seconds to wait for a new database connection before answering 503 "
+        "(a database that is down or frozen never hangs a request).",
+    )
+    statement_timeout_seconds: float = _setting(
+        300.0,
+        "Longest a database statement may run (PostgreSQL statement_timeout); "
+        "past it the request is answered 503.",
+    )
+    lock_timeout_seconds: float = _setting(
+        30.0,
+        "Longest a write waits for another one's lock (PostgreSQL lock_timeout, "
+        "SQLite busy timeout); past it the request is answered 503.",
+    )
+    retry_after_seconds: float = _setting(
+        5.0,
+        "Retry-After of a 503 reply: when clients may try again after an outage.",
+    )
+    failed_logins_per_user: int = _setting(
+        5,
+        "Failed logins of one username within failed_login_window_seconds after "
+        "which its logins are refused (429) until the window has passed.",
+    )
+    failed_logins_per_address: int = _setting(
+        20,
+        "Failed logins from one client address within failed_login_window_seconds "
+        "after which its logins are refused (429); higher than per user, as a "
+        "lab may share one address.",
+    )
+    failed_login_window_seconds: float = _setting(
+        300.0, "The window in which failed logins are counted, in seconds."
+    )
+
     @property
     def database(self) -> str:
         """:attr:`database_url`, or the embedded file when it is not set."""

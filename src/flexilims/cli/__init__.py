@@ -10,6 +10,7 @@ import click
 
 from .admin import project, settings, token, user
 from .common import Group
+from .maintenance import backup_command, check_command, restore_command
 from .serve import serve
 from .transfer import export_command, import_command
 from .trash import trash_group
@@ -30,5 +31,8 @@ for command in (
     trash_group,
     import_command,
     export_command,
+    check_command,
+    backup_command,
+    restore_command,
 ):
     cli.add_command(command)

@@ -1,12 +1,68 @@
 """``flexilims serve``: the REST server with uvicorn."""
 
 import os
+import signal
+import threading
+import time
 
 import click
+import sqlalchemy as sa
 
 from .. import settings as settings_module
-from ..server import API_PREFIX
+from ..server import API_PREFIX, app_from_env
 from .common import database_option, open_store, shown
+
+#: Seconds between two looks of a worker at its parent, and the grace a worker
+#: has to finish its requests once the parent is gone.
+PARENT_CHECK_SECONDS = 0.5
+ORPHAN_GRACE_SECONDS = 5.0
+
+#: Seconds a stopping server waits for its open requests and connections
+#: (idle TLS connections would otherwise keep it waiting for ever).
+GRACEFUL_SHUTDOWN_SECONDS = 10
+
+SQLITE_WORKERS_WARNING = (
+    "Warning: {workers} workers on SQLite. SQLite allows one writer at a time: "
+    "the workers read in parallel, but their writes wait for each other (up "
+    "to lock_timeout_seconds, then 503). For a lab server with several "
+    "writers, use PostgreSQL."
+)
+
+
+def exit_with_parent(parent_pid: int) -> threading.Thread:
+    """Stop this process when its parent is gone (its parent id changes).
+
+    A worker of ``serve --workers N`` holds the listening socket: if the
+    supervising process is killed (SIGKILL gives it no chance to stop its
+    workers), the worker would go on serving, alone, holding the port. It asks
+    itself to shut down (SIGTERM: uvicorn's graceful shutdown) and exits
+    after :data:`ORPHAN_GRACE_SECONDS` in any case.
+    """
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(ORPHAN_GRACE_SECONDS)
+        os._exit(1)
+
+    thread = threading.Thread(target=watch, name="flexilims-parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
+def worker_app():
+    """The application of one worker process (``uvicorn --factory``): that of
+    :func:`flexilims.server.app_from_env`, and, in a worker started by a
+    supervisor (``--workers N``), a watch on that supervisor."""
+    import multiprocessing
+
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        # The supervisor's id as recorded at spawn: if it died while this
+        # worker was starting, the watch sees it at once.
+        exit_with_parent(parent.pid)
+    return app_from_env()
 
 
 @click.command()
@@ -29,24 +85,44 @@ from .common import database_option, open_store, shown
     type=click.FloatRange(min=0, min_open=True),
     help=settings_module.Settings.help("token_lifetime_hours"),
 )
+@click.option(
+    "--ssl-certfile",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Serve HTTPS with this certificate (PEM); token cookies are then Secure.",
+)
+@click.option(
+    "--ssl-keyfile",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The private key of --ssl-certfile (PEM).",
+)
 @click.option("--access-log/--no-access-log", default=True, help="Log every request.")
-def serve(database, host, port, workers, token_lifetime, access_log):
+def serve(
+    database, host, port, workers, token_lifetime, ssl_certfile, ssl_keyfile, access_log
+):
     """Serve the Flexilims REST API with uvicorn."""
     import uvicorn
 
+    if bool(ssl_certfile) != bool(ssl_keyfile):
+        raise click.UsageError("give both --ssl-certfile and --ssl-keyfile, or neither")
+    if workers > 1 and sa.engine.make_url(database).get_backend_name() == "sqlite":
+        click.echo(SQLITE_WORKERS_WARNING.format(workers=workers), err=True)
     # Create or upgrade the schema once, before the workers start.
     open_store(database).engine.dispose()
     # The workers read their settings from the environment they inherit.
     os.environ[settings_module.env_name("database_url")] = database
     os.environ[settings_module.env_name("token_lifetime_hours")] = str(token_lifetime)
+    scheme = "https" if ssl_certfile else "http"
     click.echo(
-        f"Serving {shown(database)} at http://{host}:{port}{API_PREFIX}", err=True
+        f"Serving {shown(database)} at {scheme}://{host}:{port}{API_PREFIX}", err=True
     )
     uvicorn.run(
-        "flexilims.server:app_from_env",
+        "flexilims.cli.serve:worker_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
         access_log=access_log,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )

@@ -3,6 +3,7 @@
 import base64
 import binascii
 import json
+import math
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -13,8 +14,10 @@ from starlette.routing import Route
 from .. import dispatch, protocol
 from ..errors import AuthenticationFailed, BadRequest, PayloadTooLarge
 from ..openapi import openapi_document
-from ..store import Store
+from ..protocol import IDEMPOTENCY_HEADER, REPLAY_HEADER
+from ..store import Store, db
 from ..store.accounts import Accounts
+from ..store.idempotency import IdempotentRequest
 from .errors import error_response
 
 #: Path prefix of every endpoint.
@@ -121,6 +124,7 @@ class Api:
             Route(API_PREFIX + "authenticate", self.authenticate, methods=["POST"]),
             Route(API_PREFIX + "revoke", self.revoke, methods=["POST"]),
             Route(API_PREFIX + "openapi.json", self.openapi, methods=["GET"]),
+            Route(API_PREFIX + "health", self.health, methods=["GET"]),
         ]
         for operation, method in protocol.METHODS.items():
             routes.append(
@@ -138,7 +142,11 @@ class Api:
         try:
             username, password = basic_credentials(request)
             token = await run_in_threadpool(
-                self.accounts.authenticate, username, password, self.token_lifetime_ms
+                self.accounts.authenticate,
+                username,
+                password,
+                self.token_lifetime_ms,
+                request.client.host if request.client else None,
             )
         except Exception as error:  # noqa: BLE001 (rendered: never a bare 500)
             return error_response(error)
@@ -150,6 +158,7 @@ class Api:
             path="/flexilims/",
             httponly=True,
             samesite="lax",
+            secure=request.url.scheme == "https",
         )
         return response
 
@@ -172,29 +181,66 @@ class Api:
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(openapi_document())
 
+    async def health(self, request: Request) -> Response:
+        """``GET health`` (ours, no token): whether the database answers and
+        is at the newest migration; 503 with ``Retry-After`` when not."""
+        healthy, report = await run_in_threadpool(db.health, self.store.engine)
+        if healthy:
+            return JSONResponse(report)
+        retry_after = self.store.settings.retry_after_seconds
+        return JSONResponse(
+            report,
+            status_code=503,
+            headers={"Retry-After": str(max(1, math.ceil(retry_after)))},
+        )
+
     def operation_endpoint(self, operation: str):
         """The endpoint of one protocol operation."""
         wants_body = protocol.METHODS[operation] in ("POST", "PUT")
+
+        keyed = operation == "batch"
 
         async def endpoint(request: Request) -> Response:
             try:
                 limit = self.store.settings.max_body_bytes
                 body = await json_body(request, limit) if wants_body else None
-                value = await run_in_threadpool(
+                key = request.headers.get(IDEMPOTENCY_HEADER) if keyed else None
+                value, replayed = await run_in_threadpool(
                     self.call,
                     request_token(request),
                     operation,
                     dict(request.query_params),
                     body,
+                    key,
                 )
-                return reply(value)
+                response = reply(value)
+                if replayed:
+                    response.headers[REPLAY_HEADER] = "true"
+                return response
             except Exception as error:  # noqa: BLE001 (rendered: never a bare 500)
                 return error_response(error)
 
         endpoint.__name__ = operation.replace("-", "_")
         return endpoint
 
-    def call(self, token: str | None, operation: str, params: dict, body):
-        """Check the token, then carry out the request (in a worker thread)."""
+    def call(
+        self,
+        token: str | None,
+        operation: str,
+        params: dict,
+        body,
+        idempotency_key: str | None = None,
+    ) -> tuple:
+        """Check the token, then carry out the request (in a worker thread).
+
+        Returns the reply and whether it replays an earlier request's (a
+        ``batch`` sent again with its idempotency key).
+        """
         actor = self.accounts.actor_for_token(token)
-        return dispatch.call(self.store, actor, operation, params, body)
+        if idempotency_key is None:
+            return dispatch.call(self.store, actor, operation, params, body), False
+        keyed = IdempotentRequest(
+            actor.username, idempotency_key, operation, params, body
+        )
+        value = dispatch.call(self.store, actor, operation, params, body, keyed)
+        return value, keyed.replayed

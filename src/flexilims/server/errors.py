@@ -9,6 +9,7 @@ rebuilds the same exception.
 
 import html
 import logging
+import math
 from http import HTTPStatus
 
 import orjson
@@ -16,8 +17,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from .. import settings as settings_module
 from ..errors import AuthenticationFailed, FlexilimsError
 from ..protocol import ERROR_HEADER
+from ..store import db
 
 logger = logging.getLogger("flexilims.server")
 
@@ -42,6 +45,21 @@ DESCRIPTIONS = {
     405: (
         "The method received in the request-line is known by the origin server "
         "but not supported by the target resource."
+    ),
+    413: (
+        "The server is refusing to process a request because the request "
+        "payload is larger than the server is willing or able to process."
+    ),
+    422: (
+        "The server understands the content type of the request entity, and "
+        "the syntax of the request entity is correct, but it was unable to "
+        "process the contained instructions."
+    ),
+    429: "The user has sent too many requests in a given amount of time.",
+    503: (
+        "The server is currently unable to handle the request due to a "
+        "temporary overload or scheduled maintenance, which will likely be "
+        "alleviated after some delay."
     ),
     500: (
         "The server encountered an unexpected condition that prevented it from "
@@ -102,14 +120,24 @@ def error_response(error: Exception) -> Response:
 
     The one place errors become replies: :class:`FlexilimsError` keeps its
     status and message, Starlette's HTTP errors (unknown path, wrong method)
-    theirs, and anything else is a 500 whose details go to the server log only.
+    theirs, a database outage the engine did not translate already becomes a
+    503 (:func:`flexilims.store.db.unavailable`), and anything else is a 500
+    whose details go to the server log only. Errors that may succeed later
+    (429, 503) carry ``Retry-After`` in whole seconds.
     """
     headers = None
+    if not isinstance(error, FlexilimsError | HTTPException):
+        # A driver error the engine did not translate (outside SQLAlchemy).
+        retry_after = settings_module.load().retry_after_seconds
+        error = db.unavailable(error, retry_after) or error
     if isinstance(error, FlexilimsError):
         status, message = error.status, error.message
         headers = {ERROR_HEADER: orjson.dumps(error.details()).decode()}
         if isinstance(error, AuthenticationFailed):
             headers["WWW-Authenticate"] = 'Basic realm="flexilims"'
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
     elif isinstance(error, HTTPException):
         status, message = error.status_code, error.detail
         headers = error.headers

@@ -80,7 +80,7 @@ class Store:
             Default: :func:`flexilims.settings.load`.
         """
         settings = settings if settings is not None else settings_module.load()
-        engine = db.create_engine(url or settings.database)
+        engine = db.create_engine(url or settings.database, settings)
         db.upgrade(engine)
         store = cls(engine, settings)
         store.ensure_lab_settings()

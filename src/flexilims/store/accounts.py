@@ -5,6 +5,7 @@ SHA-256 digest is stored, so a copy of the database gives no working token.
 Everything lives in the database: any number of servers can share it.
 """
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -13,7 +14,13 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
-from ..errors import AuthenticationFailed, BadRequest, Forbidden, ProjectNotFound
+from ..errors import (
+    AuthenticationFailed,
+    BadRequest,
+    Forbidden,
+    ProjectNotFound,
+    TooManyRequests,
+)
 from ..writes import is_hex_id
 from . import Actor, Store, new_id, now_ms
 from . import models as m
@@ -28,6 +35,12 @@ HASHERS = {
 }
 
 
+@functools.lru_cache(maxsize=len(HASHERS))
+def _dummy_hash(profile: str) -> str:
+    """A hash of a random password at the cost of ``profile`` (once per process)."""
+    return hasher(profile).hash(secrets.token_urlsafe(16))
+
+
 def hasher(profile: str) -> PasswordHasher:
     """The password hasher of a ``password_hashing`` setting."""
     try:
@@ -40,6 +53,12 @@ def hasher(profile: str) -> PasswordHasher:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _throttle_key(kind: str, value: str) -> str:
+    """The key of a throttled username or address: a digest, so that a huge
+    or strange username costs nothing to store."""
+    return hashlib.sha256(f"{kind}\0{value}".encode("utf-8", "replace")).hexdigest()
 
 
 #: The user and projects of a live token; built once, bound per request.
@@ -311,16 +330,56 @@ class Accounts:
     # ----------------------------------------------------------------- tokens
 
     def authenticate(
-        self, username: str, password: str, lifetime_ms: int = DAY_MS
+        self,
+        username: str,
+        password: str,
+        lifetime_ms: int = DAY_MS,
+        client: str | None = None,
     ) -> str:
-        """Check a password and issue a new token good for ``lifetime_ms``."""
+        """Check a password and issue a new token good for ``lifetime_ms``.
+
+        Failed logins are counted per username and per client address, in the
+        database (every worker and instance shares the count); past the
+        settings' limits within their window, logins of that username or from
+        that address are refused at once, the password unchecked, until the
+        window has passed. Successful logins are never slowed and count
+        nothing. Unknown usernames are checked against a dummy hash and
+        counted alike, so neither the answer nor its time tells whether a
+        user exists.
+
+        Parameters
+        ----------
+        username, password : str
+            The credentials.
+        lifetime_ms : int
+            How long the token stays valid.
+        client : str, optional
+            The client's address (the server's peer), throttled as a whole.
+
+        Raises
+        ------
+        AuthenticationFailed
+            Wrong username or password.
+        TooManyRequests
+            Too many failed logins of this username or from this address
+            (``retry_after`` says when to try again).
+        """
+        limits = [(_throttle_key("user", username), self._per_user)]
+        if client:
+            limits.append((_throttle_key("address", client), self._per_address))
+        stamp = now_ms()
+        self._check_throttle(limits, stamp)
         with self.store.read() as conn:
             user = self._find_user(conn, username)
         try:
             if user is None or not user.password_hash:
+                # As long as a wrong password: the time tells nobody who exists.
+                dummy = _dummy_hash(self.store.settings.password_hashing)
+                self.hasher.verify(dummy, password)
                 raise VerifyMismatchError
             self.hasher.verify(user.password_hash, password)
         except (VerifyMismatchError, InvalidHashError):
+            self._record_failure([key for key, _ in limits], stamp)
             raise AuthenticationFailed("Wrong username or password") from None
         if user.disabled:
             raise AuthenticationFailed(
@@ -339,6 +398,57 @@ class Accounts:
                 )
             )
         return token
+
+    @property
+    def _window_ms(self) -> int:
+        return int(self.store.settings.failed_login_window_seconds * 1000)
+
+    @property
+    def _per_user(self) -> int:
+        return self.store.settings.failed_logins_per_user
+
+    @property
+    def _per_address(self) -> int:
+        return self.store.settings.failed_logins_per_address
+
+    def _check_throttle(self, limits: list[tuple[str, int]], stamp: int) -> None:
+        """Refuse a login whose username or address failed too often lately
+        (one query for both)."""
+        window = self._window_ms
+        table = m.login_failures
+        with self.store.read() as conn:
+            rows = conn.execute(
+                sa.select(table.c.key_hash, table.c.failed_at)
+                .where(
+                    table.c.key_hash.in_([key for key, _ in limits]),
+                    table.c.failed_at > stamp - window,
+                )
+                .order_by(table.c.failed_at.desc())
+            ).all()
+        wait_ms = 0
+        for key, limit in limits:
+            times = [row.failed_at for row in rows if row.key_hash == key]
+            if len(times) >= limit:
+                # Logins resume once fewer than ``limit`` failures remain in
+                # the window: when the limit-th newest one leaves it.
+                wait_ms = max(wait_ms, times[limit - 1] + window - stamp)
+        if wait_ms > 0:
+            seconds = max(1, -(-wait_ms // 1000))
+            raise TooManyRequests(
+                f"Too many failed logins: try again in {seconds} s.",
+                retry_after=seconds,
+            )
+
+    def _record_failure(self, keys: list[str], stamp: int) -> None:
+        """Count a failed login (and forget failures older than the window)."""
+        table = m.login_failures
+        with self.store.write() as conn:
+            conn.execute(
+                table.delete().where(table.c.failed_at <= stamp - self._window_ms)
+            )
+            conn.execute(
+                table.insert(), [{"key_hash": key, "failed_at": stamp} for key in keys]
+            )
 
     def actor_for_token(self, token: str | None) -> Actor:
         """The actor a token belongs to, in one query; 403 if it is not valid."""

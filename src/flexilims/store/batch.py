@@ -141,6 +141,7 @@ def apply_batch(
     strict_validation: bool = False,
     allow_nulls: bool = False,
     dry_run: bool = False,
+    idempotency=None,
 ) -> dict:
     """Apply creations and updates in one transaction, all or nothing.
 
@@ -169,6 +170,9 @@ def apply_batch(
         happen and lists every refused operation in ``problems`` (``index``
         and ``message``) instead of stopping at the first. The ids of entities
         that would be created are not kept.
+    idempotency : flexilims.store.idempotency.IdempotentRequest, optional
+        Claimed and recorded in the batch's transaction: a retry of the same
+        request replays the first reply (ignored with ``dry_run``).
 
     Returns
     -------
@@ -186,6 +190,10 @@ def apply_batch(
     parsed = parse_operations(operations, project_id=project_id, conflicts=conflicts)
     problems = []
     with store.read() if dry_run else store.write() as conn:
+        if idempotency is not None and not dry_run:
+            replay = idempotency.claim(conn)
+            if replay is not None:
+                return replay
         changes = Changes(
             store, conn, actor, strict=strict_validation, allow_nulls=allow_nulls
         )
@@ -206,12 +214,14 @@ def apply_batch(
                 )
                 if op.ref is not None:
                     changes.refs[op.ref] = UNKNOWN_ID
+        counts = {"created": 0, "updated": 0, "skipped": 0}
+        for result in changes.results:
+            counts[result["status"]] += 1
+        reply = {**counts, "results": changes.results}
         if not dry_run:
             changes.write()
-    counts = {"created": 0, "updated": 0, "skipped": 0}
-    for result in changes.results:
-        counts[result["status"]] += 1
-    reply = {**counts, "results": changes.results}
+            if idempotency is not None:
+                idempotency.record(conn, reply)
     if dry_run:
         reply["problems"] = problems
     return reply

@@ -2,13 +2,29 @@
 
 SQLite runs in WAL mode with a busy timeout and foreign keys on; write
 transactions start with ``BEGIN IMMEDIATE`` so that concurrent writers wait
-for each other instead of failing on a lock upgrade.
+for each other instead of failing on a lock upgrade. Its file is created
+readable by its owner only: it holds password hashes.
+
+Both backends get the timeouts of :mod:`flexilims.settings` (connect,
+statement, lock), pooled connections are checked before use (the server
+recovers by itself when the database returns), and a database that cannot be
+reached, is frozen or is too busy raises :class:`flexilims.errors.Unavailable`
+(HTTP 503 with ``Retry-After``), never a driver error.
 """
 
+import math
+import os
+import socket
+import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import orjson
 import sqlalchemy as sa
+
+from .. import settings as settings_module
+from ..errors import Unavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -18,14 +34,14 @@ WRITE = "flexilims_write"
 READ = "flexilims_read"
 
 
-def _configure_sqlite(engine: sa.Engine) -> None:
+def _configure_sqlite(engine: sa.Engine, busy_timeout_ms: int) -> None:
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -37,6 +53,231 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE) else "BEGIN")
 
 
+#: PostgreSQL error codes (SQLSTATE) after which the same request may succeed
+#: later: connection exceptions (class 08), server shutting down or starting
+#: (57P01-57P03), too many connections (53300), out of resources (53xxx),
+#: statement or lock timeout (57014, 55P03). Serialization failures and
+#: deadlocks (:data:`RETRYABLE`) are run again by
+#: :meth:`flexilims.store.Store.transaction` first, and only become a 503
+#: when they still fail.
+RETRYABLE_SQLSTATES = ("57P01", "57P02", "57P03", "57014", "55P03")
+RETRYABLE_SQLSTATE_CLASSES = ("08", "53")
+
+#: SQLite result codes after which the same request may succeed later: busy
+#: or locked past the busy timeout, I/O error, disk full. (A file that cannot
+#: be opened is a mistake of configuration, not an outage.)
+RETRYABLE_SQLITE_CODES = (
+    sqlite3.SQLITE_BUSY,
+    sqlite3.SQLITE_LOCKED,
+    sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_FULL,
+)
+
+
+def _driver_error(error: BaseException) -> BaseException:
+    return getattr(error, "orig", None) or error
+
+
+def _why_unavailable(error: BaseException, conflicts: bool = True) -> str | None:
+    """Why ``error`` means the database is unavailable (None if it does not).
+
+    Decided by class and error code, never by message: SQLAlchemy's
+    invalidated connections and pool timeouts, psycopg's operational errors
+    without a code (no connection) and retryable SQLSTATEs, SQLite's busy,
+    locked and I/O result codes.
+    """
+    if isinstance(error, Unavailable):
+        return error.detail
+    if isinstance(error, sa.exc.TimeoutError):
+        return "every database connection is busy"
+    if isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated:
+        return "the connection to the database was lost"
+    original = _driver_error(error)
+    if isinstance(original, sqlite3.Error):
+        code = getattr(original, "sqlite_errorcode", None)
+        if code is not None and code & 0xFF in RETRYABLE_SQLITE_CODES:
+            return f"the database file is unavailable ({original})"
+        return None
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return None
+    if not isinstance(original, psycopg.Error):
+        return None
+    state = original.sqlstate
+    if state is None:
+        if isinstance(original, psycopg.OperationalError | psycopg.InterfaceError):
+            return "the database cannot be reached"
+        return None
+    if state == "57014":
+        return "a database statement took longer than its timeout"
+    if state == "55P03":
+        return "a write waited too long for another one's lock"
+    if state in RETRYABLE:
+        return "concurrent writes got in each other's way" if conflicts else None
+    if state in RETRYABLE_SQLSTATES or state[:2] in RETRYABLE_SQLSTATE_CLASSES:
+        return f"the database is unavailable (SQLSTATE {state})"
+    return None
+
+
+def unavailable(
+    error: BaseException, retry_after: float, conflicts: bool = True
+) -> Unavailable | None:
+    """The :class:`Unavailable` a database error stands for, or None.
+
+    Parameters
+    ----------
+    error : BaseException
+        A SQLAlchemy or driver exception (or anything else: then None).
+    retry_after : float
+        Seconds after which clients may try again.
+    conflicts : bool
+        Count deadlocks and serialization failures (:data:`RETRYABLE`) too.
+    """
+    if isinstance(error, Unavailable):
+        return error
+    why = _why_unavailable(error, conflicts)
+    if why is None:
+        return None
+    return Unavailable(
+        f"The database is unavailable: {why}. Try again in {math.ceil(retry_after)} s.",
+        retry_after=retry_after,
+    )
+
+
+def _raise_unavailable(engine: sa.Engine, retry_after: float) -> None:
+    @sa.event.listens_for(engine, "handle_error")
+    def _on_error(context):
+        # A failed pre-ping is how the pool finds a dead connection and opens
+        # a new one: leave it to the pool.
+        if context.is_pre_ping:
+            return None
+        # Deadlocks stay driver errors here: Store.transaction runs them again.
+        replacement = unavailable(
+            context.original_exception, retry_after, conflicts=False
+        )
+        if replacement is not None:
+            raise replacement from context.sqlalchemy_exception
+        return None
+
+
+class _Deadlines:
+    """Ends database calls that outlive their deadline by shutting their
+    connection's socket down.
+
+    A frozen PostgreSQL server (its processes stopped, its host gone) never
+    answers, and its own ``statement_timeout`` cannot fire: the client would
+    wait forever. Statements get the statement timeout plus the connect
+    timeout (the server's own timeout fires first when it can); the pool's
+    check of a connection before use (``SELECT 1``) gets the connect timeout.
+    The broken connection then fails as a lost connection: the pool drops
+    it, and the request gets a 503.
+    """
+
+    def __init__(self, statement_seconds: float, ping_seconds: float):
+        self.statement_seconds, self.ping_seconds = statement_seconds, ping_seconds
+        self.lock = threading.Lock()
+        self.running: dict[int, tuple[float, object]] = {}
+        self.watcher: threading.Thread | None = None
+
+    def begin(self, dbapi_connection, seconds: float) -> None:
+        with self.lock:
+            deadline = time.monotonic() + seconds
+            self.running[id(dbapi_connection)] = (deadline, dbapi_connection)
+            if self.watcher is None or not self.watcher.is_alive():
+                self.watcher = threading.Thread(
+                    target=self._watch, name="flexilims-db-deadlines", daemon=True
+                )
+                self.watcher.start()
+
+    def end(self, dbapi_connection) -> None:
+        with self.lock:
+            self.running.pop(id(dbapi_connection), None)
+
+    def _watch(self) -> None:
+        """Look at the running calls four times a second; stop when there
+        are none (the next call starts a new watcher)."""
+        while True:
+            time.sleep(0.25)
+            now = time.monotonic()
+            with self.lock:
+                late = [key for key, (end, _) in self.running.items() if end < now]
+                connections = [self.running.pop(key)[1] for key in late]
+                idle = not self.running
+                if idle:
+                    self.watcher = None
+            for connection in connections:
+                _shut_down(connection)
+            if idle:
+                return
+
+    def install(self, engine: sa.Engine) -> None:
+        @sa.event.listens_for(engine, "before_cursor_execute")
+        def _before(conn, cursor, statement, parameters, context, many):
+            self.begin(conn.connection.dbapi_connection, self.statement_seconds)
+
+        @sa.event.listens_for(engine, "after_cursor_execute")
+        def _after(conn, cursor, statement, parameters, context, many):
+            self.end(conn.connection.dbapi_connection)
+
+        @sa.event.listens_for(engine, "handle_error")
+        def _failed(context):
+            try:
+                dbapi_connection = context.connection.connection.dbapi_connection
+            except (AttributeError, sa.exc.SQLAlchemyError):
+                return
+            if dbapi_connection is not None:
+                self.end(dbapi_connection)
+
+        dialect = engine.dialect
+        ping = type(dialect).do_ping
+
+        def do_ping(dbapi_connection):
+            self.begin(dbapi_connection, self.ping_seconds)
+            try:
+                return ping(dialect, dbapi_connection)
+            finally:
+                self.end(dbapi_connection)
+
+        dialect.do_ping = do_ping
+
+
+def _shut_down(dbapi_connection) -> None:
+    """Shut down a psycopg connection's socket (its blocked call returns)."""
+    try:
+        fileno = dbapi_connection.fileno()
+        duplicate = socket.socket(fileno=os.dup(fileno))
+    except (OSError, ValueError, AttributeError):
+        return
+    try:
+        duplicate.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    finally:
+        duplicate.close()
+
+
+class _Pool(sa.pool.QueuePool):
+    """The queue pool, its timeout (every connection busy) an :class:`Unavailable`."""
+
+    retry_after = 5.0
+
+    def _do_get(self):
+        try:
+            return super()._do_get()
+        except sa.exc.TimeoutError as error:
+            raise unavailable(error, self.retry_after) from error
+
+
+def create_owner_only(path: Path) -> None:
+    """Create an empty file readable and writable by its owner only, unless
+    it exists (database files and backups hold password hashes)."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+
+
 def json_text(value) -> str:
     """A JSON document as text, as the store writes it."""
     return orjson.dumps(value).decode()
@@ -45,27 +286,66 @@ def json_text(value) -> str:
 JSON_OPTIONS = {"json_serializer": json_text, "json_deserializer": orjson.loads}
 
 
-def create_engine(url: str) -> sa.Engine:
-    """Create an engine for a database URL, creating SQLite's folder if needed.
+def create_engine(url: str, settings=None) -> sa.Engine:
+    """Create an engine for a database URL, creating SQLite's file if needed.
 
     Parameters
     ----------
     url : str
         ``sqlite:///path/to/file.db`` or ``postgresql://user@host/db`` (the
         psycopg 3 driver is used for plain ``postgresql://`` URLs).
+    settings : flexilims.settings.Settings, optional
+        Timeouts and Retry-After (default: :func:`flexilims.settings.load`).
     """
+    settings = settings if settings is not None else settings_module.load()
+    retry_after = settings.retry_after_seconds
+    pool_options = {
+        "poolclass": type("Pool", (_Pool,), {"retry_after": retry_after}),
+        "pool_pre_ping": True,
+        "pool_timeout": settings.connect_timeout_seconds,
+    }
     parsed = sa.engine.make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            parsed = parsed.set(database=str(Path(database).expanduser()))
-        engine = sa.create_engine(parsed, poolclass=sa.pool.QueuePool, **JSON_OPTIONS)
-        _configure_sqlite(engine)
-        return engine
-    return sa.create_engine(parsed, pool_recycle=3600, **JSON_OPTIONS)
+            path = Path(database).expanduser()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            create_owner_only(path)
+            parsed = parsed.set(database=str(path))
+        engine = sa.create_engine(parsed, **pool_options, **JSON_OPTIONS)
+        _configure_sqlite(engine, int(settings.lock_timeout_seconds * 1000))
+    else:
+        engine = sa.create_engine(
+            parsed,
+            pool_recycle=3600,
+            connect_args=_postgres_connect_args(settings),
+            **pool_options,
+            **JSON_OPTIONS,
+        )
+        _Deadlines(
+            settings.statement_timeout_seconds + settings.connect_timeout_seconds,
+            settings.connect_timeout_seconds,
+        ).install(engine)
+    _raise_unavailable(engine, retry_after)
+    return engine
+
+
+def _postgres_connect_args(settings) -> dict:
+    """libpq options: a connect timeout, statement and lock timeouts, and TCP
+    keepalives so that a vanished server is noticed."""
+    statement_ms = int(settings.statement_timeout_seconds * 1000)
+    lock_ms = int(settings.lock_timeout_seconds * 1000)
+    return {
+        # libpq reads whole seconds, and anything below 2 as 2.
+        "connect_timeout": max(2, math.ceil(settings.connect_timeout_seconds)),
+        "options": f"-c statement_timeout={statement_ms} -c lock_timeout={lock_ms}",
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+    }
 
 
 #: The newest migration's revision: a database at it needs no Alembic at all
@@ -83,19 +363,50 @@ def alembic_config(engine: sa.Engine):
     return config
 
 
-def current_revision(engine: sa.Engine) -> str | None:
-    """The database's migration (None for a new database), in one query."""
-    with engine.connect() as connection:
-        if not sa.inspect(connection).has_table("alembic_version"):
-            return None
-        return connection.exec_driver_sql(
-            "SELECT version_num FROM alembic_version"
-        ).scalar()
+def current_revision(connection: sa.Connection) -> str | None:
+    """The migration a database is at (None for a new database), in one query."""
+    if not sa.inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.exec_driver_sql(
+        "SELECT version_num FROM alembic_version"
+    ).scalar()
 
 
 def schema_is_current(engine: sa.Engine) -> bool:
     """Whether the database is at the newest migration."""
-    return current_revision(engine) == HEAD
+    with engine.connect() as connection:
+        current = current_revision(connection)
+    return current == HEAD
+
+
+def health(engine: sa.Engine) -> tuple[bool, dict]:
+    """Whether the database answers and is at the newest migration.
+
+    Returns
+    -------
+    tuple of (bool, dict)
+        Healthy or not, and ``{"database": "reachable" | "unreachable",
+        "migrations": "current" | "not current" | "unknown"}`` (with the
+        revisions, or the reason it is unreachable).
+    """
+    head = HEAD
+    try:
+        with engine.connect() as connection:
+            current = current_revision(connection)
+    except (Unavailable, sa.exc.SQLAlchemyError) as error:
+        why = error.detail if isinstance(error, Unavailable) else type(error).__name__
+        return False, {
+            "database": "unreachable",
+            "migrations": "unknown",
+            "message": why,
+        }
+    report = {
+        "database": "reachable",
+        "migrations": "current" if current == head else "not current",
+        "revision": current,
+        "head": head,
+    }
+    return current == head, report
 
 
 def upgrade(engine: sa.Engine) -> None:

@@ -218,7 +218,7 @@ trash = sa.Table(
 
 #: Entities per project, datatype and kind (the string value of the entity's
 #: ``<datatype>_type`` attribute, e.g. a dataset's ``dataset_type``; empty when
-#: it has none), kept by triggers on ``entities`` (migration 0004), so that a
+#: it has none), kept by triggers on ``entities`` (migration 0003), so that a
 #: project's counts are one indexed read however many entities it holds.
 entity_counts = sa.Table(
     "entity_counts",
@@ -230,8 +230,32 @@ entity_counts = sa.Table(
 )
 
 #: Tables of the name-substring index on SQLite (an FTS5 trigram table and the
-#: rows it indexes, kept by triggers; migration 0004). They are not declared
+#: rows it indexes, kept by triggers; migration 0003). They are not declared
 #: here: PostgreSQL uses a pg_trgm index on ``entities.name`` instead.
 SQLITE_NAME_SEARCH = "entity_name_search"
-#: The pg_trgm GIN index on ``entities.name`` (PostgreSQL only, migration 0004).
+#: The pg_trgm GIN index on ``entities.name`` (PostgreSQL only, migration 0003).
 PG_NAME_TRGM_INDEX = "ix_entities_name_trgm"
+
+#: Failed logins, one row each, keyed by a digest of the username or of the
+#: client address: the throttle of ``authenticate``, shared by every worker.
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key_hash", sa.String(64), nullable=False),
+    sa.Column("failed_at", sa.BigInteger, nullable=False, index=True),
+    sa.Index("ix_login_failures_key_hash_failed_at", "key_hash", "failed_at"),
+)
+
+#: Replies of ``batch`` requests sent with an idempotency key, written in the
+#: batch's own transaction: a retry of the same request replays the reply.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("username", sa.String(100), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("reply", sa.Text, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False, index=True),
+)

@@ -34,7 +34,10 @@ def login(ctx: Context):
     try:
         if not username or not password:
             raise AuthenticationFailed("Enter your username and password.")
-        token = ctx.accounts.authenticate(username, password, ctx.web.session_ms)
+        client = ctx.request.client.host if ctx.request.client else None
+        token = ctx.accounts.authenticate(
+            username, password, ctx.web.session_ms, client=client
+        )
     except TooManyRequests as error:
         status, message = 429, error.detail
         if error.retry_after:

@@ -9,10 +9,11 @@ batch endpoint (Flexilims) gets one request per entity instead
 (:mod:`flexiznam.camp.one_by_one`).
 """
 
+import uuid
 from dataclasses import dataclass, field
 
 from flexilims.errors import FlexilimsError as StoreError
-from flexilims.errors import NotFound, OperationFailed
+from flexilims.errors import NotFound, OperationFailed, ServerUnreachable
 
 from ..errors import SyncYmlError, from_store
 from .acquisition_yaml import CONFLICT_MODES, load
@@ -70,14 +71,28 @@ def _existing(session, origin: dict) -> dict:
 
 
 def _send(session, operations, existing, conflicts, strict, progress) -> dict:
-    """One batch request; one request per entity if the server has no batch."""
+    """One batch request; one request per entity if the server has no batch.
+
+    The batch carries an idempotency key and is sent once more, with the same
+    key, when the server could not be reached: if the first request was
+    applied and only its reply lost, the server replays that reply instead of
+    applying it twice.
+    """
     if hasattr(session, "batch"):
-        try:
-            return session.batch(
-                operations, conflicts=conflicts, strict_validation=strict
-            )
-        except NotFound:  # a server without the batch endpoint (Flexilims)
-            pass
+        key = uuid.uuid4().hex
+        for attempt in range(2):
+            try:
+                return session.batch(
+                    operations,
+                    conflicts=conflicts,
+                    strict_validation=strict,
+                    idempotency_key=key,
+                )
+            except NotFound:  # a server without the batch endpoint (Flexilims)
+                break
+            except ServerUnreachable:
+                if attempt:
+                    raise
     return apply_one_by_one(session, operations, existing, conflicts, strict, progress)
 
 

@@ -17,11 +17,11 @@ class FlexilimsLike(LocalSession):
 
     requests: list
 
-    def request(self, method, operation, params, body=None):
+    def request(self, method, operation, params, body=None, headers=None):
         self.requests.append(operation)
         if operation in ("batch", "get-descendants"):
             raise NotFound(f"no endpoint {operation}")
-        return super().request(method, operation, params, body)
+        return super().request(method, operation, params, body, headers)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ if engine is None:
 
 def include_object(obj, name, type_, reflected, compare_to):
     """Leave out of autogenerate what the models cannot declare: the name
-    search index of each backend (migration 0004), made with raw SQL."""
+    search index of each backend (migration 0003), made with raw SQL."""
     if type_ == "table" and name.startswith(SQLITE_NAME_SEARCH):
         return False
     if type_ == "index" and name == PG_NAME_TRGM_INDEX:

@@ -15,14 +15,14 @@ The triggers live on ``entities``: on SQLite, a later migration that rebuilds
 that table (``batch_alter_table("entities")``) drops them and must create them
 again (:func:`create_sqlite_triggers`, :func:`create_postgres_triggers`).
 
-Revision ID: 0004
+Revision ID: 0003
 Revises: 0002
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
+revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
