@@ -12,7 +12,7 @@ from .client import Flexilims
 from .errors import Forbidden, ProjectNotFound
 from .local import LocalSession
 from .session import Session
-from .settings import default_database_url
+from .settings import check_database_url, default_database_url
 from .store import Store
 from .store.accounts import Accounts
 from .writes import is_hex_id
@@ -35,7 +35,14 @@ def open_store(database_url: str) -> Store:
     """The store at ``database_url``, opened once per process.
 
     A database without projects gets a ``demo`` project.
+
+    Raises
+    ------
+    SettingError
+        ``database_url`` is a path or a relative SQLite URL (the message
+        gives the URL to use), or not a database URL at all.
     """
+    check_database_url(database_url)
     store = Store.open(database_url)
     accounts = Accounts(store)
     if not accounts.projects():
@@ -79,6 +86,10 @@ def open_session(
         The project exists but the user is not a member (on a database).
     AuthenticationFailed, ServerUnreachable
         From a server.
+    SettingError
+        ``url`` is neither a server URL nor a database URL that can be used
+        as it is (a path, a relative SQLite URL): the message gives the URL
+        to use.
     """
     url = url or default_database_url()
     if is_server_url(url):

@@ -159,6 +159,61 @@ def _parse(item, text: str):
     return value
 
 
+#: What a database URL looks like, for messages.
+DATABASE_URL_FORMS = "sqlite:////absolute/path.db or postgresql://user@host/dbname"
+
+
+def check_database_url(url) -> str:
+    """``url`` if it names a database unambiguously; else :class:`SettingError`
+    saying which URL to use.
+
+    A bare path (``/tmp/x.db``) is not a URL, and a relative SQLite path
+    (``sqlite:///x.db``) would silently create a new, empty database in
+    whatever folder the command runs from: both are refused with the absolute
+    URL meant. Every way in checks here: the commands' ``--database``,
+    ``FLEXILIMS_DATABASE_URL``, :func:`flexilims.open_session` and flexiznam's
+    ``database_url`` setting.
+
+    Raises
+    ------
+    SettingError
+        The URL cannot be parsed, has an unknown scheme or driver, is a path,
+        or is a relative SQLite path.
+    """
+    import sqlalchemy as sa
+
+    if not isinstance(url, str) or not url.strip():
+        raise SettingError(f"No database URL given: use {DATABASE_URL_FORMS}.")
+    if "://" not in url:
+        path = Path(url).expanduser().absolute()
+        raise SettingError(
+            f"{url!r} is a path, not a database URL: use sqlite:///{path.as_posix()}"
+        )
+    if url.startswith("postgres://"):
+        raise SettingError(
+            f"{url!r}: the scheme is postgresql://, not postgres:// "
+            f"(use {'postgresql://' + url.removeprefix('postgres://')})."
+        )
+    try:
+        parsed = sa.engine.make_url(url)
+        parsed.get_dialect()
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError):
+        raise SettingError(
+            f"{url!r} is not a database URL this program can use: use "
+            f"{DATABASE_URL_FORMS}."
+        ) from None
+    database = parsed.database
+    if parsed.get_backend_name() == "sqlite" and database not in (None, "", ":memory:"):
+        if not database.startswith("file:") and not Path(database).is_absolute():
+            path = Path(database).expanduser().absolute()
+            raise SettingError(
+                f"{url!r} is a relative SQLite path: it would create a new, empty "
+                "database in the current folder. Use the absolute URL "
+                f"sqlite:///{path.as_posix()}"
+            )
+    return url
+
+
 def load(environ=None, **overrides) -> Settings:
     """The settings: defaults, then ``FLEXILIMS_*`` variables, then ``overrides``.
 
@@ -180,6 +235,8 @@ def load(environ=None, **overrides) -> Settings:
         text = environ.get(env_name(item.name))
         if text:
             values[item.name] = _parse(item, text)
+    if values.get("database_url"):
+        check_database_url(values["database_url"])
     settings = replace(Settings(), **values)
     given = {key: value for key, value in overrides.items() if value is not None}
     return replace(settings, **given)

@@ -6,8 +6,10 @@ nothing is read at import time: call :func:`load_config`.
 """
 
 import copy
+import difflib
 import functools
 import getpass
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +53,12 @@ SETTINGS = (
         {},
         "Project names and their 24-hex database ids; names not listed are "
         "looked up in the database.",
+    ),
+    Setting(
+        "default_project",
+        None,
+        "Project of the flexiznam commands (ls, find, show, tree...) when they "
+        "are given no --project.",
     ),
     Setting(
         "offline_mode",
@@ -196,13 +204,114 @@ def current_config() -> dict:
     return _settings(path, _stamp(path))
 
 
+#: Settings whose value is a mapping with these keys only.
+FIXED_KEYS = {
+    "data_root": ("raw", "processed"),
+    "colony": ("file", "name_column", "columns"),
+}
+
+
+def unknown_settings(values: dict) -> list[tuple[str, str | None]]:
+    """Settings of a config file that flexiznam does not know (typos, most
+    often), each with the closest known name, if one is close."""
+    found = []
+
+    def check(place, mapping, known):
+        for key in mapping:
+            if key not in known:
+                close = difflib.get_close_matches(str(key), known, n=1)
+                found.append((f"{place}{key}", f"{place}{close[0]}" if close else None))
+
+    check("", values, list(DEFAULTS))
+    for name, keys in FIXED_KEYS.items():
+        if isinstance(values.get(name), dict):
+            check(f"{name}.", values[name], keys)
+    return found
+
+
+def _folder_example(name: str, value) -> str:
+    base = value if isinstance(value, str) and value else "/data"
+    return f"{name}: {{raw: {base}/raw, processed: {base}/processed}}"
+
+
+def check_config(config: dict, path: Path) -> None:
+    """Refuse settings of the wrong kind, saying what to write instead.
+
+    Raises
+    ------
+    ConfigurationError
+        A setting whose value cannot be used (``data_root: /tmp/x``, a
+        database URL that is a path...).
+    """
+
+    def refuse(message: str):
+        raise ConfigurationError(f"{path}: {message}")
+
+    roots = config["data_root"]
+    if not isinstance(roots, dict) or not all(
+        isinstance(roots.get(which), str) and roots[which]
+        for which in ("raw", "processed")
+    ):
+        refuse(
+            "data_root must hold a raw and a processed folder, e.g. "
+            + _folder_example("data_root", roots)
+        )
+    for name in ("project_ids", "project_paths", "colony"):
+        if not isinstance(config[name], dict):
+            refuse(
+                f"{name} must be a mapping (name: value lines), not {config[name]!r}"
+            )
+    for name in (
+        "datatypes",
+        "dataset_types",
+        "microscopy_extensions",
+        "sequencing_extensions",
+    ):
+        value = config[name]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            refuse(f"{name} must be a list of names, not {value!r}")
+    if isinstance(config["flexilims_username"], int):
+        config["flexilims_username"] = str(config["flexilims_username"])
+    for name in (
+        "flexilims_username",
+        "flexilims_url",
+        "database_url",
+        "default_project",
+    ):
+        value = config[name]
+        if value is not None and not isinstance(value, str):
+            refuse(f"{name} must be text, not {value!r}")
+    if not isinstance(config["offline_mode"], bool):
+        refuse(f"offline_mode must be true or false, not {config['offline_mode']!r}")
+    url = config["flexilims_url"]
+    if url and not url.lower().startswith(("http://", "https://")):
+        refuse(
+            f"flexilims_url {url!r} is not a server's URL: it looks like "
+            "http://server:8000/flexilims/api/ (a database goes in database_url)."
+        )
+    try:
+        flexilims_settings.check_database_url(config["database_url"])
+    except flexilims_settings.SettingError as error:
+        refuse(f"database_url: {error}")
+
+
 @functools.lru_cache(maxsize=16)
 def _settings(path: Path, stamp: int | None) -> dict:
-    config = _merge(DEFAULTS, {} if stamp is None else _parse_file(path, stamp))
+    values = {} if stamp is None else _parse_file(path, stamp)
+    for name, close in unknown_settings(values):
+        hint = f" (did you mean {close}?)" if close else ""
+        warnings.warn(
+            f"{path}: unknown setting {name!r}{hint}; it is ignored.", stacklevel=4
+        )
+    config = _merge(DEFAULTS, values)
+    for name, default in DEFAULTS.items():
+        if config[name] is None and isinstance(default, dict | list):
+            config[name] = copy.deepcopy(default)  # an empty `name:` line
     if not config.get("database_url"):
         config["database_url"] = flexilims_settings.default_database_url()
     if not config.get("flexilims_username"):
         config["flexilims_username"] = getpass.getuser()
+    check_config(config, path)
     return config
 
 

@@ -1,9 +1,27 @@
 """The demo: what a day of experiments looks like in the database."""
 
 from . import main
+from .errors import FlexilimsError
 from .tree import project_tree
 
 MOUSE = "PZAH6.4b"
+
+
+def _check_only_demo_data(session, project: str) -> None:
+    """Refuse a project holding entities other than the demo's (one request)."""
+    others = [
+        entity["name"]
+        for entity in session.get(None)
+        if entity["name"] != MOUSE and not entity["name"].startswith(f"{MOUSE}_")
+    ]
+    if others:
+        shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+        raise FlexilimsError(
+            f"Project {project} holds data of its own ({len(others)} entities: "
+            f"{shown}); the demo adds its fake mouse to an empty project or to "
+            "its own only. Run `flexiznam demo` (project demo), or give an empty "
+            "project with --project."
+        )
 
 
 def _path(entity) -> str:
@@ -15,9 +33,16 @@ def run_demo(project: str = "demo") -> str:
     """Fill ``project`` with one mouse's experiments and return the tree.
 
     Everything is added with ``skip`` conflicts, so running it twice changes
-    nothing.
+    nothing. A project that holds other data is refused: the demo's data is
+    made up.
+
+    Raises
+    ------
+    FlexilimsError
+        The project holds entities the demo did not add.
     """
     session = main.get_flexilims_session(project)
+    _check_only_demo_data(session, project)
     main.add_mouse(
         MOUSE,
         project,

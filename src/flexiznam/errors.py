@@ -55,7 +55,49 @@ def from_store(error: store_errors.FlexilimsError, datatype=None) -> FlexiznamEr
         )
     if isinstance(error, store_errors.ProjectNotFound):
         return ConfigurationError(error.detail)
+    if isinstance(error, store_errors.AuthenticationFailed):
+        url, username = _server()
+        return ConfigurationError(
+            f"The server {url} refused the password of {username}. If it changed, "
+            "store the new one with `flexiznam add-password`."
+        )
+    if isinstance(error, store_errors.ServerUnreachable):
+        url, _ = _server()
+        return FlexilimsError(
+            f"Cannot reach the flexilims server at {url}: check that it is running "
+            "and that you are on its network, and flexilims_url in the config "
+            "(offline_mode: true works on the embedded database meanwhile)."
+        )
+    if isinstance(error, store_errors.TooManyRequests):
+        wait = f" {error.retry_after:.0f} s" if error.retry_after else " a while"
+        return FlexilimsError(
+            f"Too many failed attempts: wait{wait} before trying again."
+        )
+    if isinstance(error, store_errors.Unavailable):
+        return FlexilimsError(
+            f"The database cannot be reached now ({error.detail}): try again "
+            "in a moment."
+        )
+    if isinstance(error, store_errors.NotFound):
+        return FlexilimsError(
+            f"The server does not have this request ({error.detail}): it may be a "
+            "Flexilims server, which lacks history, trash and export."
+        )
     return FlexilimsError(error.detail)
+
+
+def _server() -> tuple[str, str]:
+    """The configured server's URL and user name, for messages."""
+    from .config import current_config
+
+    try:
+        config = current_config()
+    except ConfigurationError:
+        return "the flexilims server", "your user"
+    return (
+        config.get("flexilims_url") or "the flexilims server",
+        config.get("flexilims_username") or "your user",
+    )
 
 
 @contextmanager

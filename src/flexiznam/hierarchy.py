@@ -6,12 +6,13 @@ short names from the mouse down. Part of the flexiznam API; import these from
 :mod:`flexiznam.main`.
 """
 
+import functools
 import random
 import re
 import weakref
 from pathlib import PurePosixPath
 
-from . import colony
+from . import colony, validation
 from .config import current_config, load_config
 from .errors import FlexilimsError, NameNotUniqueError, translated
 from .queries import RESERVED_NAMES, _session, format_results, get_entity
@@ -68,6 +69,12 @@ def _append_candidates(session, datatype: str, name: str):
     there on (:func:`generate_name`). Clashes after that mean concurrent
     writers: numbers a little further on are tried, spread at random so that
     writers stop colliding, and the next call goes straight to them.
+
+    Yields
+    ------
+    (str, callable)
+        A name, and what to call once an entity was saved with it: only then
+        does the hint move on (a refused save does not use up its number).
     """
     root, start, width = _split_number(name)
     hints = _next_numbers.setdefault(session, {}) if _weakrefable(session) else {}
@@ -75,8 +82,10 @@ def _append_candidates(session, datatype: str, name: str):
     hint, contended = hints.get(key, (start, False))
     number = max(start, hint)
     for attempt in range(MAX_APPEND_ATTEMPTS):
-        hints[key] = (number + 1, contended and attempt > 0)
-        yield f"{root}{number:0{width}d}"
+        remember = functools.partial(
+            hints.__setitem__, key, (number + 1, contended and attempt > 0)
+        )
+        yield f"{root}{number:0{width}d}", remember
         contended = contended or attempt > 0
         if contended:
             number += 1 + random.randrange(2 + 2 * attempt)
@@ -195,16 +204,20 @@ def add_entity(
     ------
     NameNotUniqueError
         if an entity of that type already has that name.
+    ValidationError
+        if ``attributes`` is not a dict of values the database can store
+        (dates, paths and numpy numbers are written as text and numbers).
     FlexilimsError
         for any other refusal, with the server's message.
     """
+    attributes = validation.attributes(attributes)
     _check_attribute_names(attributes)
     session = _session(flexilims_session, project_id)
     with translated(datatype):
         return session.post(
             datatype=datatype,
             name=name,
-            attributes=dict(attributes or {}),
+            attributes=attributes,
             origin_id=origin_id,
             other_relations=other_relations,
             strict_validation=strict_validation,
@@ -259,6 +272,7 @@ def update_entity(
     """
     if not isinstance(mode, str) or mode.lower() not in ("overwrite", "update"):
         raise AttributeError(f"mode must be `overwrite` or `update`, not {mode!r}")
+    attributes = validation.attributes(attributes)
     session = _session(flexilims_session, project_id)
     entity = get_entity(
         datatype=datatype,
@@ -271,7 +285,6 @@ def update_entity(
         raise FlexilimsError(
             f"Cannot find an entity of type `{datatype}` named `{name}` (id {id})"
         )
-    attributes = dict(attributes or {})
     if mode.lower() == "overwrite":
         full = {key: None for key in entity["attributes"]}
         full.update(attributes)
@@ -338,14 +351,14 @@ def _add_child(
     if conflicts == "append":
         names = _append_candidates(session, datatype, full_name)
     else:
-        names = iter([full_name])
-    for full_name in names:
+        names = iter([(full_name, lambda: None)])
+    for full_name, remember in names:
         short_name = full_name[len(parent["name"]) + 1 :]
         child_attributes = dict(attributes)
         child_attributes.setdefault("path", _child_path(parent, short_name))
         child_attributes["genealogy"] = _genealogy(parent) + [short_name]
         try:
-            return add_entity(
+            created = add_entity(
                 datatype,
                 full_name,
                 origin_id=parent["id"],
@@ -357,6 +370,9 @@ def _add_child(
         except NameNotUniqueError:
             if conflicts != "append":
                 raise
+            continue
+        remember()
+        return created
     raise FlexilimsError(
         f"Could not find a free name for a {datatype} below {parent['name']} "
         f"after {MAX_APPEND_ATTEMPTS} attempts: too many concurrent writers?"
@@ -364,6 +380,11 @@ def _add_child(
 
 
 def _parent(session, parent_id, what: str) -> dict:
+    if not isinstance(parent_id, str) or not parent_id:
+        raise AttributeError(
+            f"Give the hexadecimal id of the {what}, not {parent_id!r} "
+            "(get_id finds it from its name)."
+        )
     parent = get_entity(id=parent_id, flexilims_session=session, format_reply=False)
     if parent is None:
         raise FlexilimsError(f"Cannot find {what} with id {parent_id}")
@@ -456,8 +477,8 @@ def add_mouse(
                 "conflicts='skip' returns it, 'update' or 'overwrite' change it."
             )
     info = colony.lookup_mouse(mcms_animal_name or mouse_name, load_config()) or {}
-    info.update(mouse_info or {})
-    info.update(attributes or {})
+    info.update(validation.attributes(mouse_info, "mouse_info"))
+    info.update(validation.attributes(attributes))
     info["genealogy"] = [mouse_name]
     _check_attribute_names(info)
     if "path" not in info:
@@ -505,8 +526,8 @@ def add_experimental_session(
     ----------
     mouse_name : str
         name of the mouse. Must exist on flexilims
-    date : str
-        date of the session, e.g. 2021-04-20
+    date : str or datetime.date
+        date of the session, e.g. 2021-04-20 (written as YYYY-MM-DD)
     attributes : dict
         dictionary of additional attributes (on top of date)
     session_name : str or None
@@ -530,6 +551,8 @@ def add_experimental_session(
         flexilims reply
     """
     conflicts = _check_conflicts(conflicts)
+    date = validation.session_date(date)
+    attributes = validation.attributes(attributes)
     session = _session(flexilims_session, project_id)
     mouse = get_entity(
         datatype="mouse", name=mouse_name, flexilims_session=session, format_reply=False
@@ -537,7 +560,7 @@ def add_experimental_session(
     if mouse is None:
         raise FlexilimsError(f"Cannot find mouse {mouse_name}: add it with add_mouse")
     if session_name is None:
-        session_name = "S" + re.sub(r"\D", "", str(date))
+        session_name = "S" + re.sub(r"\D", "", date)
     session_name = _short_name(mouse, session_name)
     session_info = _merge_attributes(attributes, {"date": date})
     return _add_child(
@@ -594,6 +617,7 @@ def add_recording(
         flexilims reply
     """
     conflicts = _check_conflicts(conflicts)
+    attributes = validation.attributes(attributes)
     session = _session(flexilims_session, project_id)
     parent = _parent(session, session_id, "session")
     if recording_name is None:
@@ -645,6 +669,7 @@ def add_sample(
         flexilims reply
     """
     conflicts = _check_conflicts(conflicts)
+    attributes = validation.attributes(attributes)
     session = _session(flexilims_session, project_id)
     parent = _parent(session, parent_id, "parent")
     if sample_name is None:
@@ -655,7 +680,7 @@ def add_sample(
         "sample",
         parent,
         sample_name,
-        dict(attributes or {}),
+        attributes,
         conflicts,
         other_relations,
     )
@@ -682,10 +707,11 @@ def add_dataset(
         hexadecimal ID of the parent (session or recording)
     dataset_type : str
         dataset_type, must be a type define in the config file
-    created : str
-        date of creation as text, usually in this format: '2021-05-24 14:56:41'
-    path : str
-        path to the data relative to the data root
+    created : str or datetime.datetime
+        date of creation, usually in this format: '2021-05-24 14:56:41' (any
+        ISO date and time is accepted and written in that format)
+    path : str or pathlib.Path
+        path to the data relative to the data root (not empty)
     is_raw : str
         yes or no, used to find the root directory
     project_id : str
@@ -710,6 +736,9 @@ def add_dataset(
         the flexilims response
     """
     conflicts = _check_conflicts(conflicts)
+    created = validation.timestamp(created)
+    path = validation.data_path(path)
+    attributes = validation.attributes(attributes)
     config = current_config()
     if dataset_type not in config["dataset_types"]:
         raise AttributeError(
@@ -723,8 +752,8 @@ def add_dataset(
     parent = _parent(session, parent_id, "parent")
     fixed = {
         "dataset_type": dataset_type,
-        "created": str(created),
-        "path": str(path),
+        "created": created,
+        "path": path,
         "is_raw": is_raw,
     }
     info = _merge_attributes(attributes, fixed)

@@ -13,7 +13,8 @@ Besides the seed API, it has the functions of flexiznam's later releases that
 lab code calls: :func:`get_data_root`, :func:`get_child_dataset`,
 :func:`get_datasets_recursively`, :func:`delete_recursively` (and the later
 keywords of :func:`get_children`, :func:`get_flexilims_session` and
-:func:`add_mouse`).
+:func:`add_mouse`), and history and undo: :func:`get_history` and
+:func:`revert` (:mod:`flexiznam.history`).
 """
 
 from .hierarchy import (
@@ -26,6 +27,7 @@ from .hierarchy import (
     generate_name,
     update_entity,
 )
+from .history import get_history, revert
 from .paths import get_data_root
 from .queries import (
     RESERVED_NAMES,
@@ -65,8 +67,10 @@ __all__ = [
     "get_entity",
     "get_experimental_sessions",
     "get_flexilims_session",
+    "get_history",
     "get_id",
     "get_path",
     "lookup_project",
+    "revert",
     "update_entity",
 ]

@@ -158,6 +158,22 @@ def get_entity(
     pandas.Series or dict or None
         the entity, or its dictionary if format_reply is False
     """
+    filters = {
+        key: value
+        for key, value in (
+            ("datatype", datatype),
+            ("name", name),
+            ("id", id),
+            ("origin_id", origin_id),
+            (query_key, query_value),
+        )
+        if key is not None and value is not None
+    }
+    if not filters.keys() - {"datatype"}:
+        raise AttributeError(
+            "get_entity finds one entity: give its name, id, origin_id or an "
+            "attribute (query_key and query_value); get_entities lists many."
+        )
     entities = get_entities(
         datatype=datatype,
         query_key=query_key,
@@ -172,11 +188,13 @@ def get_entity(
     if not entities:
         return None
     if len(entities) != 1:
-        raise NameNotUniqueError(
-            f"Found {len(entities)} entities, not 1, for "
-            f"datatype={datatype}, name={name}, id={id}, "
-            f"{query_key}={query_value}"
-        )
+        asked = ", ".join(f"{key}={value!r}" for key, value in filters.items())
+        types = sorted({entity["type"] for entity in entities})
+        if datatype is None and len(types) > 1:
+            hint = f"they are of types {', '.join(types)}: give the datatype"
+        else:
+            hint = "narrow the query, or use get_entities to get them all"
+        raise NameNotUniqueError(f"{len(entities)} entities match {asked}: {hint}.")
     if not format_reply:
         return entities[0]
     return format_results(entities).iloc[0]

@@ -9,10 +9,11 @@ either is flexilims' job (:func:`flexilims.open_session`).
 """
 
 import flexilims
+from flexilims.errors import FlexilimsError as StoreError
 from flexilims.errors import Forbidden, ProjectNotFound
 
 from .config import current_config, load_config
-from .errors import ConfigurationError
+from .errors import ConfigurationError, from_store
 
 
 def project_from_config(project_id, config: dict) -> str | None:
@@ -89,9 +90,11 @@ def get_flexilims_session(
     Raises
     ------
     ConfigurationError
-        If the project does not exist or the user is not one of its members.
+        If the project does not exist or the user is not one of its members,
+        or the server refused the password.
     FlexilimsError
-        If the token file stayed locked for ``timeout`` seconds.
+        If the server cannot be reached, or the token file stayed locked for
+        ``timeout`` seconds.
     """
     config = load_config()
     if offline_mode is None:
@@ -102,8 +105,9 @@ def get_flexilims_session(
         )
     username = username or config["flexilims_username"]
     project = project_from_config(project_id, config)
+    remote = bool(config.get("flexilims_url")) and not offline_mode
     try:
-        if config.get("flexilims_url") and not offline_mode:
+        if remote:
             from .remote import remote_session
 
             return remote_session(
@@ -118,4 +122,13 @@ def get_flexilims_session(
             config["database_url"], project, username=username
         )
     except (ProjectNotFound, Forbidden) as error:
-        raise ConfigurationError(error.detail) from error
+        if not remote:
+            raise ConfigurationError(error.detail) from error
+        raise ConfigurationError(
+            f"{username} cannot use a project named '{project_id}' on "
+            f"{config['flexilims_url']}: it does not exist, or {username} is not "
+            "one of its members. An admin of the server adds you with "
+            f"`flexilims project add-member {project_id} {username}`."
+        ) from error
+    except StoreError as error:
+        raise from_store(error) from error

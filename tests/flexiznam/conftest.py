@@ -2,9 +2,13 @@
 in-process or over HTTP to a real server process."""
 
 import os
+import stat
 
+import keyring
+import keyring.backends.fail
 import pytest
 import yaml
+from click.testing import CliRunner
 
 from flexilims import Flexilims, LocalSession
 from flexilims.store.accounts import Accounts
@@ -124,3 +128,36 @@ class ProtocolOnlyClient:
 def protocol_only_client(flz_session):
     """``flz_session`` seen through :class:`ProtocolOnlyClient`."""
     return ProtocolOnlyClient(flz_session)
+
+
+@pytest.fixture
+def flz_cli(flz_session, config_dir, project, set_config):
+    """``flz_cli(*args, input=None)``: the ``flexiznam`` command as user
+    ``tester`` through the config, on the same database as ``flz_session``:
+    the embedded database, or (with the HTTP session) the server's URL with
+    the password in the secrets file (no system keyring). ``default_project``
+    is the test project."""
+    from flexiznam.cli import cli
+    from flexiznam.remote import SECRETS_FILE
+
+    settings = {"default_project": project.name}
+    if isinstance(flz_session, Flexilims):
+        settings["flexilims_url"] = flz_session.base_url
+        secrets = config_dir / SECRETS_FILE
+        secrets.write_text(yaml.safe_dump({"flexilims": {"tester": "tester-password"}}))
+        os.chmod(secrets, stat.S_IRUSR | stat.S_IWUSR)
+    set_config(**settings)
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    if isinstance(flz_session, Flexilims):
+        from flexiznam.sessions import get_flexilims_session
+
+        # Log in once (the day's token): a snapshot taken now stays the same
+        # through commands that write nothing.
+        get_flexilims_session(project.name)
+
+    def run(*args, input=None):
+        return CliRunner().invoke(cli, [str(arg) for arg in args], input=input)
+
+    yield run
+    keyring.set_keyring(previous)

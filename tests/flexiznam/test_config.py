@@ -107,3 +107,59 @@ def test_compare_series():
     assert list(diff.columns) == ["online", "yaml"]
     assert list(diff.index) == ["b", "d", "e"]
     assert diff.loc["d", "yaml"] is None and diff.loc["e", "online"] is None
+
+
+def write_config(folder, text: str) -> None:
+    folder.mkdir(exist_ok=True)
+    (folder / "config.yml").write_text(text)
+
+
+def test_unknown_settings_are_named_with_the_closest_known_one(tmp_path, monkeypatch):
+    folder = tmp_path / "typos"
+    monkeypatch.setenv("FLEXIZNAM_CONFIG_DIR", str(folder))
+    write_config(folder, "data_rot: {raw: /x}\ndata_root: {raw: /r, procesed: /p}\n")
+    with pytest.warns(UserWarning) as warned:
+        loaded = config.load_config()
+    messages = [str(warning.message) for warning in warned]
+    path = folder / "config.yml"
+    assert messages == [
+        f"{path}: unknown setting 'data_rot' (did you mean data_root?); it is ignored.",
+        f"{path}: unknown setting 'data_root.procesed' (did you mean "
+        "data_root.processed?); it is ignored.",
+    ]
+    assert loaded["data_root"]["raw"] == "/r"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "data_root: /tmp/x\n",
+            "data_root must hold a raw and a processed folder, e.g. data_root: "
+            "{raw: /tmp/x/raw, processed: /tmp/x/processed}",
+        ),
+        ("database_url: /tmp/foo.db\n", "database_url: '/tmp/foo.db' is a path"),
+        ("database_url: sqlite:///x.db\n", "is a relative SQLite path"),
+        ("flexilims_url: server:8000\n", "flexilims_url 'server:8000' is not a"),
+        ("dataset_types: scanimage\n", "dataset_types must be a list of names"),
+        ("project_ids: [a, b]\n", "project_ids must be a mapping"),
+    ],
+)
+def test_settings_of_the_wrong_kind_are_refused(tmp_path, monkeypatch, text, message):
+    folder = tmp_path / "wrong"
+    monkeypatch.setenv("FLEXIZNAM_CONFIG_DIR", str(folder))
+    monkeypatch.chdir(tmp_path)
+    write_config(folder, text)
+    with pytest.raises(ConfigurationError) as refused:
+        config.load_config()
+    assert str(refused.value).startswith(f"{folder / 'config.yml'}: ")
+    assert message in str(refused.value)
+
+
+def test_empty_settings_take_their_default(tmp_path, monkeypatch):
+    folder = tmp_path / "empty"
+    monkeypatch.setenv("FLEXIZNAM_CONFIG_DIR", str(folder))
+    write_config(folder, "project_ids:\ndataset_types:\n")
+    loaded = config.load_config()
+    assert loaded["project_ids"] == {}
+    assert loaded["dataset_types"] == config.DEFAULTS["dataset_types"]

@@ -27,7 +27,9 @@ def family(flz_session):
         mouse["id"], attributes={"sample_type": "slice", "zoom": 2}, flexilims_session=s
     )
     datasets = [
-        flz.add_dataset(day["id"], kind, "2021", f"p/{kind}", flexilims_session=s)
+        flz.add_dataset(
+            day["id"], kind, "2021-04-20 10:00:00", f"p/{kind}", flexilims_session=s
+        )
         for kind in ("harp", "camera", "camera")
     ]
     return {

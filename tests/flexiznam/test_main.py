@@ -349,7 +349,11 @@ def test_add_dataset_refuses_unknown_dataset_types(
     before = snapshot(store)
     with pytest.raises(AttributeError, match="not valid. Valid types are"):
         flz.add_dataset(
-            recording["id"], "holograms", "2021", "x", flexilims_session=flz_session
+            recording["id"],
+            "holograms",
+            "2021-04-20 10:00:00",
+            "x",
+            flexilims_session=flz_session,
         )
     assert snapshot(store) == before
 
@@ -362,7 +366,7 @@ def test_get_entities_filters(flz_session, day, recording):
     flz.add_dataset(
         recording["id"],
         "camera",
-        "2021",
+        "2021-04-20 10:00:00",
         "cam",
         is_raw="no",
         flexilims_session=flz_session,
@@ -446,13 +450,17 @@ def test_get_datasets_resolves_paths_against_data_root(
     flz.add_dataset(
         recording["id"],
         "suite2p_rois",
-        "2021",
+        "2021-04-20 10:00:00",
         "test/rois",
         is_raw="no",
         flexilims_session=flz_session,
     )
     flz.add_dataset(
-        other["id"], "camera", "2021", "test/cam", flexilims_session=flz_session
+        other["id"],
+        "camera",
+        "2021-04-20 10:00:00",
+        "test/cam",
+        flexilims_session=flz_session,
     )
     roots = yaml.safe_load((config_dir / "config.yml").read_text())["data_root"]
     paths = flz.get_datasets(day["id"], flexilims_session=flz_session)

@@ -126,12 +126,16 @@ def test_get_datasets_resolves_against_the_projects_roots(
         day["id"], "two_photon", "retinotopy", flexilims_session=flz_session
     )
     flz.add_dataset(
-        recording["id"], "scanimage", "2021", "M1/scan", flexilims_session=flz_session
+        recording["id"],
+        "scanimage",
+        "2021-04-20 10:00:00",
+        "M1/scan",
+        flexilims_session=flz_session,
     )
     flz.add_dataset(
         recording["id"],
         "suite2p_rois",
-        "2021",
+        "2021-04-20 10:00:00",
         "M1/rois",
         is_raw="no",
         flexilims_session=flz_session,

@@ -74,9 +74,24 @@ def test_a_revoked_day_token_is_replaced(server_config, store, monkeypatch):
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_unknown_project_names_are_reported(server_config):
-    with pytest.raises(ConfigurationError, match="No project named 'nope'"):
+def test_unknown_project_names_are_reported(server_config, store):
+    with pytest.raises(ConfigurationError, match="a project named 'nope' on http"):
         flz.get_flexilims_session("nope", password="ada-password")
+    Accounts(store).create_project("lab1")
+    with pytest.raises(ConfigurationError) as refused:
+        flz.get_flexilims_session("lab1", password="ada-password")
+    assert "ada cannot use a project named 'lab1'" in str(refused.value)
+    assert "`flexilims project add-member lab1 ada`" in str(refused.value)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_wrong_password_says_how_to_store_the_new_one(server_config):
+    with pytest.raises(ConfigurationError) as refused:
+        flz.get_flexilims_session("test", password="old-password")
+    assert str(refused.value) == (
+        f"The server {server_config} refused the password of ada. If it changed, "
+        "store the new one with `flexiznam add-password`."
+    )
 
 
 def test_store_password_falls_back_to_an_owner_only_file(tmp_path, monkeypatch):
@@ -142,8 +157,14 @@ def test_offline_mode_opens_the_embedded_database(
     assert list(flz.get_entities(flexilims_session=session).index) == ["M1"]
     set_config(offline_mode=True)
     assert isinstance(flz.get_flexilims_session("test"), LocalSession)
-    with pytest.raises(ServerUnreachable):
+    with pytest.raises(FlexilimsError) as unreachable:
         flz.get_flexilims_session("test", password="x", offline_mode=False)
+    assert str(unreachable.value).startswith(
+        "Cannot reach the flexilims server at http://127.0.0.1:9/flexilims/api/: "
+        "check that it is running"
+    )
+    assert "HTTPConnectionPool" not in str(unreachable.value)
+    assert isinstance(unreachable.value.__cause__, ServerUnreachable)
 
 
 def test_offline_mode_must_be_a_boolean(config_dir, set_config):

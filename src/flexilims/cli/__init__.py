@@ -3,36 +3,17 @@
 A thin layer over the store (:mod:`flexilims.store`): the rules live there.
 Every command takes ``--database URL`` (default: ``$FLEXILIMS_DATABASE_URL``,
 else the SQLite file ``flexilims.db`` of the flexiznam folder); errors print
-their message and exit with 1. One module per group of commands.
+their message and exit with 1 (``--debug`` shows the traceback).
+
+``cli`` (the group, in :mod:`flexilims.cli.commands`) is loaded when first
+used, so that the ``flexiznam`` command can share :mod:`flexilims.cli.terminal`
+without loading the store and the server.
 """
 
-import click
-
-from .admin import project, settings, token, user
-from .common import Group
-from .maintenance import backup_command, check_command, restore_command
-from .serve import serve
-from .transfer import export_command, import_command
-from .trash import trash_group
+import importlib
 
 
-@click.group(cls=Group)
-@click.version_option(package_name="flexiznam")
-def cli():
-    """Serve and administer a flexilims database."""
-
-
-for command in (
-    serve,
-    user,
-    token,
-    project,
-    settings,
-    trash_group,
-    import_command,
-    export_command,
-    check_command,
-    backup_command,
-    restore_command,
-):
-    cli.add_command(command)
+def __getattr__(name: str):
+    if name == "cli":
+        return importlib.import_module(".commands", __name__).cli
+    raise AttributeError(f"module 'flexilims.cli' has no attribute {name!r}")

@@ -1,10 +1,15 @@
 """``flexilims user|token|project|settings``: who may do what, and the lab settings."""
 
+import warnings
+
 import click
+import pandas as pd
 import yaml
 
+from ..errors import BadRequest
 from ..store import labsettings
 from .common import database_option, open_accounts, open_store
+from .terminal import confirm, emit, output_options, plural, table
 
 
 @click.group()
@@ -48,21 +53,37 @@ def user_passwd(username, password, database):
 
 @user.command("remove")
 @click.argument("username")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @database_option
-def user_remove(username, database):
-    """Remove a user (what they created stays)."""
-    open_accounts(database).remove_user(username)
+def user_remove(username, yes, database):
+    """Remove a user (what they created stays; their tokens end)."""
+    accounts = open_accounts(database)
+    found = [u for u in accounts.users() if u["username"] == username]
+    if not found:
+        raise BadRequest(f"No user named {username}.")
+    projects = found[0]["projects"]
+    member = f", member of {plural(len(projects), 'project')}" if projects else ""
+    confirm(f"Remove user {username}{member}?", yes)
+    accounts.remove_user(username)
     click.echo(f"Removed user {username}.")
 
 
 @user.command("list")
+@output_options
 @database_option
-def user_list(database):
+def user_list(fmt, database):
     """List users with their projects."""
-    for account in open_accounts(database).users():
-        role = " (admin)" if account["is_admin"] else ""
-        projects = ", ".join(account["projects"]) or "-"
-        click.echo(f"{account['username']}\t{account['full_name']}{role}\t{projects}")
+    rows = [
+        {
+            "username": account["username"],
+            "full_name": account["full_name"],
+            "admin": bool(account["is_admin"]),
+            "projects": ", ".join(account["projects"]),
+        }
+        for account in open_accounts(database).users()
+    ]
+    columns = ["username", "full_name", "admin", "projects"]
+    emit(pd.DataFrame(rows, columns=columns), fmt, empty="No users.")
 
 
 # ----------------------------------------------------------------- tokens
@@ -101,11 +122,12 @@ def project_create(name, project_id, database):
 
 
 @project.command("list")
+@output_options
 @database_option
-def project_list(database):
+def project_list(fmt, database):
     """List projects with their ids."""
-    for found in open_accounts(database).projects():
-        click.echo(f"{found.id}\t{found.name}")
+    rows = [{"id": p.id, "name": p.name} for p in open_accounts(database).projects()]
+    emit(pd.DataFrame(rows, columns=["id", "name"]), fmt, empty="No projects.")
 
 
 @project.command("add-member")
@@ -147,14 +169,62 @@ def settings_show(database):
 
 @settings.command("load")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
 @database_option
-def settings_load(path, database):
-    """Replace the lab settings with those of a YAML file."""
+def settings_load(path, yes, dry_run, database):
+    """Replace the lab settings with those of a YAML file.
+
+    The file is the whole of the lab settings (`flexilims settings show`
+    prints the current ones in its format): datatypes and attributes it
+    leaves out are removed. What it adds, changes and removes is listed
+    first; removing a datatype that entities use asks for confirmation.
+    """
     try:
         with open(path, encoding="utf-8") as stream:
             new = yaml.safe_load(stream)
     except yaml.YAMLError as error:
         raise click.ClickException(f"{path} is not valid YAML: {error}") from None
-    with open_store(database).write() as conn:
+    labsettings.check_settings(new)
+    for place, key, close in labsettings.unknown_keys(new):
+        where = f" in {place}" if place else ""
+        hint = f" (did you mean {close}?)" if close else ""
+        warnings.warn(f"{path}: unknown key {key!r}{where}{hint}", stacklevel=1)
+    store = open_store(database)
+    with store.read() as conn:
+        changes = labsettings.compare_settings(labsettings.read_settings(conn), new)
+        removed = [c["datatype"] for c in changes if _removes_datatype(c)]
+        usage = labsettings.datatype_usage(conn, removed)
+    if not changes:
+        click.echo(f"The lab settings are already those of {path}.")
+        return
+    for change in changes:
+        if _removes_datatype(change) and usage.get(change["datatype"]):
+            count = plural(usage[change["datatype"]], "entity")
+            change["detail"] = f"used by {count}"
+    frame = pd.DataFrame(changes, columns=["change", "datatype", "attribute", "detail"])
+    click.echo(table(frame))
+    if dry_run:
+        click.echo("Nothing was changed (--dry-run).")
+        return
+    used = {datatype: count for datatype, count in usage.items() if count}
+    if used:
+        listed = ", ".join(f"{t} ({plural(n, 'entity')})" for t, n in used.items())
+        confirm(
+            f"Remove datatypes that entities use: {listed}? Those entities stay, "
+            "with a type the lab settings no longer define.",
+            yes,
+        )
+    with store.write() as conn:
         labsettings.write_settings(conn, new)
-    click.echo(f"Loaded the lab settings of {path}.")
+    counts = {kind: 0 for kind in ("add", "change", "remove")}
+    for change in changes:
+        counts[change["change"]] += 1
+    click.echo(
+        f"Loaded the lab settings of {path}: {counts['add']} added, "
+        f"{counts['change']} changed, {counts['remove']} removed."
+    )
+
+
+def _removes_datatype(change: dict) -> bool:
+    return change["change"] == "remove" and change["attribute"] is None

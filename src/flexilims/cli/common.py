@@ -8,22 +8,20 @@ from .. import settings as settings_module
 from ..errors import FlexilimsError
 from ..store import Store
 from ..store.accounts import Accounts
+from .terminal import FriendlyGroup
 
 
-class Group(click.Group):
+class Group(FriendlyGroup):
     """A group whose commands print store errors as a message (exit status 1)."""
 
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except FlexilimsError as error:
-            raise click.ClickException(error.detail) from None
-        except settings_module.SettingError as error:
-            raise click.ClickException(str(error)) from None
-        except sa.exc.OperationalError as error:
-            raise click.ClickException(
-                f"cannot use the database: {error.orig or error}"
-            ) from None
+    def user_message(self, error: Exception) -> str | None:
+        if isinstance(error, FlexilimsError):
+            return error.detail
+        if isinstance(error, settings_module.SettingError):
+            return str(error)
+        if isinstance(error, sa.exc.OperationalError):
+            return f"cannot use the database: {error.orig or error}"
+        return None
 
 
 database_option = click.option(
@@ -35,7 +33,20 @@ database_option = click.option(
 
 
 def open_store(database: str) -> Store:
-    """Open the database; its connections close when the command ends."""
+    """Open the database; its connections close when the command ends.
+
+    Raises
+    ------
+    SettingError
+        ``database`` is a server's URL, a path or a relative SQLite URL.
+    """
+    if database.lower().startswith(("http://", "https://")):
+        raise settings_module.SettingError(
+            f"{database} is a server's URL: flexilims commands work on the "
+            f"database itself ({settings_module.DATABASE_URL_FORMS}); members "
+            "of a server use the flexiznam commands."
+        )
+    settings_module.check_database_url(database)
     store = Store.open(database)
     context = click.get_current_context(silent=True)
     if context is not None:

@@ -2,9 +2,11 @@
 
 import click
 
+from ..errors import BadRequest
 from ..store import now_ms, trash
 from ..store.accounts import Accounts
 from .common import database_option, open_store
+from .terminal import confirm, emit, output_options, plural, trash_frame
 
 
 @click.group("trash")
@@ -14,24 +16,15 @@ def trash_group():
 
 @trash_group.command("list")
 @click.option("--project", "project_name", help="Only this project (name or id).")
+@output_options
 @database_option
-def trash_list(project_name, database):
+def trash_list(project_name, fmt, database):
     """List deleted batches, newest first."""
     store = open_store(database)
     projects = {p.id: p.name for p in Accounts(store).projects()}
     project_id = Accounts(store).project(project_name).id if project_name else None
-    for batch in trash.batches(store, project_id):
-        click.echo(
-            "\t".join(
-                [
-                    batch["batch"],
-                    trash.format_time(batch["deleted_at"]),
-                    batch["deleted_by"],
-                    projects.get(batch["project"], batch["project"]),
-                    f"{batch['root']} ({batch['count']} entities)",
-                ]
-            )
-        )
+    frame = trash_frame(trash.batches(store, project_id), projects)
+    emit(frame, fmt, empty="The trash is empty.")
 
 
 @trash_group.command("restore")
@@ -40,7 +33,7 @@ def trash_list(project_name, database):
 def trash_restore(batch, database):
     """Put a deleted batch back as it was."""
     result = trash.restore(open_store(database), batch)
-    message = f"Restored {result['restored']} entities."
+    message = f"Restored {plural(result['restored'], 'entity')}."
     if result["links_dropped"]:
         message += f" {result['links_dropped']} links to entities gone since dropped."
     click.echo(message)
@@ -51,11 +44,39 @@ def trash_restore(batch, database):
 @click.option(
     "--older-than", type=click.FloatRange(min=0), help="Purge batches older than DAYS."
 )
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @database_option
-def trash_purge(batch, older_than, database):
-    """Delete a batch (or every batch older than --older-than days) for good."""
+def trash_purge(batch, older_than, yes, database):
+    """Delete a batch (or every batch older than --older-than days) for good.
+
+    Says how many entities that is and asks first (--yes does not ask).
+    """
+    if batch is None and older_than is None:
+        raise BadRequest(
+            "Say which batch to purge, or purge batches older than a date "
+            "(--older-than DAYS)."
+        )
+    store = open_store(database)
     before = None
     if older_than is not None:
         before = now_ms() - int(older_than * 24 * 3600 * 1000)
-    count = trash.purge(open_store(database), batch, before)
-    click.echo(f"Purged {count} entities.")
+    chosen = [
+        found
+        for found in trash.batches(store)
+        if (batch is None or found["batch"] == batch)
+        and (before is None or found["deleted_at"] < before)
+    ]
+    if batch is not None and not chosen:
+        raise BadRequest(f"No batch {batch} in the trash.")
+    count = sum(found["count"] for found in chosen)
+    if not count:
+        click.echo("Nothing to purge.")
+        return
+    confirm(
+        f"Delete {plural(count, 'entity')} ({plural(len(chosen), 'batch')}) for "
+        "good? They cannot be restored afterwards.",
+        yes,
+        nothing="Nothing was purged.",
+    )
+    purged = trash.purge(store, batch, before)
+    click.echo(f"Purged {plural(purged, 'entity')}.")

@@ -202,3 +202,136 @@ def is_project_scoped(conn: sa.Connection, datatype: str) -> bool | None:
         m.datatypes.c.name == datatype
     )
     return conn.execute(query).scalar_one_or_none()
+
+
+# ------------------------------------------------- loading a new version
+
+#: The keys of a lab settings file, at each level (for warnings about typos).
+SETTINGS_KEYS = ("datatypes",)
+DATATYPE_KEYS = ("project_scoped", "description", "allowed_parents", "attributes")
+ATTRIBUTE_KEYS = ("type", "required", "allowed", "description")
+
+
+def unknown_keys(settings) -> list[tuple[str, str, str | None]]:
+    """Keys of a lab settings file that mean nothing (typos, most often).
+
+    Returns
+    -------
+    list of (str, str, str or None)
+        Where the key is (``datatypes.mouse``), the key, and the closest
+        known key if one is close.
+    """
+    import difflib
+
+    found = []
+
+    def check(place, mapping, known):
+        if not isinstance(mapping, dict):
+            return
+        for key in mapping:
+            if key not in known:
+                close = difflib.get_close_matches(str(key), known, n=1)
+                found.append((place, str(key), close[0] if close else None))
+
+    check("", settings, SETTINGS_KEYS)
+    datatypes = settings.get("datatypes") if isinstance(settings, dict) else None
+    for datatype, definition in (datatypes or {}).items():
+        check(f"datatypes.{datatype}", definition, DATATYPE_KEYS)
+        attributes = (definition or {}).get("attributes")
+        for name, rule in (attributes if isinstance(attributes, dict) else {}).items():
+            check(f"datatypes.{datatype}.attributes.{name}", rule, ATTRIBUTE_KEYS)
+    return found
+
+
+def _normalized(settings: dict) -> dict:
+    """Settings with every default spelled out, so that equal rules compare
+    equal whether a file states a default or leaves it out."""
+    result = {}
+    for datatype, definition in (settings.get("datatypes") or {}).items():
+        definition = definition or {}
+        attributes = {}
+        for name, rule in (definition.get("attributes") or {}).items():
+            rule = rule or {}
+            attributes[name] = {
+                "type": rule.get("type", "any"),
+                "required": bool(rule.get("required", False)),
+                "allowed": rule.get("allowed"),
+                "description": rule.get("description"),
+            }
+        result[datatype] = {
+            "project_scoped": definition.get("project_scoped", True),
+            "description": definition.get("description"),
+            "allowed_parents": definition.get("allowed_parents"),
+            "attributes": attributes,
+        }
+    return result
+
+
+def compare_settings(old: dict, new: dict) -> list[dict]:
+    """What loading ``new`` over ``old`` adds, changes and removes.
+
+    Returns
+    -------
+    list of dict
+        ``change`` (``add``, ``change`` or ``remove``), ``datatype``,
+        ``attribute`` (None for the datatype itself) and ``detail`` (what
+        differs, for changes: ``key: old → new``).
+    """
+    old, new = _normalized(old), _normalized(new)
+    found = []
+
+    def record(change, datatype, attribute=None, detail=""):
+        found.append(
+            {
+                "change": change,
+                "datatype": datatype,
+                "attribute": attribute,
+                "detail": detail,
+            }
+        )
+
+    def differences(before: dict, after: dict, skip=()) -> str:
+        return "; ".join(
+            f"{key}: {before[key]} → {after[key]}"
+            for key in before
+            if key not in skip and before[key] != after[key]
+        )
+
+    for datatype, definition in new.items():
+        if datatype not in old:
+            count = len(definition["attributes"])
+            record(
+                "add", datatype, detail=f"{count} attribute{'' if count == 1 else 's'}"
+            )
+            continue
+        detail = differences(old[datatype], definition, skip=("attributes",))
+        if detail:
+            record("change", datatype, detail=detail)
+        before, after = old[datatype]["attributes"], definition["attributes"]
+        for name, rule in after.items():
+            if name not in before:
+                record("add", datatype, name, f"type {rule['type']}")
+            elif rule != before[name]:
+                record("change", datatype, name, differences(before[name], rule))
+        for name in before:
+            if name not in after:
+                record("remove", datatype, name)
+    for datatype in old:
+        if datatype not in new:
+            record("remove", datatype)
+    return found
+
+
+def datatype_usage(conn: sa.Connection, datatypes) -> dict[str, int]:
+    """How many entities each of ``datatypes`` has, in one query (types
+    without entities are left out)."""
+    names = sorted(set(datatypes))
+    if not names:
+        return {}
+    e = m.entities
+    query = (
+        sa.select(e.c.type, sa.func.count())
+        .where(e.c.type.in_(names))
+        .group_by(e.c.type)
+    )
+    return {datatype: count for datatype, count in conn.execute(query).all()}

@@ -136,6 +136,14 @@ def unreferenced_folders(entities, roots: dict, project_name: str) -> list[Path]
     return found
 
 
+def missing_roots(config: dict | None = None) -> list[tuple[str, Path]]:
+    """The configured data roots that are not folders: ``(which, folder)``
+    with ``which`` ``raw`` or ``processed``."""
+    config = config if config is not None else load_config()
+    roots = [("raw", data_root(True, config)), ("processed", data_root(False, config))]
+    return [(which, root) for which, root in roots if not root.is_dir()]
+
+
 def check_paths(project=None, flexilims_session=None) -> dict:
     """Compare the database with the data on disk.
 

@@ -19,6 +19,7 @@ from ..config import current_config, data_root
 from ..errors import DatasetError, SyncYmlError, from_store
 from ..main import RESERVED_NAMES
 from ..schema import Dataset
+from ..validation import ValidationError, session_date, timestamp
 from .acquisition_yaml import (
     ALLOWED_PARENTS,
     CONFLICT_MODES,
@@ -174,6 +175,12 @@ def _check_names(node: Node, out: _Collector, parent_name: str) -> None:
         return
     session = SESSION_FOLDER.match(short)
     date = attributes.get("date")
+    if node.type == "session" and date is not None:
+        try:
+            session_date(date)
+        except ValidationError as error:
+            out.node(node, str(error), "attributes")
+            return
     if node.type == "session" and session and isinstance(date, str):
         if re.sub(r"\D", "", date) != session["date"]:
             out.node(node, f"date {date} does not match the name {short}", "attributes")
@@ -233,6 +240,11 @@ def _check_dataset(node: Node, out: _Collector, config: dict, origin: str) -> No
             f"config file (known: {', '.join(config['dataset_types'])})",
             "dataset_type",
         )
+    if data.get("created") is not None:
+        try:
+            timestamp(data["created"])
+        except ValidationError as error:
+            out.node(node, str(error), "created")
     extra = data.get("extra_attributes") or {}
     if isinstance(extra, dict):
         _check_attribute_names(node, extra, out, "extra_attributes")

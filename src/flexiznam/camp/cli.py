@@ -5,8 +5,14 @@
 The checks exit with status 1 when they find problems.
 """
 
+from pathlib import Path
+
 import click
 
+from flexilims.cli.terminal import emit, table
+
+from ..cli.common import chosen_project, project_option
+from ..config import config_file
 from ..errors import SyncYmlError
 from .acquisition_yaml import CONFLICT_MODES
 
@@ -20,7 +26,7 @@ def _fail(message: str) -> None:
 
 @click.command("create-yaml")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
-@click.option("--project", "-p", required=True, help="Name of the project.")
+@project_option()
 @click.option(
     "--origin", required=True, help="Existing mouse (or sample) the data is from."
 )
@@ -31,20 +37,32 @@ def _fail(message: str) -> None:
     type=click.Path(dir_okay=False),
     help="File to write (default: print the YAML).",
 )
-def create_yaml_command(folder, project, origin, origin_type, output):
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+def create_yaml_command(folder, project, origin, origin_type, output, force):
     """Describe the acquisition FOLDER (a session folder) as an acquisition YAML.
 
     Sessions (S20210420), recordings (R152356_protocol) and samples come from
-    folder names, datasets from the files. Check the result with check-yaml,
-    edit it if needed, then upload it.
+    folder names, datasets from the files. The origin must exist in the
+    project. Check the result with check-yaml, edit it if needed, then upload
+    it.
     """
+    from ..sessions import get_flexilims_session
     from .acquisition_yaml import count, dump, write
     from .create import create_yaml
+    from .operations import find_origin
 
+    project = chosen_project(project)
+    if output is not None and Path(output).exists() and not force:
+        _fail(
+            f"{output} exists already (edited by hand?): give another file, or "
+            "--force to overwrite it."
+        )
     try:
         data = create_yaml(folder, project, origin, origin_type=origin_type)
+        find_origin(get_flexilims_session(project), origin, origin_type)
     except SyncYmlError as error:
-        _fail(str(error))
+        message = str(error).removeprefix("origin: ")
+        _fail(f"{message} (project {project}, --origin {origin})")
     if output is None:
         click.echo(dump(data), nl=False)
         return
@@ -75,8 +93,15 @@ def check_yaml_command(file, conflicts, offline, strict):
         )
     except SyncYmlError as error:
         _fail(str(error))
-    where = "" if offline else " and the database"
-    click.echo(f"{file}: no problem found{where}; {count(source.data)} entities.")
+    checked = (
+        "the file and its data, not the database"
+        if offline
+        else "the file, its data and the database"
+    )
+    click.echo(
+        f"{file}: no problem found (checked {checked}); "
+        f"{count(source.data)} entities to upload."
+    )
 
 
 @click.command("upload")
@@ -91,23 +116,71 @@ def check_yaml_command(file, conflicts, offline, strict):
 )
 @click.option("--strict", is_flag=True, help="Refuse attributes the lab settings lack.")
 @click.option("--quiet", "-q", is_flag=True, help="Print the counts only.")
-def upload_command(file, conflicts, strict, quiet):
-    """Create the entities of the acquisition YAML FILE, all or nothing."""
-    from .upload_yaml import upload
+@click.option("--verbose", "-v", is_flag=True, help="List every entity.")
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+def upload_command(file, conflicts, strict, quiet, verbose, progress):
+    """Create the entities of the acquisition YAML FILE, all or nothing.
 
+    Ends with what was created, updated and skipped per type (--verbose
+    lists every entity). Once the database has committed the upload, it is
+    complete, even if interrupted afterwards.
+    """
+    from .upload_yaml import UploadReport, upload
+
+    report = UploadReport()
     try:
-        report = upload(file, conflicts=conflicts, strict_validation=strict)
-    except SyncYmlError as error:
-        _fail(str(error))
-    click.echo(report.summary() if quiet else str(report))
+        try:
+            upload(
+                file,
+                conflicts=conflicts,
+                strict_validation=strict,
+                progress=progress,
+                report=report,
+            )
+        except SyncYmlError as error:
+            _fail(str(error))
+        _print_report(file, report, quiet, verbose)
+    except KeyboardInterrupt:
+        if not report.committed:
+            _fail(
+                "Interrupted before the database confirmed the upload. It is all "
+                f"or nothing: `flexiznam upload {file} --conflicts skip` completes "
+                "it if it was written meanwhile."
+            )
+        click.echo(
+            f"Interrupted after the upload was committed: everything in {file} "
+            "was written.",
+            err=True,
+        )
+
+
+def _print_report(file, report, quiet: bool, verbose: bool) -> None:
+    counts = report.summary()
+    if quiet:
+        click.echo(counts)
+        return
+    if verbose:
+        emit(report.entities(), "table", empty="Nothing to upload.")
+    elif report.created or report.updated or report.skipped:
+        click.echo(table(report.by_type()))
+    click.echo(f"Uploaded {file}: {counts}.")
 
 
 @click.command("check-paths")
-@click.option("--project", "-p", required=True, help="Name of the project.")
+@project_option()
 def check_paths_command(project):
     """List datasets whose files are missing and folders no entity points to."""
-    from .audit import check_paths
+    from .audit import check_paths, missing_roots
 
+    project = chosen_project(project)
+    for which, root in missing_roots():
+        message = (
+            f"The {which} data root {root} does not exist: set data_root in the "
+            f"config file ({config_file()}), or mount the data."
+        )
+        if which == "raw":
+            _fail(message)
+        click.echo(f"Warning: {message}", err=True)
     result = check_paths(project)
     for item in result["missing"]:
         click.echo(f"missing      {item['name']}: {item['reason']}")
@@ -123,11 +196,12 @@ def check_paths_command(project):
 
 
 @click.command("check-names")
-@click.option("--project", "-p", required=True, help="Name of the project.")
+@project_option()
 def check_names_command(project):
     """List entities whose names break the genealogy convention."""
     from .audit import check_names
 
+    project = chosen_project(project)
     problems = check_names(project)
     for item in problems:
         click.echo(f"{item['type']:10} {item['name']}: {item['problem']}")
@@ -144,9 +218,3 @@ COMMANDS = (
     check_paths_command,
     check_names_command,
 )
-
-
-def register(group: click.Group) -> None:
-    """Add the commands of this module to a click group (``flexiznam``)."""
-    for command in COMMANDS:
-        group.add_command(command)

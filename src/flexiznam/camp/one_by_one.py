@@ -89,6 +89,7 @@ def apply_one_by_one(
     conflicts: str = "abort",
     strict_validation: bool = False,
     progress: bool = True,
+    bar=None,
 ) -> dict:
     """Apply batch operations with one request each.
 
@@ -106,6 +107,8 @@ def apply_one_by_one(
         As for the batch endpoint.
     progress : bool
         Show a progress bar.
+    bar : tqdm.tqdm, optional
+        A progress bar to advance by one per entity instead (the upload's).
 
     Returns
     -------
@@ -117,12 +120,26 @@ def apply_one_by_one(
     OneByOneError
         When a request is refused, after deleting what this call created.
     """
+    own_bar = bar is None
+    if own_bar:
+        bar = tqdm(
+            total=len(operations),
+            desc="Uploading",
+            unit="entity",
+            disable=not progress,
+            leave=False,
+        )
+    try:
+        return _apply_all(session, operations, known, conflicts, strict_validation, bar)
+    finally:
+        if own_bar:
+            bar.close()
+
+
+def _apply_all(session, operations, known, conflicts, strict_validation, bar) -> dict:
     refs: dict[str, str] = {}
     results, created = [], []
-    bar = tqdm(
-        operations, desc="Uploading", unit="entity", disable=not progress, leave=False
-    )
-    for index, operation in enumerate(bar):
+    for index, operation in enumerate(operations):
         origin_id = operation.get("origin_id")
         if operation.get("origin_ref") is not None:
             origin_id = refs[operation["origin_ref"]]
@@ -149,6 +166,7 @@ def apply_one_by_one(
                 "name": operation["name"],
             }
         )
+        bar.update(1)
     counts = {"created": 0, "updated": 0, "skipped": 0}
     for result in results:
         counts[result["status"]] += 1

@@ -60,7 +60,7 @@ def _parent_path(entity: dict) -> str:
     return attributes.get("path") or entity["name"]
 
 
-def build_operations(data, origin: dict, progress: bool = False):
+def build_operations(data, origin: dict, progress: bool = False, bar=None):
     """The batch operations that create the file's entities below ``origin``.
 
     Parameters
@@ -71,6 +71,8 @@ def build_operations(data, origin: dict, progress: bool = False):
         The origin entity (a reply of ``get``).
     progress : bool
         Show a progress bar.
+    bar : tqdm.tqdm, optional
+        A progress bar to advance by one per entity instead (the upload's).
 
     Returns
     -------
@@ -89,14 +91,17 @@ def build_operations(data, origin: dict, progress: bool = False):
     built: dict[int, dict] = {}
     operations, sources = [], []
     nodes = list(walk(data))
-    bar = tqdm(
-        nodes,
-        desc="Preparing upload",
-        unit="entity",
-        disable=not progress,
-        leave=False,
-    )
-    for node in bar:
+    if bar is None:
+        steps = tqdm(
+            nodes,
+            desc="Preparing upload",
+            unit="entity",
+            disable=not progress,
+            leave=False,
+        )
+    else:
+        steps = _advancing(nodes, bar)
+    for node in steps:
         parent = top if node.parent is None else built.get(id(node.parent))
         if parent is None or not buildable(node):
             continue
@@ -113,6 +118,12 @@ def build_operations(data, origin: dict, progress: bool = False):
         operations.append(operation)
         sources.append(node)
     return operations, sources
+
+
+def _advancing(items, bar):
+    for item in items:
+        yield item
+        bar.update(1)
 
 
 def _operation(node: Node, parent: dict, origin_id: str, index: int):

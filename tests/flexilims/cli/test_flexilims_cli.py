@@ -1,5 +1,7 @@
 """``flexilims`` administration commands (click's runner) on a real database."""
 
+import json
+
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -39,15 +41,23 @@ def test_user_add_list_remove(run, store):
     assert ok(run("user", "add", "root", "--admin", "--password", "pw"))
     ok(run("project", "create", "test"))
     ok(run("project", "add-member", "test", "jane"))
-    lines = ok(run("user", "list")).splitlines()
-    assert lines == ["jane\tJane Doe\ttest", "root\troot (admin)\t-"]
+    assert ok(run("user", "list")).splitlines() == [
+        "username full_name admin projects",
+        "jane     Jane Doe  false test",
+        "root     root      true",
+    ]
     assert Accounts(store).authenticate("jane", "pw")
     assert Accounts(store).actor("jane").full_name == "Jane Doe"
     assert Accounts(store).actor("root").is_admin
     fails(run("user", "add", "jane", "--password", "x"), "User jane already exists.")
-    assert ok(run("user", "remove", "jane")) == "Removed user jane.\n"
+    asked = run("user", "remove", "jane", input="n\n")
+    fails(asked, "Remove user jane, member of 1 project? [y/N]: n\nNothing was")
+    assert len(Accounts(store).users()) == 2
+    assert ok(run("user", "remove", "jane", input="y\n")).endswith(
+        "Removed user jane.\n"
+    )
     assert [u["username"] for u in Accounts(store).users()] == ["root"]
-    fails(run("user", "remove", "jane"), "No user named jane.")
+    fails(run("user", "remove", "jane", "--yes"), "No user named jane.")
 
 
 def test_user_add_prompts_for_a_hidden_confirmed_password(run, store):
@@ -94,8 +104,18 @@ def test_projects(run, store):
     ok(run("project", "create", "kept", "--id", fixed))
     assert Accounts(store).project("kept").id == fixed
     assert ok(run("project", "list")).splitlines() == [
-        f"{fixed}\tkept",
-        f"{created.id}\ttest",
+        "id                       name",
+        f"{fixed} kept",
+        f"{created.id} test",
+    ]
+    assert ok(run("project", "list", "--csv")).splitlines() == [
+        "id,name",
+        f"{fixed},kept",
+        f"{created.id},test",
+    ]
+    assert json.loads(ok(run("project", "list", "--json"))) == [
+        {"id": fixed, "name": "kept"},
+        {"id": created.id, "name": "test"},
     ]
     fails(run("project", "create", "bad", "--id", "XYZ"), "is not a project id")
     fails(run("project", "create", "test"), "A project named test")
@@ -129,8 +149,13 @@ def test_settings_show_and_load(run, store, project, tmp_path):
     }
     path = tmp_path / "settings.yml"
     path.write_text(yaml.safe_dump(shown, sort_keys=False))
+    assert ok(run("settings", "load", str(path))).splitlines() == [
+        "change datatype attribute detail",
+        "add    slice              1 attribute",
+        f"Loaded the lab settings of {path}: 1 added, 0 changed, 0 removed.",
+    ]
     assert ok(run("settings", "load", str(path))) == (
-        f"Loaded the lab settings of {path}.\n"
+        f"The lab settings are already those of {path}.\n"
     )
     reloaded = yaml.safe_load(ok(run("settings", "show")))
     assert reloaded == shown
@@ -138,6 +163,58 @@ def test_settings_show_and_load(run, store, project, tmp_path):
     assert session.post("slice", "s1", {"thickness": 50})["name"] == "s1"
     with pytest.raises(BadRequest, match="'thickness' is a necessary attribute"):
         session.post("slice", "s2", {})
+
+
+def test_settings_load_says_what_it_changes_and_asks_before_removing_used_types(
+    run, store, project, tmp_path, snapshot
+):
+    session = LocalSession(store, project_id=project.id)
+    mouse = session.post("mouse", "m1", {})
+    for name in ("s1", "s2"):
+        session.post("session", name, {}, origin_id=mouse["id"])
+    shown = yaml.safe_load(ok(run("settings", "show")))
+    partial = {"datatypes": {"mouse": shown["datatypes"]["mouse"]}}
+    partial["datatypes"]["mouse"]["attributes"]["weight"] = {"type": "number"}
+    del partial["datatypes"]["mouse"]["attributes"]["alive"]
+    partial["datatypes"]["mouse"]["attributes"]["sex"]["allowed"] = ["F", "M"]
+    path = tmp_path / "partial.yml"
+    path.write_text(yaml.safe_dump(partial, sort_keys=False))
+    kept = snapshot(store)
+    dry = ok(run("settings", "load", str(path), "--dry-run")).splitlines()
+    assert dry[:4] == [
+        "change datatype  attribute detail",
+        "change mouse     sex       allowed: None → ['F', 'M']",
+        "add    mouse     weight    type number",
+        "remove mouse     alive",
+    ]
+    assert "remove session             used by 2 entities" in dry
+    assert "remove recording" in dry
+    assert dry[-1] == "Nothing was changed (--dry-run)."
+    declined = run("settings", "load", str(path), input="n\n")
+    fails(declined, "Remove datatypes that entities use: session (2 entities)?")
+    assert "Nothing was changed." in declined.output
+    assert snapshot(store) == kept
+    loaded = ok(run("settings", "load", str(path), input="y\n"))
+    assert loaded.endswith("1 added, 1 changed, 5 removed.\n")
+    with store.read() as conn:
+        assert list(labsettings.read_settings(conn)["datatypes"]) == ["mouse"]
+
+
+def test_settings_load_warns_of_unknown_keys(run, store, tmp_path):
+    shown = yaml.safe_load(ok(run("settings", "show")))
+    shown["datatypes"]["mouse"]["atributes"] = {}
+    shown["datatypes"]["session"]["attributes"]["date"]["requird"] = True
+    path = tmp_path / "typos.yml"
+    path.write_text(yaml.safe_dump(shown, sort_keys=False))
+    output = ok(run("settings", "load", str(path), "--dry-run"))
+    assert (
+        f"Warning: {path}: unknown key 'atributes' in datatypes.mouse "
+        "(did you mean attributes?)"
+    ) in output
+    assert (
+        "unknown key 'requird' in datatypes.session.attributes.date "
+        "(did you mean required?)"
+    ) in output
 
 
 def test_settings_load_refuses_bad_files(run, store, tmp_path):
@@ -159,7 +236,7 @@ def test_settings_load_refuses_bad_files(run, store, tmp_path):
 # ------------------------------------------------------------------ trash
 
 
-def test_trash_list_restore_and_purge(run, store, project):
+def test_trash_list_restore_and_purge(run, store, project, snapshot):
     session = LocalSession(store, project_id=project.id)
     mouse = session.post("mouse", "m1", {"sex": "F"})
     child = session.post("session", "s1", {}, origin_id=mouse["id"])
@@ -169,21 +246,58 @@ def test_trash_list_restore_and_purge(run, store, project):
     session.delete(other["id"])
     assert ok(run("trash", "list")) == ok(run("trash", "list", "--project", "test"))
     lines = ok(run("trash", "list")).splitlines()
-    assert len(lines) == 2
-    batches = {line.split("\t")[4]: line.split("\t")[0] for line in lines}
-    assert set(batches) == {"mouse m1 (2 entities)", "mouse m2 (1 entities)"}
-    assert all("\tlocal\ttest\t" in line for line in lines)
-    assert ok(run("trash", "restore", batches["mouse m1 (2 entities)"])) == (
+    assert lines[0].split() == [
+        "batch",
+        "deleted_at",
+        "deleted_by",
+        "project",
+        "root",
+        "count",
+    ]
+    assert len(lines) == 3
+    listed = json.loads(ok(run("trash", "list", "--json")))
+    batches = {row["root"]: row["batch"] for row in listed}
+    assert {row["root"]: row["count"] for row in listed} == {
+        "mouse m1": 2,
+        "mouse m2": 1,
+    }
+    assert {(row["deleted_by"], row["project"]) for row in listed} == {
+        ("local", "test")
+    }
+    assert ok(run("trash", "restore", batches["mouse m1"])) == (
         "Restored 2 entities.\n"
     )
     assert session.get_descendants(mouse["id"]) == before
     assert session.get(id=child["id"])[0]["name"] == "s1"
-    fails(run("trash", "restore", batches["mouse m1 (2 entities)"]), "No batch")
-    assert ok(run("trash", "purge", batches["mouse m2 (1 entities)"])) == (
-        "Purged 1 entities.\n"
+    fails(run("trash", "restore", batches["mouse m1"]), "No batch")
+    kept = snapshot(store)
+    declined = run("trash", "purge", batches["mouse m2"], input="n\n")
+    fails(declined, "Delete 1 entity (1 batch) for good?")
+    assert "Nothing was purged." in declined.output
+    assert snapshot(store) == kept
+    assert ok(run("trash", "purge", batches["mouse m2"], input="y\n")).endswith(
+        "Purged 1 entity.\n"
     )
-    assert ok(run("trash", "list")) == ""
+    empty = run("trash", "list")
+    assert ok(empty) == "The trash is empty.\n" and empty.stdout == ""
     fails(run("trash", "purge"), "Say which batch to purge")
+    fails(run("trash", "purge", "nope", "--yes"), "No batch nope in the trash.")
+
+
+def test_purge_older_than_names_the_count_and_asks(run, store, project, snapshot):
+    session = LocalSession(store, project_id=project.id)
+    for index in range(3):
+        mouse = session.post("mouse", f"m{index}", {})
+        session.post("session", f"s{index}", {}, origin_id=mouse["id"])
+        session.delete(mouse["id"])
+    kept = snapshot(store)
+    result = run("trash", "purge", "--older-than", "0")
+    fails(result, "Delete 6 entities (3 batches) for good?")
+    assert snapshot(store) == kept
+    assert ok(run("trash", "purge", "--older-than", "0", "--yes")) == (
+        "Purged 6 entities.\n"
+    )
+    assert ok(run("trash", "purge", "--older-than", "0")) == "Nothing to purge.\n"
 
 
 # ----------------------------------------------------------------- global
@@ -194,6 +308,35 @@ def test_the_database_comes_from_the_environment(database_url, store, monkeypatc
     result = CliRunner().invoke(cli, ["project", "create", "from-env"])
     assert result.exit_code == 0, result.output
     assert Accounts(store).project("from-env").name == "from-env"
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("/tmp/foo.db", "is a path, not a database URL: use sqlite:////tmp/foo.db"),
+        ("foo.db", "is a path, not a database URL: use sqlite:////"),
+        ("sqlite:///rel/x.db", "is a relative SQLite path"),
+        ("postgres://u@h/db", "use postgresql://u@h/db"),
+        ("nonsense://", "is not a database URL this program can use"),
+        ("http://127.0.0.1:9/flexilims/api/", "is a server's URL"),
+    ],
+)
+def test_database_urls_that_are_mistakes(tmp_path, monkeypatch, url, message):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["project", "list", "--database", url])
+    fails(result, message)
+    assert "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_debug_shows_the_traceback():
+    arguments = ["project", "list", "--database", "/tmp/foo.db"]
+    plain = CliRunner().invoke(cli, arguments)
+    assert plain.exit_code == 1 and isinstance(plain.exception, SystemExit)
+    for debug in (["--debug", *arguments], [*arguments, "--debug"]):
+        result = CliRunner().invoke(cli, debug)
+        assert isinstance(result.exception, ValueError)
+        assert "sqlite:////tmp/foo.db" in str(result.exception)
 
 
 def test_an_unusable_database_is_an_error(tmp_path):

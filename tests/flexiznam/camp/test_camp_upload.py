@@ -6,6 +6,7 @@ from acquisition import make_microscopy, make_recording_folder
 from camp_setup import MOUSE, PROJECT, SESSION, database_rows
 
 import flexiznam.main as flz
+from flexilims.store import labsettings
 from flexiznam.camp import create_yaml, upload, write
 from flexiznam.errors import SyncYmlError
 
@@ -221,19 +222,24 @@ def test_a_failure_in_the_900th_dataset_leaves_nothing_behind(
 def test_a_refusal_of_the_lab_settings_in_the_900th_dataset(
     big_acquisition, flz_session, mouse, store
 ):
+    with store.write() as conn:
+        settings = labsettings.read_settings(conn)
+        objective = {"type": "string", "allowed": ["10x", "20x"]}
+        settings["datatypes"]["dataset"]["attributes"]["objective"] = objective
+        labsettings.write_settings(conn, settings)
     text = big_acquisition.read_text()
     lines = text.splitlines()
     start = [line.strip() for line in lines].index("slide899:")
     for index in range(start, start + 8):
-        if lines[index].strip().startswith("created:"):
-            lines[index] = lines[index].split(":")[0] + ": 12345"
+        if lines[index].strip() == "extra_attributes: {}":
+            lines[index] = lines[index].replace("{}", "{objective: 63x}")
     big_acquisition.write_text("\n".join(lines) + "\n")
     before = database_rows(store)
     with pytest.raises(SyncYmlError) as error:
         send(big_acquisition, flz_session)
     problem = error.value.problems[0]
     assert problem.place == "S20210513 > R120000_slides > slide899"
-    assert "'12345' is not a valid value for created" in problem.message
+    assert "'63x' is not a valid value for objective" in problem.message
     assert problem.line == start + 1
     assert database_rows(store) == before
 

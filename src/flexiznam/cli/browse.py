@@ -1,0 +1,238 @@
+"""``flexiznam ls``, ``find``, ``show`` and ``tree``: look at the database.
+
+Each is one request (``show`` one more per parent level), through the
+session of the user's config; every listing prints a table, or ``--json``
+or ``--csv``.
+"""
+
+import json
+
+import click
+import pandas as pd
+
+from flexilims.cli.terminal import emit, local_time, output_options, plural, table
+from flexilims.errors import FlexilimsError as StoreError
+
+from ..tree import format_tree, subtree, tree_frame
+from .common import (
+    chosen_project,
+    find_one,
+    open_session,
+    project_option,
+    type_option,
+    unknown_type,
+)
+
+#: The columns of an entity listing.
+ENTITY_COLUMNS = ["type", "name", "id", "created_by", "created"]
+
+#: The most children ``show`` lists.
+SHOWN_CHILDREN = 30
+
+
+def _detail(entity: dict) -> str:
+    attributes = entity.get("attributes") or {}
+    return str(attributes.get("dataset_type") or attributes.get("protocol") or "")
+
+
+def entities_frame(entities: list[dict], keys=()) -> pd.DataFrame:
+    """Entities as rows: type, name, id, who created them and when, and the
+    attributes ``keys``."""
+    rows = []
+    for entity in entities:
+        attributes = entity.get("attributes") or {}
+        row = {
+            "type": entity["type"],
+            "name": entity["name"],
+            "id": entity["id"],
+            "created_by": entity.get("createdBy"),
+            "created": local_time(entity.get("dateCreated")),
+        }
+        row.update({key: attributes.get(key) for key in keys})
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[*ENTITY_COLUMNS, *keys])
+
+
+def _get(session, datatype, **filters) -> list[dict]:
+    try:
+        return session.get(datatype, **filters)
+    except StoreError as error:
+        if datatype is not None and error.status == 400:
+            raise unknown_type(session, datatype, error) from error
+        raise
+
+
+@click.command("ls")
+@click.argument("datatype", metavar="[TYPE]", required=False)
+@click.option("--parent", help="Only the children of this entity (a name).")
+@project_option()
+@output_options
+def ls_command(datatype, parent, project, fmt):
+    """List the entities of TYPE (mouse, session...); without TYPE, how many
+    entities of each type the project has."""
+    session = open_session(chosen_project(project))
+    filters = {}
+    if parent is not None:
+        filters["origin_id"] = find_one(session, parent)["id"]
+    entities = _get(session, datatype, **filters)
+    if datatype is None and parent is None:
+        counts = pd.Series([e["type"] for e in entities], dtype=object)
+        frame = counts.value_counts(sort=False).rename_axis("type")
+        emit(frame.reset_index(name="count"), fmt, empty="The project is empty.")
+        return
+    what = f"{datatype}s" if datatype else "entities"
+    what += f" below {parent}" if parent else ""
+    emit(entities_frame(entities), fmt, empty=f"No {what}.")
+
+
+def _where(conditions) -> dict:
+    wanted = {}
+    for condition in conditions:
+        key, equals, value = condition.partition("=")
+        if not equals or not key:
+            raise click.BadParameter(
+                f"{condition!r} is not KEY=VALUE", param_hint="'--where'"
+            )
+        wanted[key] = value
+    return wanted
+
+
+def _matches(value, text: str) -> bool:
+    """An attribute's value equals ``text`` as text, or as the JSON value it
+    reads as (``3``, ``true``, ``null``)."""
+    if isinstance(value, str):
+        return value == text
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return False
+    return value == parsed and isinstance(value, bool) == isinstance(parsed, bool)
+
+
+@click.command("find")
+@click.argument("text", required=False)
+@type_option("Only entities of this type.")
+@click.option(
+    "--where",
+    "conditions",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Only entities whose attribute KEY is VALUE (repeat for several).",
+)
+@project_option()
+@output_options
+def find_command(text, datatype, conditions, project, fmt):
+    """Find entities whose name contains TEXT (any case) and whose attributes
+    have the values of --where."""
+    wanted = _where(conditions)
+    if text is None and not wanted and datatype is None:
+        raise click.UsageError("Give a TEXT to look for in names, --where or --type.")
+    session = open_session(chosen_project(project))
+    found = []
+    for entity in _get(session, datatype):
+        if text is not None and text.lower() not in entity["name"].lower():
+            continue
+        attributes = entity.get("attributes") or {}
+        if all(
+            key in attributes and _matches(attributes[key], value)
+            for key, value in wanted.items()
+        ):
+            found.append(entity)
+    emit(entities_frame(found, list(wanted)), fmt, empty="Nothing matches.")
+
+
+def _parents(session, entity: dict) -> list[dict]:
+    """The entity's parents, top first (one request per level)."""
+    chain, seen = [], {entity["id"]}
+    parent_id = entity.get("origin_id")
+    while parent_id and parent_id not in seen:
+        seen.add(parent_id)
+        found = session.get(None, id=parent_id)
+        if not found:
+            break
+        chain.insert(0, found[0])
+        parent_id = found[0].get("origin_id")
+    return chain
+
+
+def _brief(entity: dict) -> dict:
+    return {"type": entity["type"], "name": entity["name"], "id": entity["id"]}
+
+
+@click.command("show")
+@click.argument("name")
+@type_option()
+@project_option()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def show_command(name, datatype, project, as_json):
+    """Show entity NAME (or id): its fields, attributes, parents and children."""
+    session = open_session(chosen_project(project))
+    entity = find_one(session, name, datatype)
+    parents = _parents(session, entity)
+    children = session.get_children(entity["id"])
+    if as_json:
+        shown = dict(entity)
+        shown["parents"] = [_brief(parent) for parent in parents]
+        shown["children"] = [_brief(child) for child in children]
+        click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
+        return
+    fields = [
+        ("id", entity["id"]),
+        ("incremental id", entity.get("incrementalId")),
+        (
+            "created",
+            f"{local_time(entity.get('dateCreated'))} by {entity.get('createdBy')}",
+        ),
+        ("updated", local_time(entity.get("dateUpdated"))),
+        ("parents", " > ".join(f"{p['type']} {p['name']}" for p in parents) or "-"),
+    ]
+    fields += [(key, value) for key, value in (entity.get("attributes") or {}).items()]
+    click.echo(f"{entity['type']} {entity['name']}")
+    click.echo(table(pd.DataFrame(fields, columns=["field", "value"])))
+    if not children:
+        click.echo("No children.")
+        return
+    counts = pd.Series([child["type"] for child in children]).value_counts(sort=False)
+    click.echo(
+        "Children: " + ", ".join(plural(int(n), kind) for kind, n in counts.items())
+    )
+    click.echo(table(entities_frame(children[:SHOWN_CHILDREN]).drop(columns="created")))
+    if len(children) > SHOWN_CHILDREN:
+        click.echo(
+            f"… and {len(children) - SHOWN_CHILDREN} more: "
+            f"`flexiznam ls TYPE --parent {entity['name']}` lists them."
+        )
+
+
+@click.command("tree")
+@click.argument("project_argument", metavar="[PROJECT]", required=False)
+@project_option()
+@click.option("--root", help="Start from this entity (a name or an id).")
+@click.option(
+    "--depth", type=click.IntRange(min=0), help="Levels shown below the top ones."
+)
+@click.option(
+    "--type",
+    "-t",
+    "types",
+    multiple=True,
+    help="Show only this type (repeat for several).",
+)
+@output_options
+def tree_command(project_argument, project, root, depth, types, fmt):
+    """Print the hierarchy of a project (PROJECT: the same as --project).
+
+    Entities whose children the depth hides say how many are below them.
+    """
+    session = open_session(chosen_project(project or project_argument))
+    top = None if root is None else find_one(session, root)
+    entities = subtree(session, top)
+    types = list(types) or None
+    if fmt == "table":
+        text = format_tree(entities, depth, types)
+        click.echo(text if text else "Nothing to show.", err=not text)
+        return
+    emit(tree_frame(entities, depth, types), fmt)
+
+
+COMMANDS = (ls_command, find_command, show_command, tree_command)
