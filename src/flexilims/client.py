@@ -157,7 +157,16 @@ class Flexilims(Session):
     def _send(self, method: str, operation: str, **kwargs) -> requests.Response:
         url = self.base_url + operation
         try:
-            return self.session.request(method, url, timeout=self.timeout, **kwargs)
+            try:
+                return self.session.request(method, url, timeout=self.timeout, **kwargs)
+            except requests.ConnectionError as error:
+                # A read whose connection dropped before any reply is sent once
+                # more: on a busy server, a kept-alive connection is closed as
+                # it is reused. Writes are never resent here (a batch carries
+                # an idempotency key for that); neither is a slow reply.
+                if method != "GET" or isinstance(error, requests.Timeout):
+                    raise
+                return self.session.request(method, url, timeout=self.timeout, **kwargs)
         except requests.Timeout as error:
             raise ServerUnreachable(
                 f"no reply from the flexilims server at {url} within "

@@ -388,6 +388,57 @@ def test_a_silent_server_times_out():
             client.get("mouse")
 
 
+def drop_first_connection_server(replies: list):
+    """A server on loopback that resets its first connection after reading the
+    request, then answers ``[]``; ``replies`` collects each request line."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def serve():
+        for number in range(2):
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                replies.append(connection.recv(65536).split(b"\r\n")[0])
+                if number == 0:
+                    connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0"
+                    )
+                    continue
+                connection.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 2\r\nConnection: close\r\n\r\n[]"
+                )
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener
+
+
+def test_a_read_whose_connection_drops_is_sent_once_more():
+    requests_seen = []
+    listener = drop_first_connection_server(requests_seen)
+    with listener:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/flexilims/api/"
+        client = Flexilims("jane", token="t", base_url=url, timeout=5)
+        assert client.get("mouse") == []
+    assert [line.split()[0] for line in requests_seen] == [b"GET", b"GET"]
+
+
+def test_a_write_whose_connection_drops_is_not_resent():
+    requests_seen = []
+    listener = drop_first_connection_server(requests_seen)
+    with listener:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/flexilims/api/"
+        client = Flexilims("jane", token="t", base_url=url, timeout=5)
+        client.project_id = "0" * 24
+        with pytest.raises(ServerUnreachable, match="cannot reach"):
+            client.post("mouse", "M1", {})
+    assert [line.split()[0] for line in requests_seen] == [b"POST"]
+
+
 def test_error_pages_from_elsewhere_keep_their_status(flexilims_stub):
     error = error_from_reply(requests.get(flexilims_stub + "proxy"))
     assert error.status == 502 and error.message == "Bad Gateway: <html>nginx</html>"
