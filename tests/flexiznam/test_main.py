@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 import flexiznam.main as flz
-from flexiznam.errors import FlexilimsError, NameNotUniqueError
+from flexilims.errors import FlexilimsError as StoreError
+from flexiznam.errors import FlexilimsError, FlexiznamError, NameNotUniqueError
 
 MOUSE = "PZAH6.4b"
 
@@ -250,7 +251,7 @@ def test_add_recording_refuses_bad_input(flz_session, day, store, snapshot):
         flz.add_recording(day["id"], "humpy", "spont", flexilims_session=flz_session)
     with pytest.raises(FlexilimsError, match="Cannot find"):
         flz.add_recording("0" * 24, "ephys", "spont", flexilims_session=flz_session)
-    with pytest.raises(OSError, match="valid hexadecimal value for id"):
+    with pytest.raises(FlexilimsError, match="valid hexadecimal value for id"):
         flz.add_recording("not-an-id", "ephys", "spont", flexilims_session=flz_session)
     assert snapshot(store) == before
 
@@ -597,11 +598,71 @@ def test_add_entity_errors_are_clear_and_change_nothing(
         flz.add_entity(
             "mouse", "M3", attributes={"weight(g)": 20}, flexilims_session=flz_session
         )
-    with pytest.raises(OSError, match="type planet is not defined"):
-        flz.get_entities("planet", flexilims_session=flz_session)
-    with pytest.raises(OSError, match="valid hexadecimal value for id"):
-        flz.get_entity(id="123", flexilims_session=flz_session)
     assert snapshot(store) == before
+
+
+UNDEFINED_PLANET = (
+    "Type 'planet' is not defined in the lab settings. Defined types: mouse, "
+    "session, recording, sample, dataset. `flexiznam settings show` lists their "
+    "attributes."
+)
+
+READ_MISTAKES = [
+    (lambda s, ids: flz.get_entities("planet", flexilims_session=s), UNDEFINED_PLANET),
+    (
+        lambda s, ids: flz.get_entity("planet", name="mars", flexilims_session=s),
+        UNDEFINED_PLANET,
+    ),
+    (
+        lambda s, ids: flz.get_entities("sesion", flexilims_session=s),
+        "Type 'sesion' is not defined in the lab settings (did you mean session?).",
+    ),
+    (
+        lambda s, ids: flz.get_children(ids["mouse"], "planet", flexilims_session=s),
+        UNDEFINED_PLANET,
+    ),
+    (
+        lambda s, ids: flz.get_children(
+            None, "planet", parent_name=MOUSE, flexilims_session=s
+        ),
+        UNDEFINED_PLANET,
+    ),
+    (
+        lambda s, ids: flz.get_id("mars", datatype="planet", flexilims_session=s),
+        UNDEFINED_PLANET,
+    ),
+    (
+        lambda s, ids: flz.get_entity(id="123", flexilims_session=s),
+        "please provide a valid hexadecimal value for id",
+    ),
+    (
+        lambda s, ids: flz.get_datasets("123", flexilims_session=s),
+        "id not valid, please provide a hexadecimal value",
+    ),
+    (
+        lambda s, ids: flz.get_datasets_recursively(
+            origin_id="123", flexilims_session=s
+        ),
+        "id not valid, please provide a hexadecimal value",
+    ),
+    (
+        lambda s, ids: flz.get_entities("mouse", id="12", flexilims_session=s),
+        "please provide a valid hexadecimal value for id",
+    ),
+]
+
+
+@pytest.mark.parametrize("index", range(len(READ_MISTAKES)))
+def test_reads_refuse_in_flexiznam_words(flz_session, mouse, index):
+    """The store's typed refusals of a read become flexiznam errors: the
+    undefined type named with the defined ones (from the error's fields, the
+    same in-process and over HTTP), never the Flexilims trailer."""
+    read, message = READ_MISTAKES[index]
+    with pytest.raises(FlexiznamError) as raised:
+        read(flz_session, {"mouse": mouse["id"]})
+    assert message in str(raised.value)
+    assert "If you have 'null'" not in str(raised.value)
+    assert isinstance(raised.value.__cause__, StoreError)
 
 
 def test_other_relations_link_entities(flz_session, mouse, day):

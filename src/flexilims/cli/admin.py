@@ -162,8 +162,7 @@ def settings():
 @database_option
 def settings_show(database):
     """Print the lab settings as YAML."""
-    with open_store(database).read() as conn:
-        current = labsettings.read_settings(conn)
+    current = open_store(database).lab_settings()
     click.echo(yaml.safe_dump(current, sort_keys=False), nl=False)
 
 
