@@ -202,6 +202,14 @@ def get_entity(
     return format_results(entities).iloc[0]
 
 
+def not_found(datatype=None, name=None, id=None) -> FlexilimsError:
+    """The error of an entity that is not there, saying what was looked for."""
+    words = ["Cannot find", f"a {datatype}" if datatype else "an entity"]
+    words += [f"named {name}"] if name is not None else []
+    words += [f"with id {id}"] if id is not None else []
+    return FlexilimsError(" ".join(words) + " in the project.")
+
+
 def _named_entity(name, datatype, project_id, flexilims_session) -> dict:
     """The entity of a type and name (as a dict); FlexilimsError if none."""
     entity = get_entity(

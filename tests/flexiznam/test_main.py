@@ -519,8 +519,9 @@ def test_update_entity_bad_input_changes_nothing(
         flz.update_entity(
             "dataset", id=dataset["id"], mode="merge", flexilims_session=flz_session
         )
-    with pytest.raises(FlexilimsError, match="Cannot find"):
+    with pytest.raises(FlexilimsError) as raised:
         flz.update_entity("dataset", name="nothing", flexilims_session=flz_session)
+    assert str(raised.value) == "Cannot find a dataset named nothing in the project."
     with pytest.raises(FlexilimsError, match="not a valid value for is_raw"):
         flz.update_entity(
             "dataset",

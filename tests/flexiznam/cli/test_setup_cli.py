@@ -125,7 +125,7 @@ def test_demo_refuses_a_project_with_data_of_its_own(
     before = snapshot(store)
     fails(
         flz_cli("demo", "--project", "test"),
-        "Project test holds data of its own (1 entities: M001); the demo adds",
+        "Project test holds data of its own (1 entity: M001); the demo adds",
     )
     assert snapshot(store) == before
 
