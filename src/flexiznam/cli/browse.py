@@ -13,6 +13,7 @@ import pandas as pd
 import yaml
 
 from flexilims.cli.terminal import emit, local_time, output_options, plural, table
+from flexilims.errors import NotFound
 
 from ..errors import FlexilimsError, type_not_defined_message
 from ..tree import format_tree, subtree, tree_frame
@@ -196,6 +197,21 @@ def show_command(name, datatype, project, as_json):
         )
 
 
+def _check_types(session, types, entities) -> None:
+    """Refuse a type the lab settings do not define (one request, only when a
+    type given has no entity: a typo shows nothing otherwise)."""
+    absent = set(types or ()) - {entity["type"] for entity in entities}
+    if not absent:
+        return
+    try:
+        defined = list(session.lab_settings()["datatypes"])
+    except NotFound:  # a Flexilims server: no lab settings to check against
+        return
+    for datatype in sorted(absent):
+        if datatype not in defined:
+            raise FlexilimsError(type_not_defined_message(datatype, defined))
+
+
 @click.command("tree")
 @click.argument("project_argument", metavar="[PROJECT]", required=False)
 @project_option()
@@ -220,6 +236,7 @@ def tree_command(project_argument, project, root, depth, types, fmt):
     top = None if root is None else find_one(session, root)
     entities = subtree(session, top)
     types = list(types) or None
+    _check_types(session, types, entities)
     if fmt == "table":
         text = format_tree(entities, depth, types)
         click.echo(text if text else "Nothing to show.", err=not text)

@@ -185,7 +185,12 @@ def test_tree_mistakes(flz_cli, hierarchy, store, snapshot):
     fails(flz_cli("tree", "--root", "NOPE"), "No entity named NOPE in the project.")
     fails(flz_cli("tree", "nope"), "project named 'nope'")
     assert flz_cli("tree", "--depth", "-1").exit_code == 2
-    nothing = flz_cli("tree", "--type", "cell")
+    fails(
+        flz_cli("tree", "--type", "mouse", "--type", "cell"),
+        "Type 'cell' is not defined in the lab settings. Defined types: mouse,",
+    )
+    fails(flz_cli("tree", "--type", "sesion"), "(did you mean session?)")
+    nothing = flz_cli("tree", "--root", "PZAH6.4b_brain", "--type", "session")
     assert ok(nothing) == "Nothing to show.\n"
     assert snapshot(store) == before
 
