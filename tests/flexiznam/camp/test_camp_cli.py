@@ -153,6 +153,8 @@ def test_check_yaml_with_strict_and_conflicts(flz_cli, yaml_file):
 
 
 def test_upload_ends_with_a_summary_per_type(flz_cli, yaml_file, flz_session):
+    """One progress bar (on standard error) over preparing, sending and
+    committing, then a summary per type (a line per entity with --verbose)."""
     result = flz_cli("upload", yaml_file)
     ok(result)
     assert result.stdout.splitlines() == [
@@ -163,6 +165,13 @@ def test_upload_ends_with_a_summary_per_type(flz_cli, yaml_file, flz_session):
         f"Uploaded {yaml_file}: created 12, updated 0, skipped 0.",
     ]
     assert len(flz_session.get("dataset")) == 8
+    frames = [frame for frame in result.stderr.split("\r") if frame.strip()]
+    stages = [frame.split(":")[0] for frame in frames]
+    assert list(dict.fromkeys(stages)) == [
+        "Preparing upload",
+        "Sending and committing",
+    ], result.stderr
+    assert all("/24 " in frame for frame in frames), result.stderr
     fails(flz_cli("upload", yaml_file), f"a session named {DAY} exists already")
     verbose = flz_cli("upload", yaml_file, "--conflicts", "skip", "--verbose")
     lines = ok(verbose) and verbose.stdout.splitlines()
