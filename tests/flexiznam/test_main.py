@@ -247,8 +247,12 @@ def test_add_recording_refuses_bad_input(flz_session, day, store, snapshot):
             attributes={"protocol": "other"},
             flexilims_session=flz_session,
         )
-    with pytest.raises(FlexilimsError, match="not a valid value for recording_type"):
-        flz.add_recording(day["id"], "humpy", "spont", flexilims_session=flz_session)
+    with pytest.raises(FlexilimsError) as raised:
+        flz.add_recording(day["id"], "2p", "spont", flexilims_session=flz_session)
+    assert str(raised.value) == (
+        "Save failed. '2p' is not a valid value for recording_type. Allowed: "
+        "two_photon, widefield, intrinsic, ephys, behaviour, unspecified."
+    )
     with pytest.raises(FlexilimsError, match="Cannot find"):
         flz.add_recording("0" * 24, "ephys", "spont", flexilims_session=flz_session)
     with pytest.raises(FlexilimsError, match="valid hexadecimal value for id"):
@@ -404,13 +408,19 @@ def test_get_entity_none_one_or_several(flz_session, recording):
     assert isinstance(one, pd.Series) and one["name"] == recording["name"]
     add_scanimage(flz_session, recording["id"])
     add_scanimage(flz_session, recording["id"])
-    with pytest.raises(NameNotUniqueError):
+    with pytest.raises(NameNotUniqueError) as raised:
         flz.get_entity(
             "dataset",
             query_key="dataset_type",
             query_value="scanimage",
             flexilims_session=flz_session,
         )
+    assert str(raised.value) == (
+        "2 entities match datatype='dataset', dataset_type='scanimage': narrow the "
+        "query, or use get_entities to get them all."
+    )
+    with pytest.raises(AttributeError, match="give its name, id, origin_id or an"):
+        flz.get_entity(flexilims_session=flz_session)
 
 
 def test_get_id_path_and_datatype(flz_session, day):
