@@ -382,6 +382,20 @@ def test_database_urls_that_are_mistakes(tmp_path, monkeypatch, url, message):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "command, twin",
+    [
+        (["settings", "show"], "`flexiznam settings show`"),
+        (["trash", "list"], "`flexiznam trash list`"),
+        (["export", "--project", "p", "-"], "`flexiznam export`"),
+    ],
+)
+def test_a_server_url_names_the_members_command(command, twin):
+    url = "http://127.0.0.1:9/flexilims/api/"
+    result = CliRunner().invoke(cli, [*command, "--database", url])
+    fails(result, f"members of a server use the flexiznam commands (here: {twin}).")
+
+
 def test_debug_shows_the_traceback():
     arguments = ["project", "list", "--database", "/tmp/foo.db"]
     plain = CliRunner().invoke(cli, arguments)
