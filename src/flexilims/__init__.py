@@ -20,6 +20,7 @@ from .errors import (
     OperationFailed,
     ProjectNotFound,
     ServerUnreachable,
+    TypeNotDefined,
     Unavailable,
 )
 
@@ -46,6 +47,7 @@ __all__ = [
     "ServerUnreachable",
     "Session",
     "Store",
+    "TypeNotDefined",
     "Unavailable",
     "open_session",
 ]

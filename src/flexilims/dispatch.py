@@ -201,6 +201,10 @@ def _restore(store, actor, query, body):
     return trash.restore(store, query["batch"], actor)
 
 
+def _settings(store, actor, query, body):
+    return store.lab_settings()
+
+
 def _export(store, actor, query, body):
     from .store.transfer import export_project
 
@@ -223,5 +227,6 @@ HANDLERS = {
     "revert": _revert,
     "trash": _trash,
     "restore": _restore,
+    "settings": _settings,
     "export": _export,
 }

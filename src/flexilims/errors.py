@@ -133,6 +133,50 @@ class NameTaken(BadRequest):
         )
 
 
+class TypeNotDefined(BadRequest):
+    """The lab settings define no such datatype.
+
+    The protocol's message stays Flexilims' (``type X is not defined``, ``type
+    provided is not defined``); the detail names the defined types.
+
+    Attributes
+    ----------
+    datatype : str or None
+        The type asked for (None, or what was sent, when it is not text).
+    defined : list of str
+        The datatypes the lab settings define, in their order.
+    """
+
+    code = "type_not_defined"
+
+    def __init__(self, message: str, *, datatype, defined):
+        super().__init__(message, field="type")
+        self.datatype, self.defined = datatype, list(defined or ())
+        listed = ", ".join(self.defined) or "none"
+        if datatype is None or datatype == "":
+            detail = f"A datatype is needed (defined: {listed})."
+        else:
+            detail = (
+                f"Type '{datatype}' is not defined in the lab settings (defined: "
+                f"{listed})."
+            )
+        self.detail = self.reason = detail
+
+    def fields(self) -> dict:
+        return {"type": self.datatype, "defined": self.defined}
+
+    @classmethod
+    def _build(cls, message, details):
+        defined = details.get("defined")
+        if not isinstance(defined, list):
+            defined = []
+        return cls(
+            message,
+            datatype=details.get("type"),
+            defined=[name for name in defined if isinstance(name, str)],
+        )
+
+
 class ProjectNotFound(BadRequest):
     """No project of that name or id (that the user can see).
 
@@ -276,6 +320,7 @@ ERRORS_BY_CODE = {
     for cls in (
         BadRequest,
         NameTaken,
+        TypeNotDefined,
         ProjectNotFound,
         OperationFailed,
         IdempotencyKeyReused,

@@ -18,6 +18,7 @@ from .protocol import (
     Value,
     operation_fields,
 )
+from .writes import VALUE_TYPES
 
 _ID = {
     "type": "string",
@@ -231,6 +232,46 @@ _BATCH_RESULT = {
 }
 
 
+_ATTRIBUTE_RULE = {
+    "type": "object",
+    "required": ["type"],
+    "properties": {
+        "type": {"type": "string", "enum": list(VALUE_TYPES)},
+        "required": {"type": "boolean"},
+        "allowed": {"type": "array", "description": "The values it may take."},
+        "description": {"type": "string"},
+    },
+}
+
+_LAB_SETTINGS = {
+    "type": "object",
+    "required": ["datatypes"],
+    "properties": {
+        "datatypes": {
+            "type": "object",
+            "description": "Each datatype by name, in the settings' order.",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["project_scoped", "attributes"],
+                "properties": {
+                    "project_scoped": {"type": "boolean"},
+                    "description": {"type": "string"},
+                    "allowed_parents": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "Absent: any parent.",
+                    },
+                    "attributes": {
+                        "type": "object",
+                        "additionalProperties": _ATTRIBUTE_RULE,
+                    },
+                },
+            },
+        }
+    },
+}
+
+
 @functools.cache
 def _document() -> dict:
     entity = _object(ENTITY_FIELDS, required=[f.name for f in ENTITY_FIELDS])
@@ -290,6 +331,7 @@ def _document() -> dict:
             ),
             "additionalProperties": {"type": "object"},
         },
+        "LabSettings": _LAB_SETTINGS,
         "OpenAPI": {"type": "object"},
         "Health": {
             "type": "object",

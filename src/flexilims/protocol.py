@@ -625,6 +625,19 @@ ENDPOINTS = {
             ours=True,
         ),
         Endpoint(
+            "settings",
+            "GET",
+            "The lab settings: datatypes and the rules of their attributes",
+            description=(
+                "Any user may read them. Per datatype: whether queries need a "
+                "project, its allowed parent types (none: any parent) and its "
+                "attributes (type, required, allowed values), in the shape "
+                "`flexilims settings load` reads."
+            ),
+            reply="LabSettings",
+            ours=True,
+        ),
+        Endpoint(
             "export",
             "GET",
             "A project as nested JSON (the Flexilims offline format)",

@@ -265,6 +265,12 @@ class Session(ABC):
         ``links_dropped`` counts."""
         return self.request("POST", "restore", {"batch": batch})
 
+    def lab_settings(self) -> dict:
+        """The lab settings (ours), as ``flexilims settings show`` prints them:
+        ``{"datatypes": {name: {"project_scoped", "allowed_parents",
+        "attributes": {name: {"type", "required", "allowed"}}}}}``."""
+        return self.request("GET", "settings", {})
+
     def export(self, project_id=None) -> dict:
         """A project as nested JSON, the Flexilims offline format (ours)."""
         if project_id is None:

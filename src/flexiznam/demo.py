@@ -16,8 +16,9 @@ def _check_only_demo_data(session, project: str) -> None:
     ]
     if others:
         shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+        count = f"{len(others)} {'entity' if len(others) == 1 else 'entities'}"
         raise FlexilimsError(
-            f"Project {project} holds data of its own ({len(others)} entities: "
+            f"Project {project} holds data of its own ({count}: "
             f"{shown}); the demo adds its fake mouse to an empty project or to "
             "its own only. Run `flexiznam demo` (project demo), or give an empty "
             "project with --project."

@@ -7,6 +7,7 @@ never by its text (:func:`from_store`), worded for people: which type, which
 project, what to do, and never the Flexilims protocol's ``null`` trailer.
 """
 
+import difflib
 from contextlib import contextmanager
 
 from flexilims import errors as store_errors
@@ -53,6 +54,8 @@ def from_store(error: store_errors.FlexilimsError, datatype=None) -> FlexiznamEr
         return NameNotUniqueError(
             f"A {kind} named {error.name} already exists in project {error.project}."
         )
+    if isinstance(error, store_errors.TypeNotDefined):
+        return FlexilimsError(type_not_defined_message(error.datatype, error.defined))
     if isinstance(error, store_errors.ProjectNotFound):
         return ConfigurationError(error.detail)
     if isinstance(error, store_errors.AuthenticationFailed):
@@ -81,9 +84,23 @@ def from_store(error: store_errors.FlexilimsError, datatype=None) -> FlexiznamEr
     if isinstance(error, store_errors.NotFound):
         return FlexilimsError(
             f"The server does not have this request ({error.detail}): it may be a "
-            "Flexilims server, which lacks history, trash and export."
+            "Flexilims server, which lacks history, trash, export and lab settings."
         )
     return FlexilimsError(error.detail)
+
+
+def type_not_defined_message(datatype, defined: list[str]) -> str:
+    """That ``datatype`` is not defined: the closest defined type, and all
+    of them."""
+    listed = ", ".join(defined) or "none"
+    if not datatype:
+        return f"Give a datatype: the lab settings define {listed}."
+    close = difflib.get_close_matches(str(datatype), defined, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return (
+        f"Type '{datatype}' is not defined in the lab settings{hint}. Defined "
+        f"types: {listed}. `flexiznam settings show` lists their attributes."
+    )
 
 
 def _server() -> tuple[str, str]:
@@ -102,7 +119,8 @@ def _server() -> tuple[str, str]:
 
 @contextmanager
 def translated(datatype=None):
-    """Raise the database's refusals in the block as flexiznam errors."""
+    """Raise the database's refusals in the block as flexiznam errors (also a
+    decorator: ``@translated()``)."""
     try:
         yield
     except store_errors.FlexilimsError as error:

@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 from . import colony, validation
 from .config import current_config, load_config
 from .errors import FlexilimsError, NameNotUniqueError, translated
-from .queries import RESERVED_NAMES, _session, format_results, get_entity
+from .queries import RESERVED_NAMES, _session, format_results, get_entity, not_found
 from .sessions import get_flexilims_session
 
 CONFLICT_MODES = ("abort", "skip", "append", "overwrite", "update")
@@ -282,9 +282,7 @@ def update_entity(
         format_reply=False,
     )
     if entity is None:
-        raise FlexilimsError(
-            f"Cannot find an entity of type `{datatype}` named `{name}` (id {id})"
-        )
+        raise not_found(datatype, name, id)
     if mode.lower() == "overwrite":
         full = {key: None for key in entity["attributes"]}
         full.update(attributes)

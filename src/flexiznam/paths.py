@@ -16,7 +16,7 @@ import weakref
 from pathlib import Path
 
 from .config import current_config, data_root
-from .errors import ConfigurationError
+from .errors import ConfigurationError, translated
 from .sessions import get_flexilims_session, lookup_project
 
 ROOT_KINDS = ("raw", "processed")
@@ -82,6 +82,7 @@ def project_name(project=None, flexilims_session=None, config=None) -> str | Non
     return _names_from_session(session).get(project)
 
 
+@translated()
 def get_data_root(which, project=None, flexilims_session=None):
     """The raw or processed data root of a project.
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from flexilims.errors import NotFound
 
-from .errors import FlexilimsError, NameNotUniqueError
+from .errors import FlexilimsError, NameNotUniqueError, translated
 from .paths import get_data_root
 from .sessions import get_flexilims_session
 
@@ -70,6 +70,7 @@ def format_results(results):
     return pd.DataFrame(rows)
 
 
+@translated()
 def get_entities(
     datatype="mouse",
     query_key=None,
@@ -134,6 +135,7 @@ def get_entities(
     return frame
 
 
+@translated()
 def get_entity(
     datatype=None,
     query_key=None,
@@ -200,6 +202,14 @@ def get_entity(
     return format_results(entities).iloc[0]
 
 
+def not_found(datatype=None, name=None, id=None) -> FlexilimsError:
+    """The error of an entity that is not there, saying what was looked for."""
+    words = ["Cannot find", f"a {datatype}" if datatype else "an entity"]
+    words += [f"named {name}"] if name is not None else []
+    words += [f"with id {id}"] if id is not None else []
+    return FlexilimsError(" ".join(words) + " in the project.")
+
+
 def _named_entity(name, datatype, project_id, flexilims_session) -> dict:
     """The entity of a type and name (as a dict); FlexilimsError if none."""
     entity = get_entity(
@@ -214,6 +224,7 @@ def _named_entity(name, datatype, project_id, flexilims_session) -> dict:
     return entity
 
 
+@translated()
 def get_id(name, datatype="mouse", project_id=None, flexilims_session=None):
     """Get database ID for entity by name
 
@@ -225,6 +236,7 @@ def get_id(name, datatype="mouse", project_id=None, flexilims_session=None):
     return _named_entity(name, datatype, project_id, flexilims_session)["id"]
 
 
+@translated()
 def get_path(name, datatype="mouse", project_id=None, flexilims_session=None):
     """Get the ``path`` attribute of an entity by name
 
@@ -237,6 +249,7 @@ def get_path(name, datatype="mouse", project_id=None, flexilims_session=None):
     return entity["attributes"].get("path")
 
 
+@translated()
 def get_datatype(name=None, id=None, project_id=None, flexilims_session=None):
     """Return the datatype of the entity with a matching name or id.
 
@@ -258,6 +271,7 @@ def get_datatype(name=None, id=None, project_id=None, flexilims_session=None):
     return results[0]["type"] if results else None
 
 
+@translated()
 def get_children(
     parent_id,
     children_datatype,
@@ -350,6 +364,7 @@ def matches(entity: dict, wanted: dict | None) -> bool:
     return True
 
 
+@translated()
 def get_experimental_sessions(project_id=None, flexilims_session=None, mouse=None):
     """Get all sessions from a given mouse (every session without ``mouse``)
 
@@ -371,6 +386,7 @@ def _is_raw(attributes: dict) -> bool:
     return attributes.get("is_raw", "yes") in (True, "yes", "Yes", "true", "True")
 
 
+@translated()
 def get_datasets(
     origin_id,
     recording_type=None,
@@ -452,6 +468,7 @@ class DataRoots:
         return self._roots[key]
 
 
+@translated()
 def descendants(session, origin_id, datatypes=None) -> list[dict]:
     """Every entity below ``origin_id`` (of ``datatypes`` if given).
 

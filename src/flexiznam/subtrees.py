@@ -11,7 +11,7 @@ import os
 import warnings
 from pathlib import Path
 
-from .errors import FlexilimsError
+from .errors import FlexilimsError, translated
 from .queries import (
     RESERVED_NAMES,
     DataRoots,
@@ -83,6 +83,7 @@ def _origin(session, origin_id, origin_name, origin_series):
     return origin_id, None
 
 
+@translated()
 def get_datasets_recursively(
     origin_id=None,
     origin_name=None,
@@ -211,6 +212,7 @@ def _full_path(entity: dict, roots: DataRoots, is_raw_flag) -> Path:
     return roots.of(entity.get("project"), is_raw).joinpath(path)
 
 
+@translated()
 def get_child_dataset(flz_session, parent_name, dataset_type):
     """The most recent dataset of a type directly below an entity.
 
@@ -265,6 +267,7 @@ def get_child_dataset(flz_session, parent_name, dataset_type):
     return _dataset_class().from_dataseries(latest, flexilims_session=flz_session)
 
 
+@translated()
 def delete_recursively(source_id, flexilims_session, do_it=False):
     """An entity and everything below it: list them, and delete them if asked.
 

@@ -18,6 +18,7 @@ from flexilims import (
     LocalSession,
     NameTaken,
     ServerUnreachable,
+    TypeNotDefined,
 )
 from flexilims.client import BadBaseUrl, error_from_reply
 from flexilims.store.accounts import Accounts
@@ -66,7 +67,11 @@ def _without_project(session):
 
 
 BAD_REQUESTS = [
-    (lambda s, t: s.get("InvalidType"), BadRequest, "type InvalidType is not defined"),
+    (
+        lambda s, t: s.get("InvalidType"),
+        TypeNotDefined,
+        "type InvalidType is not defined",
+    ),
     (
         lambda s, t: s.get("mouse", project_id="xyz"),
         BadRequest,
@@ -104,7 +109,7 @@ BAD_REQUESTS = [
     ),
     (
         lambda s, t: s.post("InvalidType", "m", {}),
-        BadRequest,
+        TypeNotDefined,
         "type provided is not defined",
     ),
     (
@@ -171,7 +176,7 @@ BAD_REQUESTS = [
     ),
     (
         lambda s, t: s.update_many("InvalidType", "path", "x"),
-        BadRequest,
+        TypeNotDefined,
         "type InvalidType is not defined",
     ),
     (
@@ -221,6 +226,14 @@ def test_bad_requests_raise_the_same_errors_in_process_and_over_http(
         if isinstance(error, NameTaken):
             assert (error.datatype, error.project) == ("mouse", "test"), index
             assert error.field == "name", index
+        if isinstance(error, TypeNotDefined):
+            assert error.datatype == "InvalidType", index
+            assert error.defined[:2] == ["mouse", "session"], index
+            assert error.detail.startswith(
+                "Type 'InvalidType' is not defined in the lab settings (defined: "
+                "mouse, session, recording"
+            ), index
+            assert error.field == "type", index
         if message is not None:
             assert error.message == message, index
             assert str(error) == f"Error {error.status}:  {message}"
@@ -270,8 +283,10 @@ def test_replies_are_the_same_in_process_and_over_http(server, store, project, j
         lambda s: s.get_descendants(mouse_id),
         lambda s: s.get_descendants(mouse_id, ["dataset"]),
         lambda s: s.get_project_info(),
+        lambda s: s.lab_settings(),
     ):
         assert read(local) == read(http)
+    assert local.lab_settings() == store.lab_settings()
     deleted = http.delete(mouse_id), local.delete(replies["local"][0]["id"])
     assert deleted == ("deleted successfully null",) * 2
 

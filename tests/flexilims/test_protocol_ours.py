@@ -1,5 +1,5 @@
 """The protocol's points that real Flexilims clients rely on, and the endpoints
-of ours (history, revert, trash, restore, export), on the server application
+of ours (history, revert, trash, restore, export, settings), on the server application
 in-process with real tokens, on both backends."""
 
 import json
@@ -78,6 +78,29 @@ def test_an_error_detail_says_more_than_the_wire(call, project):
     assert details["detail"].endswith(
         "Allowed: two_photon, widefield, intrinsic, ephys, behaviour, unspecified."
     )
+
+
+def test_an_undefined_type_keeps_flexilims_words_and_names_the_types(
+    call, project, store, snapshot
+):
+    before = snapshot(store)
+    reply = call("get", {"type": "planet", "project_id": project.id})
+    assert error_message(reply, 400) == "type planet is not defined"
+    defined = ["mouse", "session", "recording", "sample", "dataset"]
+    assert error_code(reply) == {
+        "code": "type_not_defined",
+        "type": "planet",
+        "defined": defined,
+        "field": "type",
+        "detail": "Type 'planet' is not defined in the lab settings (defined: "
+        "mouse, session, recording, sample, dataset).",
+    }
+    body = {"type": "planet", "name": "mars", "project_id": project.id}
+    reply = call("save", {}, body)
+    assert error_message(reply, 400) == "type provided is not defined"
+    assert error_code(reply)["type"] == "planet"
+    assert error_code(reply)["defined"] == defined
+    assert snapshot(store) == before
 
 
 # ------------------------------------------------------------ bad input
@@ -191,8 +214,35 @@ def test_trash_restore_and_export_are_the_members(
     assert "PZAH6.4b_S20210513" in dump["PZAH6.4b"]["children"]
 
 
+def test_members_read_the_lab_settings(call, api, store, project, make_user, login):
+    reply = call("settings")
+    assert reply.status_code == 200, reply.text
+    settings = reply.json()
+    assert settings == store.lab_settings()
+    recording = settings["datatypes"]["recording"]
+    assert recording["allowed_parents"] == ["session"]
+    assert "two_photon" in recording["attributes"]["recording_type"]["allowed"]
+    nobody = call.as_(login(make_user("newcomer")))
+    assert nobody("settings").json() == settings
+    assert api.get(API + "settings").status_code == 403
+
+
 def test_the_description_lists_the_endpoints_of_ours(api):
     paths = api.get(API + "openapi.json").json()["paths"]
-    for name in ("history", "revert", "trash", "restore", "export", "batch"):
+    assert (
+        "LabSettings"
+        in paths["/settings"]["get"]["responses"]["200"]["content"]["application/json"][
+            "schema"
+        ]["$ref"]
+    )
+    for name in (
+        "history",
+        "revert",
+        "trash",
+        "restore",
+        "export",
+        "batch",
+        "settings",
+    ):
         assert "(ours)" in next(iter(paths[f"/{name}"].values()))["summary"]
     assert "(ours)" not in paths["/get"]["get"]["summary"]

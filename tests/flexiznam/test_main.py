@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 import flexiznam.main as flz
-from flexiznam.errors import FlexilimsError, NameNotUniqueError
+from flexilims.errors import FlexilimsError as StoreError
+from flexiznam.errors import FlexilimsError, FlexiznamError, NameNotUniqueError
 
 MOUSE = "PZAH6.4b"
 
@@ -246,11 +247,15 @@ def test_add_recording_refuses_bad_input(flz_session, day, store, snapshot):
             attributes={"protocol": "other"},
             flexilims_session=flz_session,
         )
-    with pytest.raises(FlexilimsError, match="not a valid value for recording_type"):
-        flz.add_recording(day["id"], "humpy", "spont", flexilims_session=flz_session)
+    with pytest.raises(FlexilimsError) as raised:
+        flz.add_recording(day["id"], "2p", "spont", flexilims_session=flz_session)
+    assert str(raised.value) == (
+        "Save failed. '2p' is not a valid value for recording_type. Allowed: "
+        "two_photon, widefield, intrinsic, ephys, behaviour, unspecified."
+    )
     with pytest.raises(FlexilimsError, match="Cannot find"):
         flz.add_recording("0" * 24, "ephys", "spont", flexilims_session=flz_session)
-    with pytest.raises(OSError, match="valid hexadecimal value for id"):
+    with pytest.raises(FlexilimsError, match="valid hexadecimal value for id"):
         flz.add_recording("not-an-id", "ephys", "spont", flexilims_session=flz_session)
     assert snapshot(store) == before
 
@@ -403,13 +408,19 @@ def test_get_entity_none_one_or_several(flz_session, recording):
     assert isinstance(one, pd.Series) and one["name"] == recording["name"]
     add_scanimage(flz_session, recording["id"])
     add_scanimage(flz_session, recording["id"])
-    with pytest.raises(NameNotUniqueError):
+    with pytest.raises(NameNotUniqueError) as raised:
         flz.get_entity(
             "dataset",
             query_key="dataset_type",
             query_value="scanimage",
             flexilims_session=flz_session,
         )
+    assert str(raised.value) == (
+        "2 entities match datatype='dataset', dataset_type='scanimage': narrow the "
+        "query, or use get_entities to get them all."
+    )
+    with pytest.raises(AttributeError, match="give its name, id, origin_id or an"):
+        flz.get_entity(flexilims_session=flz_session)
 
 
 def test_get_id_path_and_datatype(flz_session, day):
@@ -518,8 +529,9 @@ def test_update_entity_bad_input_changes_nothing(
         flz.update_entity(
             "dataset", id=dataset["id"], mode="merge", flexilims_session=flz_session
         )
-    with pytest.raises(FlexilimsError, match="Cannot find"):
+    with pytest.raises(FlexilimsError) as raised:
         flz.update_entity("dataset", name="nothing", flexilims_session=flz_session)
+    assert str(raised.value) == "Cannot find a dataset named nothing in the project."
     with pytest.raises(FlexilimsError, match="not a valid value for is_raw"):
         flz.update_entity(
             "dataset",
@@ -597,11 +609,71 @@ def test_add_entity_errors_are_clear_and_change_nothing(
         flz.add_entity(
             "mouse", "M3", attributes={"weight(g)": 20}, flexilims_session=flz_session
         )
-    with pytest.raises(OSError, match="type planet is not defined"):
-        flz.get_entities("planet", flexilims_session=flz_session)
-    with pytest.raises(OSError, match="valid hexadecimal value for id"):
-        flz.get_entity(id="123", flexilims_session=flz_session)
     assert snapshot(store) == before
+
+
+UNDEFINED_PLANET = (
+    "Type 'planet' is not defined in the lab settings. Defined types: mouse, "
+    "session, recording, sample, dataset. `flexiznam settings show` lists their "
+    "attributes."
+)
+
+READ_MISTAKES = [
+    (lambda s, ids: flz.get_entities("planet", flexilims_session=s), UNDEFINED_PLANET),
+    (
+        lambda s, ids: flz.get_entity("planet", name="mars", flexilims_session=s),
+        UNDEFINED_PLANET,
+    ),
+    (
+        lambda s, ids: flz.get_entities("sesion", flexilims_session=s),
+        "Type 'sesion' is not defined in the lab settings (did you mean session?).",
+    ),
+    (
+        lambda s, ids: flz.get_children(ids["mouse"], "planet", flexilims_session=s),
+        UNDEFINED_PLANET,
+    ),
+    (
+        lambda s, ids: flz.get_children(
+            None, "planet", parent_name=MOUSE, flexilims_session=s
+        ),
+        UNDEFINED_PLANET,
+    ),
+    (
+        lambda s, ids: flz.get_id("mars", datatype="planet", flexilims_session=s),
+        UNDEFINED_PLANET,
+    ),
+    (
+        lambda s, ids: flz.get_entity(id="123", flexilims_session=s),
+        "please provide a valid hexadecimal value for id",
+    ),
+    (
+        lambda s, ids: flz.get_datasets("123", flexilims_session=s),
+        "id not valid, please provide a hexadecimal value",
+    ),
+    (
+        lambda s, ids: flz.get_datasets_recursively(
+            origin_id="123", flexilims_session=s
+        ),
+        "id not valid, please provide a hexadecimal value",
+    ),
+    (
+        lambda s, ids: flz.get_entities("mouse", id="12", flexilims_session=s),
+        "please provide a valid hexadecimal value for id",
+    ),
+]
+
+
+@pytest.mark.parametrize("index", range(len(READ_MISTAKES)))
+def test_reads_refuse_in_flexiznam_words(flz_session, mouse, index):
+    """The store's typed refusals of a read become flexiznam errors: the
+    undefined type named with the defined ones (from the error's fields, the
+    same in-process and over HTTP), never the Flexilims trailer."""
+    read, message = READ_MISTAKES[index]
+    with pytest.raises(FlexiznamError) as raised:
+        read(flz_session, {"mouse": mouse["id"]})
+    assert message in str(raised.value)
+    assert "If you have 'null'" not in str(raised.value)
+    assert isinstance(raised.value.__cause__, StoreError)
 
 
 def test_other_relations_link_entities(flz_session, mouse, day):

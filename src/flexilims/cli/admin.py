@@ -68,21 +68,43 @@ def user_remove(username, yes, database):
     click.echo(f"Removed user {username}.")
 
 
+@user.command("disable")
+@click.argument("username")
+@database_option
+def user_disable(username, database):
+    """Stop a user from logging in (their tokens end; what they created stays)."""
+    open_accounts(database).set_disabled(username, True)
+    click.echo(
+        f"Disabled user {username}: they cannot log in, and their tokens are "
+        f"revoked. `flexilims user enable {username}` lets them in again."
+    )
+
+
+@user.command("enable")
+@click.argument("username")
+@database_option
+def user_enable(username, database):
+    """Let a disabled user log in again."""
+    open_accounts(database).set_disabled(username, False)
+    click.echo(f"Enabled user {username}: they can log in again.")
+
+
 @user.command("list")
 @output_options
 @database_option
 def user_list(fmt, database):
-    """List users with their projects."""
+    """List users with their projects (and whether they are disabled)."""
     rows = [
         {
             "username": account["username"],
             "full_name": account["full_name"],
             "admin": bool(account["is_admin"]),
+            "disabled": bool(account["disabled"]),
             "projects": ", ".join(account["projects"]),
         }
         for account in open_accounts(database).users()
     ]
-    columns = ["username", "full_name", "admin", "projects"]
+    columns = ["username", "full_name", "admin", "disabled", "projects"]
     emit(pd.DataFrame(rows, columns=columns), fmt, empty="No users.")
 
 
@@ -162,8 +184,7 @@ def settings():
 @database_option
 def settings_show(database):
     """Print the lab settings as YAML."""
-    with open_store(database).read() as conn:
-        current = labsettings.read_settings(conn)
+    current = open_store(database).lab_settings()
     click.echo(yaml.safe_dump(current, sort_keys=False), nl=False)
 
 

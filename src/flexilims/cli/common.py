@@ -32,6 +32,22 @@ database_option = click.option(
 )
 
 
+#: flexilims commands that a member does with a flexiznam command of the same
+#: name, through the server's URL and their own rights.
+MEMBER_TWINS = frozenset(
+    {"settings show", "trash list", "trash restore", "export", "history", "revert"}
+)
+
+
+def _member_twin() -> str:
+    """`` (here: flexiznam COMMAND)`` for a command that has a twin."""
+    context = click.get_current_context(silent=True)
+    if context is None:
+        return ""
+    command = " ".join(context.command_path.split()[1:])
+    return f" (here: `flexiznam {command}`)" if command in MEMBER_TWINS else ""
+
+
 def open_store(database: str) -> Store:
     """Open the database; its connections close when the command ends.
 
@@ -44,7 +60,7 @@ def open_store(database: str) -> Store:
         raise settings_module.SettingError(
             f"{database} is a server's URL: flexilims commands work on the "
             f"database itself ({settings_module.DATABASE_URL_FORMS}); members "
-            "of a server use the flexiznam commands."
+            f"of a server use the flexiznam commands{_member_twin()}."
         )
     settings_module.check_database_url(database)
     store = Store.open(database)

@@ -65,6 +65,19 @@ def worker_app():
     return app_from_env()
 
 
+def serving_text(database: str, host: str, port: int, https: bool) -> str:
+    """What ``serve`` says at start-up: the database, and where the API and
+    the web interface answer."""
+    scheme = "https" if https else "http"
+    shown_host = f"[{host}]" if ":" in host else host
+    root = f"{scheme}://{shown_host}:{port}"
+    return (
+        f"Serving {shown(database)}\n"
+        f"  API:           {root}{API_PREFIX}\n"
+        f"  web interface: {root}/"
+    )
+
+
 @click.command()
 @database_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address.")
@@ -99,7 +112,8 @@ def worker_app():
 def serve(
     database, host, port, workers, token_lifetime, ssl_certfile, ssl_keyfile, access_log
 ):
-    """Serve the Flexilims REST API with uvicorn."""
+    """Serve the Flexilims REST API (under /flexilims/api/) and the web
+    interface (at /) with uvicorn."""
     import uvicorn
 
     if bool(ssl_certfile) != bool(ssl_keyfile):
@@ -111,10 +125,7 @@ def serve(
     # The workers read their settings from the environment they inherit.
     os.environ[settings_module.env_name("database_url")] = database
     os.environ[settings_module.env_name("token_lifetime_hours")] = str(token_lifetime)
-    scheme = "https" if ssl_certfile else "http"
-    click.echo(
-        f"Serving {shown(database)} at {scheme}://{host}:{port}{API_PREFIX}", err=True
-    )
+    click.echo(serving_text(database, host, port, https=bool(ssl_certfile)), err=True)
     uvicorn.run(
         "flexilims.cli.serve:worker_app",
         factory=True,

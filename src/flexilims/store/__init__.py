@@ -170,7 +170,9 @@ class Store:
             TYPE_AND_PROJECT, {"type": query.type, "project_id": query.project_id}
         ).one()
         if query.type is not None and not type_known:
-            raise BadRequest(f"type {query.type} is not defined")
+            raise labsettings.type_not_defined(
+                conn, query.type, f"type {query.type} is not defined"
+            )
         if not project_known:
             raise BadRequest(f"project {query.project_id} not found")
 
@@ -178,7 +180,9 @@ class Store:
     def _check_type_query(conn, query: EntityQuery) -> None:
         scoped = labsettings.is_project_scoped(conn, query.type)
         if scoped is None:
-            raise BadRequest(f"type {query.type} is not defined")
+            raise labsettings.type_not_defined(
+                conn, query.type, f"type {query.type} is not defined"
+            )
         by_entity = query.id or query.origin_id or query.cross_project
         if query.project_id is None and scoped and not by_entity:
             raise BadRequest(
@@ -231,6 +235,12 @@ class Store:
         # parent always comes before its children.
         rows.sort(key=operator.itemgetter(DATE_CREATED))
         return entity_replies(rows)
+
+    def lab_settings(self) -> dict:
+        """The lab settings, in the shape of their YAML file (any user may
+        read them)."""
+        with self.read() as conn:
+            return labsettings.read_settings(conn)
 
     # ----------------------------------------------------------------- writes
 
@@ -353,7 +363,9 @@ class Store:
 
         def work(conn):
             if not labsettings.rules_of(conn, [datatype]):
-                raise BadRequest(f"type {datatype} is not defined")
+                raise labsettings.type_not_defined(
+                    conn, datatype, f"type {datatype} is not defined"
+                )
             project = conn.execute(PROJECT_BY_ID, {"id": project_id}).first()
             if project is None:
                 raise BadRequest(f"project {project_id} not found")

@@ -259,13 +259,7 @@ class Changes:
     def _type_rules(self, datatype, message: str):
         rules = self.rules.get(datatype) if isinstance(datatype, str) else None
         if rules is None:
-            error = BadRequest(message, field="type")
-            defined = ", ".join(labsettings.datatype_names(self.conn))
-            error.detail = error.reason = (
-                f"Type '{datatype}' is not defined in the lab settings (defined: "
-                f"{defined})."
-            )
-            raise error
+            raise labsettings.type_not_defined(self.conn, datatype, message)
         return rules
 
     def _project(self, project_id) -> sa.Row:

@@ -5,7 +5,7 @@ from importlib import resources
 import sqlalchemy as sa
 import yaml
 
-from ..errors import BadRequest
+from ..errors import BadRequest, TypeNotDefined
 from ..writes import ATTRIBUTE_NAME, VALUE_TYPES, AttributeRule, TypeRules
 from . import models as m
 
@@ -194,6 +194,14 @@ def datatype_names(conn: sa.Connection) -> list[str]:
     """Names of the defined datatypes, in settings order."""
     query = sa.select(m.datatypes.c.name).order_by(m.datatypes.c.position)
     return list(conn.execute(query).scalars())
+
+
+def type_not_defined(conn: sa.Connection, datatype, message: str) -> TypeNotDefined:
+    """The refusal of an undefined ``datatype``, in the protocol's ``message``,
+    naming the defined types."""
+    if not isinstance(datatype, str):
+        datatype = None if datatype is None else str(datatype)
+    return TypeNotDefined(message, datatype=datatype, defined=datatype_names(conn))
 
 
 def is_project_scoped(conn: sa.Connection, datatype: str) -> bool | None:

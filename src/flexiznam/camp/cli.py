@@ -8,8 +8,9 @@ The checks exit with status 1 when they find problems.
 from pathlib import Path
 
 import click
+import pandas as pd
 
-from flexilims.cli.terminal import emit, table
+from flexilims.cli.terminal import emit, output_options, table
 
 from ..cli.common import chosen_project, project_option
 from ..config import config_file
@@ -17,6 +18,9 @@ from ..errors import SyncYmlError
 from .acquisition_yaml import CONFLICT_MODES
 
 CONFLICTS = click.Choice(CONFLICT_MODES)
+
+#: The columns of ``check-paths --json`` and ``--csv`` (with ``problem``).
+PATH_COLUMNS = ["name", "id", "path", "reason"]
 
 
 def _fail(message: str) -> None:
@@ -168,7 +172,8 @@ def _print_report(file, report, quiet: bool, verbose: bool) -> None:
 
 @click.command("check-paths")
 @project_option()
-def check_paths_command(project):
+@output_options
+def check_paths_command(project, fmt):
     """List datasets whose files are missing and folders no entity points to."""
     from .audit import check_paths, missing_roots
 
@@ -182,33 +187,55 @@ def check_paths_command(project):
             _fail(message)
         click.echo(f"Warning: {message}", err=True)
     result = check_paths(project)
-    for item in result["missing"]:
-        click.echo(f"missing      {item['name']}: {item['reason']}")
-    for folder in result["unreferenced"]:
-        click.echo(f"unreferenced {folder}")
+    if fmt == "table":
+        for item in result["missing"]:
+            click.echo(f"missing      {item['name']}: {item['reason']}")
+        for folder in result["unreferenced"]:
+            click.echo(f"unreferenced {folder}")
+    else:
+        rows = [
+            {"problem": "missing", **{key: item.get(key) for key in PATH_COLUMNS}}
+            for item in result["missing"]
+        ]
+        rows += [
+            {"problem": "unreferenced", "path": str(folder)}
+            for folder in result["unreferenced"]
+        ]
+        emit(pd.DataFrame(rows, columns=["problem", *PATH_COLUMNS]), fmt)
     total = len(result["missing"]) + len(result["unreferenced"])
     if total:
         _fail(
             f"{len(result['missing'])} dataset(s) with missing data, "
             f"{len(result['unreferenced'])} folder(s) no entity points to."
         )
-    click.echo(f"{project}: every dataset has its data and every folder an entity.")
+    click.echo(
+        f"{project}: every dataset has its data and every folder an entity.",
+        err=fmt != "table",
+    )
 
 
 @click.command("check-names")
 @project_option()
-def check_names_command(project):
+@output_options
+def check_names_command(project, fmt):
     """List entities whose names break the genealogy convention."""
     from .audit import check_names
 
     project = chosen_project(project)
     problems = check_names(project)
-    for item in problems:
-        click.echo(f"{item['type']:10} {item['name']}: {item['problem']}")
+    if fmt == "table":
+        for item in problems:
+            click.echo(f"{item['type']:10} {item['name']}: {item['problem']}")
+    else:
+        columns = ["type", "name", "id", "problem"]
+        emit(pd.DataFrame(problems, columns=columns), fmt)
     if problems:
         count = len({item["id"] for item in problems})
         _fail(f"{count} entit{'y' if count == 1 else 'ies'} to fix.")
-    click.echo(f"{project}: every name follows the genealogy convention.")
+    click.echo(
+        f"{project}: every name follows the genealogy convention.",
+        err=fmt != "table",
+    )
 
 
 COMMANDS = (

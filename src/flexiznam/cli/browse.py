@@ -1,4 +1,5 @@
-"""``flexiznam ls``, ``find``, ``show`` and ``tree``: look at the database.
+"""``flexiznam ls``, ``find``, ``show``, ``tree`` and ``settings show``: look
+at the database.
 
 Each is one request (``show`` one more per parent level), through the
 session of the user's config; every listing prints a table, or ``--json``
@@ -9,10 +10,12 @@ import json
 
 import click
 import pandas as pd
+import yaml
 
 from flexilims.cli.terminal import emit, local_time, output_options, plural, table
-from flexilims.errors import FlexilimsError as StoreError
+from flexilims.errors import NotFound
 
+from ..errors import FlexilimsError, type_not_defined_message
 from ..tree import format_tree, subtree, tree_frame
 from .common import (
     chosen_project,
@@ -20,7 +23,6 @@ from .common import (
     open_session,
     project_option,
     type_option,
-    unknown_type,
 )
 
 #: The columns of an entity listing.
@@ -53,15 +55,6 @@ def entities_frame(entities: list[dict], keys=()) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*ENTITY_COLUMNS, *keys])
 
 
-def _get(session, datatype, **filters) -> list[dict]:
-    try:
-        return session.get(datatype, **filters)
-    except StoreError as error:
-        if datatype is not None and error.status == 400:
-            raise unknown_type(session, datatype, error) from error
-        raise
-
-
 @click.command("ls")
 @click.argument("datatype", metavar="[TYPE]", required=False)
 @click.option("--parent", help="Only the children of this entity (a name).")
@@ -74,7 +67,7 @@ def ls_command(datatype, parent, project, fmt):
     filters = {}
     if parent is not None:
         filters["origin_id"] = find_one(session, parent)["id"]
-    entities = _get(session, datatype, **filters)
+    entities = session.get(datatype, **filters)
     if datatype is None and parent is None:
         counts = pd.Series([e["type"] for e in entities], dtype=object)
         frame = counts.value_counts(sort=False).rename_axis("type")
@@ -129,7 +122,7 @@ def find_command(text, datatype, conditions, project, fmt):
         raise click.UsageError("Give a TEXT to look for in names, --where or --type.")
     session = open_session(chosen_project(project))
     found = []
-    for entity in _get(session, datatype):
+    for entity in session.get(datatype):
         if text is not None and text.lower() not in entity["name"].lower():
             continue
         attributes = entity.get("attributes") or {}
@@ -204,6 +197,21 @@ def show_command(name, datatype, project, as_json):
         )
 
 
+def _check_types(session, types, entities) -> None:
+    """Refuse a type the lab settings do not define (one request, only when a
+    type given has no entity: a typo shows nothing otherwise)."""
+    absent = set(types or ()) - {entity["type"] for entity in entities}
+    if not absent:
+        return
+    try:
+        defined = list(session.lab_settings()["datatypes"])
+    except NotFound:  # a Flexilims server: no lab settings to check against
+        return
+    for datatype in sorted(absent):
+        if datatype not in defined:
+            raise FlexilimsError(type_not_defined_message(datatype, defined))
+
+
 @click.command("tree")
 @click.argument("project_argument", metavar="[PROJECT]", required=False)
 @project_option()
@@ -228,6 +236,7 @@ def tree_command(project_argument, project, root, depth, types, fmt):
     top = None if root is None else find_one(session, root)
     entities = subtree(session, top)
     types = list(types) or None
+    _check_types(session, types, entities)
     if fmt == "table":
         text = format_tree(entities, depth, types)
         click.echo(text if text else "Nothing to show.", err=not text)
@@ -235,4 +244,30 @@ def tree_command(project_argument, project, root, depth, types, fmt):
     emit(tree_frame(entities, depth, types), fmt)
 
 
-COMMANDS = (ls_command, find_command, show_command, tree_command)
+@click.group("settings")
+def settings_group():
+    """The lab settings: datatypes, their parents and their attributes."""
+
+
+@settings_group.command("show")
+@click.argument("datatype", metavar="[TYPE]", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def settings_show(datatype, as_json):
+    """Print the lab settings as YAML (only those of TYPE, if given).
+
+    Any user can read them, on the embedded database or a server. Changing
+    them is for an admin: `flexilims settings load FILE`.
+    """
+    settings = open_session(None).lab_settings()
+    if datatype is not None:
+        defined = list(settings["datatypes"])
+        if datatype not in defined:
+            raise FlexilimsError(type_not_defined_message(datatype, defined))
+        settings = {"datatypes": {datatype: settings["datatypes"][datatype]}}
+    if as_json:
+        click.echo(json.dumps(settings, indent=2, ensure_ascii=False))
+    else:
+        click.echo(yaml.safe_dump(settings, sort_keys=False), nl=False)
+
+
+COMMANDS = (ls_command, find_command, show_command, tree_command, settings_group)

@@ -70,14 +70,6 @@ def type_option(help: str = "Type of the entity, if several types share its name
     return click.option("--type", "-t", "datatype", help=help)
 
 
-def unknown_type(session, datatype: str, error: StoreError) -> FlexilimsError:
-    """A refusal of ``datatype``, with the closest types the config knows."""
-    known = current_config()["datatypes"]
-    close = difflib.get_close_matches(datatype, known, n=1)
-    hint = f" (did you mean {close[0]}?)" if close else ""
-    return FlexilimsError(f"{from_store(error)}{hint}")
-
-
 def is_id(text: str) -> bool:
     """Whether ``text`` reads as an entity's 24-hex id."""
     return len(text) == 24 and all(c in "0123456789abcdef" for c in text)
@@ -108,12 +100,7 @@ def find_one(
             return found[0]
         if allow_gone:
             return {"id": name}
-    try:
-        found = session.get(datatype, name=name)
-    except StoreError as error:
-        if datatype is not None and error.status == 400:
-            raise unknown_type(session, datatype, error) from error
-        raise
+    found = session.get(datatype, name=name)
     if len(found) == 1:
         return found[0]
     kind = datatype or "entity"

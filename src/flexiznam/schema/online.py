@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 from .. import main as flz
 from ..config import current_config
 from ..errors import DatasetError, FlexilimsError, NameNotUniqueError
-from ..queries import matches
+from ..queries import matches, not_found
 from ..utils import compare_series
 from .helpers import ENTITY_FIELDS, is_missing, now, open_session, plain
 
@@ -80,7 +80,7 @@ class FlexilimsMixin:
                 datatype="dataset", name=name, id=id, flexilims_session=session
             )
             if data_series is None:
-                raise FlexilimsError(f"No dataset named {name} (id {id}) on flexilims")
+                raise not_found("dataset", name, id)
         entity = dict(data_series)
         nested = entity.pop("attributes", None)
         if not isinstance(nested, dict):  # a Series: attributes beside the fields
@@ -220,9 +220,7 @@ class FlexilimsMixin:
             format_reply=False,
         )
         if origin is None:
-            raise FlexilimsError(
-                f"No {origin_type or 'entity'} named {origin_name} (id {origin_id})"
-            )
+            raise not_found(origin_type, origin_name, origin_id)
         existing = [
             entity
             for entity in flz.get_entities(

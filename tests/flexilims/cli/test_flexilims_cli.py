@@ -6,7 +6,13 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from flexilims import BadRequest, Forbidden, LocalSession
+from flexilims import (
+    AuthenticationFailed,
+    BadRequest,
+    Flexilims,
+    Forbidden,
+    LocalSession,
+)
 from flexilims.cli import cli
 from flexilims.store import labsettings
 from flexilims.store.accounts import Accounts
@@ -42,9 +48,9 @@ def test_user_add_list_remove(run, store):
     ok(run("project", "create", "test"))
     ok(run("project", "add-member", "test", "jane"))
     assert ok(run("user", "list")).splitlines() == [
-        "username full_name admin projects",
-        "jane     Jane Doe  false test",
-        "root     root      true",
+        "username full_name admin disabled projects",
+        "jane     Jane Doe  false false    test",
+        "root     root      true  false",
     ]
     assert Accounts(store).authenticate("jane", "pw")
     assert Accounts(store).actor("jane").full_name == "Jane Doe"
@@ -79,6 +85,53 @@ def test_user_passwd_changes_the_password_and_revokes_tokens(run, store):
         accounts.authenticate("jane", "old")
     assert accounts.authenticate("jane", "new")
     fails(run("user", "passwd", "nobody", "--password", "x"), "No user named nobody")
+
+
+def test_user_disable_and_enable(run, store, project, snapshot):
+    accounts = Accounts(store)
+    accounts.add_user("jane", "pw", "Jane Doe")
+    token = accounts.authenticate("jane", "pw")
+    assert ok(run("user", "disable", "jane")) == (
+        "Disabled user jane: they cannot log in, and their tokens are revoked. "
+        "`flexilims user enable jane` lets them in again.\n"
+    )
+    with pytest.raises(Forbidden):
+        accounts.actor_for_token(token)
+    with pytest.raises(AuthenticationFailed, match="User jane is disabled"):
+        accounts.authenticate("jane", "pw")
+    listed = json.loads(ok(run("user", "list", "--json")))
+    assert [(u["username"], u["disabled"]) for u in listed] == [("jane", True)]
+    assert ok(run("user", "enable", "jane")) == (
+        "Enabled user jane: they can log in again.\n"
+    )
+    assert accounts.authenticate("jane", "pw")
+    before = snapshot(store)
+    for action in ("disable", "enable"):
+        fails(
+            run("user", action, "nobody"),
+            "No user named nobody. Add one with `flexilims user add`.",
+        )
+    assert snapshot(store) == before
+
+
+def test_a_disabled_member_is_refused_by_a_running_server(
+    run, store, project, server, snapshot
+):
+    """Over a real server: the member's next request fails (tokens revoked,
+    the password no longer logs in); enabled again, the same client goes on."""
+    accounts = Accounts(store)
+    accounts.add_user("jane", "pw", "Jane Doe")
+    accounts.add_member("jane", "test")
+    client = Flexilims("jane", "pw", project.id, base_url=server)
+    client.post("mouse", "M1", {})
+    ok(run("user", "disable", "jane"))
+    before = snapshot(store)
+    with pytest.raises(AuthenticationFailed) as raised:
+        client.post("mouse", "M2", {})
+    assert raised.value.detail == "User jane is disabled: ask an admin to enable it."
+    assert snapshot(store) == before
+    ok(run("user", "enable", "jane"))
+    assert [m["name"] for m in client.get("mouse")] == ["M1"]
 
 
 def test_token_revoke(run, store):
@@ -327,6 +380,20 @@ def test_database_urls_that_are_mistakes(tmp_path, monkeypatch, url, message):
     fails(result, message)
     assert "Traceback" not in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "command, twin",
+    [
+        (["settings", "show"], "`flexiznam settings show`"),
+        (["trash", "list"], "`flexiznam trash list`"),
+        (["export", "--project", "p", "-"], "`flexiznam export`"),
+    ],
+)
+def test_a_server_url_names_the_members_command(command, twin):
+    url = "http://127.0.0.1:9/flexilims/api/"
+    result = CliRunner().invoke(cli, [*command, "--database", url])
+    fails(result, f"members of a server use the flexiznam commands (here: {twin}).")
 
 
 def test_debug_shows_the_traceback():

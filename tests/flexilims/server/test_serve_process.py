@@ -82,6 +82,24 @@ def test_workers_exit_when_their_parent_is_killed(database_url, store):
                 os.kill(pid, signal.SIGKILL)
 
 
+@ON_SQLITE
+def test_serve_says_where_the_api_and_the_web_interface_answer(database_url, store):
+    process = ServerProcess(database_url)
+    try:
+        lines = [process.process.stderr.readline().rstrip("\n") for _ in range(3)]
+        root = f"http://127.0.0.1:{process.port}"
+        assert lines == [
+            f"Serving {database_url}",
+            f"  API:           {root}{API}",
+            f"  web interface: {root}/",
+        ]
+        assert requests.get(root + API + "health", timeout=10).ok
+        page = requests.get(root + "/", timeout=10)
+        assert page.ok and "Log in" in page.text
+    finally:
+        process.stop()
+
+
 def test_several_workers_on_sqlite_are_warned_about(sqlite_url):
     process = ServerProcess(sqlite_url, "--workers", "2")
     process.process.terminate()

@@ -1,6 +1,7 @@
 """The flexiznam commands of camp, through click's CliRunner, with the user's
 config: the embedded database and a real server (SQLite and PostgreSQL)."""
 
+import json
 import os
 import signal
 
@@ -152,6 +153,8 @@ def test_check_yaml_with_strict_and_conflicts(flz_cli, yaml_file):
 
 
 def test_upload_ends_with_a_summary_per_type(flz_cli, yaml_file, flz_session):
+    """One progress bar (on standard error) over preparing, sending and
+    committing, then a summary per type (a line per entity with --verbose)."""
     result = flz_cli("upload", yaml_file)
     ok(result)
     assert result.stdout.splitlines() == [
@@ -162,6 +165,13 @@ def test_upload_ends_with_a_summary_per_type(flz_cli, yaml_file, flz_session):
         f"Uploaded {yaml_file}: created 12, updated 0, skipped 0.",
     ]
     assert len(flz_session.get("dataset")) == 8
+    frames = [frame for frame in result.stderr.split("\r") if frame.strip()]
+    stages = [frame.split(":")[0] for frame in frames]
+    assert list(dict.fromkeys(stages)) == [
+        "Preparing upload",
+        "Sending and committing",
+    ], result.stderr
+    assert all("/24 " in frame for frame in frames), result.stderr
     fails(flz_cli("upload", yaml_file), f"a session named {DAY} exists already")
     verbose = flz_cli("upload", yaml_file, "--conflicts", "skip", "--verbose")
     lines = ok(verbose) and verbose.stdout.splitlines()
@@ -249,6 +259,26 @@ def test_check_paths(flz_cli, yaml_file, session_folder, raw_root):
     assert "1 dataset(s) with missing data, 1 folder(s)" in result.output
 
 
+def test_check_paths_as_json_and_csv(flz_cli, yaml_file, session_folder, raw_root):
+    ok(flz_cli("upload", yaml_file))
+    clean = flz_cli("check-paths", "-p", PROJECT, "--json")
+    assert clean.stdout == "[]\n", clean.output
+    (session_folder / "slide1.czi").unlink()
+    (raw_root / PROJECT / "stray").mkdir()
+    result = flz_cli("check-paths", "-p", PROJECT, "--json")
+    assert result.exit_code == 1
+    rows = json.loads(result.stdout)
+    assert [(row["problem"], row["name"]) for row in rows] == [
+        ("missing", f"{DAY}_slide1"),
+        ("unreferenced", None),
+    ]
+    assert rows[1]["path"] == str(raw_root / PROJECT / "stray")
+    csv = flz_cli("check-paths", "-p", PROJECT, "--csv")
+    assert csv.exit_code == 1
+    assert csv.stdout.splitlines()[0] == "problem,name,id,path,reason"
+    assert "1 dataset(s) with missing data" in csv.stderr
+
+
 def test_check_paths_says_when_the_data_root_is_missing(
     flz_cli, yaml_file, set_config, tmp_path
 ):
@@ -273,3 +303,8 @@ def test_check_names(flz_cli, with_mouse, flz_session):
     result = flz_cli("check-names", "-p", PROJECT)
     fails(result, "session    wrong: name should be PZAH6.4b_S1")
     assert "1 entity to fix." in result.output
+    listed = flz_cli("check-names", "-p", PROJECT, "--json")
+    assert listed.exit_code == 1
+    rows = json.loads(listed.stdout)
+    assert {row["name"] for row in rows} == {"wrong"}
+    assert rows[0]["problem"].startswith("name should be PZAH6.4b_S1")

@@ -1,4 +1,5 @@
-"""``flexiznam ls``, ``find``, ``show`` and ``tree`` with the user's config:
+"""``flexiznam ls``, ``find``, ``show``, ``tree`` and ``settings show`` with
+the user's config:
 the embedded database and a real server, SQLite and PostgreSQL."""
 
 import io
@@ -6,6 +7,7 @@ import json
 
 import pandas as pd
 import pytest
+import yaml
 
 import flexiznam.main as flz
 
@@ -79,7 +81,11 @@ def test_ls_counts_types_then_lists_one(flz_cli, hierarchy):
 
 def test_ls_mistakes(flz_cli, hierarchy, store, snapshot):
     before = snapshot(store)
-    fails(flz_cli("ls", "mousee"), "type mousee is not defined (did you mean mouse?)")
+    fails(
+        flz_cli("ls", "mousee"),
+        "Error: Type 'mousee' is not defined in the lab settings (did you mean "
+        "mouse?). Defined types: mouse, session, recording, sample, dataset.",
+    )
     fails(flz_cli("ls", "--project", "nope"), "project named 'nope'")
     fails(flz_cli("ls", "dataset", "--parent", "nobody"), "No entity named nobody")
     assert snapshot(store) == before
@@ -179,6 +185,35 @@ def test_tree_mistakes(flz_cli, hierarchy, store, snapshot):
     fails(flz_cli("tree", "--root", "NOPE"), "No entity named NOPE in the project.")
     fails(flz_cli("tree", "nope"), "project named 'nope'")
     assert flz_cli("tree", "--depth", "-1").exit_code == 2
-    nothing = flz_cli("tree", "--type", "cell")
+    fails(
+        flz_cli("tree", "--type", "mouse", "--type", "cell"),
+        "Type 'cell' is not defined in the lab settings. Defined types: mouse,",
+    )
+    fails(flz_cli("tree", "--type", "sesion"), "(did you mean session?)")
+    nothing = flz_cli("tree", "--root", "PZAH6.4b_brain", "--type", "session")
     assert ok(nothing) == "Nothing to show.\n"
+    assert snapshot(store) == before
+
+
+def test_settings_show_reads_the_lab_settings_with_the_users_rights(
+    flz_cli, store, project
+):
+    """A member with only the server's URL reads the lab settings (the HTTP
+    session is a member of the project, not an admin)."""
+    shown = yaml.safe_load(ok(flz_cli("settings", "show")))
+    assert shown == store.lab_settings()
+    one = yaml.safe_load(ok(flz_cli("settings", "show", "recording")))
+    assert list(one["datatypes"]) == ["recording"]
+    assert one["datatypes"]["recording"]["allowed_parents"] == ["session"]
+    as_json = json.loads(ok(flz_cli("settings", "show", "--json")))
+    assert as_json == shown
+
+
+def test_settings_show_mistakes(flz_cli, store, snapshot):
+    before = snapshot(store)
+    fails(
+        flz_cli("settings", "show", "recordin"),
+        "Type 'recordin' is not defined in the lab settings (did you mean "
+        "recording?). Defined types: mouse, session, recording, sample, dataset.",
+    )
     assert snapshot(store) == before

@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 
 import flexiznam.main as flz
+from flexilims import LocalSession
+from flexilims.store.accounts import Accounts
 
 MOUSE = "PZAH6.4b"
 
@@ -140,3 +142,22 @@ def test_export(flz_cli, flz_session, mouse, tmp_path):
     printed = flz_cli("export", "-")
     assert json.loads(printed.stdout) == flz_session.export()
     fails(flz_cli("export", path, "-p", "nope"), "project named 'nope'")
+
+
+@pytest.mark.parametrize("flz_session", ["http"], indirect=True)
+def test_trash_and_export_keep_to_the_members_projects(
+    flz_cli, flz_session, mouse, store, snapshot
+):
+    """Over a server a member sees, restores and exports their projects only."""
+    other = Accounts(store).create_project("other")
+    admin = LocalSession(store, project_id=other.id)
+    theirs = admin.post("mouse", "THEIRS", {})
+    admin.delete(theirs["id"])
+    (batch,) = [b["batch"] for b in admin.trash() if b["root"] == "mouse THEIRS"]
+    ok(flz_cli("rm", MOUSE, "--yes"))
+    listed = json.loads(ok(flz_cli("trash", "list", "--json")))
+    assert [row["root"] for row in listed] == [f"mouse {MOUSE}"]
+    before = snapshot(store)
+    fails(flz_cli("trash", "restore", batch), f"No batch {batch} in the trash.")
+    fails(flz_cli("export", "-", "-p", "other"), "tester cannot use a project named")
+    assert snapshot(store) == before

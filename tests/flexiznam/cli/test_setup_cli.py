@@ -109,6 +109,24 @@ def test_a_project_of_which_one_is_not_a_member_is_named(flz_cli, store):
     )
 
 
+@pytest.mark.parametrize("flz_session", ["local"], indirect=True)
+def test_a_project_of_which_one_is_not_a_member_on_the_embedded_database(
+    flz_cli, store, snapshot
+):
+    """A user of the embedded database has the rights of their account there."""
+    accounts = Accounts(store)
+    accounts.create_project("lab1")
+    accounts.add_user("tester", "pw", "tester")
+    before = snapshot(store)
+    fails(
+        flz_cli("ls", "-p", "lab1"),
+        "Error: user tester is not a member of project lab1: an admin adds you "
+        "with `flexilims project add-member lab1 tester`.",
+    )
+    fails(flz_cli("ls", "-p", "lab2"), "No project named 'lab2'")
+    assert snapshot(store) == before
+
+
 def test_a_missing_project_is_asked_for(flz_cli, set_config, config_dir):
     set_config(default_project=None)
     fails(
@@ -125,7 +143,7 @@ def test_demo_refuses_a_project_with_data_of_its_own(
     before = snapshot(store)
     fails(
         flz_cli("demo", "--project", "test"),
-        "Project test holds data of its own (1 entities: M001); the demo adds",
+        "Project test holds data of its own (1 entity: M001); the demo adds",
     )
     assert snapshot(store) == before
 

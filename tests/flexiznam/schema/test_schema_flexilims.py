@@ -150,7 +150,9 @@ def test_from_flexilims_by_name_id_or_project(recording, flz_session):
 
 
 def test_from_flexilims_errors(recording, flz_session):
-    with pytest.raises(FlexilimsError, match="No dataset"):
+    with pytest.raises(
+        FlexilimsError, match="Cannot find a dataset named nothing in the project."
+    ):
         Dataset.from_flexilims(name="nothing", flexilims_session=flz_session)
     with pytest.raises(AttributeError):
         Dataset.from_flexilims(flexilims_session=flz_session)
@@ -292,7 +294,9 @@ def test_from_origin_errors(recording, flz_session):
         Dataset.from_origin(
             origin_id=rec_id, dataset_type="nonsense", flexilims_session=flz_session
         )
-    with pytest.raises(FlexilimsError, match="No recording"):
+    with pytest.raises(
+        FlexilimsError, match="Cannot find a recording named nothing in the project."
+    ):
         Dataset.from_origin(
             origin_name="nothing",
             origin_type="recording",
