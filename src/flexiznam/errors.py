@@ -25,8 +25,12 @@ class DatasetError(FlexiznamError):
     """Cannot automatically deal with this dataset"""
 
 
-class FlexilimsError(FlexiznamError):
-    """I cannot do that on flexilims"""
+class FlexilimsError(FlexiznamError, OSError):
+    """I cannot do that on flexilims
+
+    Also an ``OSError``, as the Flexilims client's refusals are: lab code that
+    catches ``IOError`` around flexiznam's reads keeps working.
+    """
 
 
 class NameNotUniqueError(FlexiznamError):
