@@ -8,11 +8,11 @@ rebuilds the same exception.
 """
 
 import html
+import json
 import logging
 import math
 from http import HTTPStatus
 
-import orjson
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -75,12 +75,38 @@ def escape(text: str) -> str:
     of its Description paragraph (clients match it with ``re.match``).
     """
     return (
-        html.escape(str(text), quote=False)
+        html.escape(printable(str(text)), quote=False)
         .replace('"', "&quot;")
         .replace("'", "&#39;")
         .replace("\r", "&#13;")
         .replace("\n", "&#10;")
     )
+
+
+def printable(text: str) -> str:
+    """``text`` as UTF-8 can carry it: a lone surrogate quoted from a request
+    (``"\\ud800"`` in its JSON) is written ``\\ud800``."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+#: Longest text of one field in the error header: proxies and clients refuse
+#: long header lines, and the message (in the body) says everything anyway.
+HEADER_TEXT_LIMIT = 500
+
+
+def error_header(details: dict) -> str:
+    """The ``X-Flexilims-Error`` header: the error's details as ASCII JSON
+    (header values are Latin-1), each text cut to :data:`HEADER_TEXT_LIMIT`
+    characters."""
+    return json.dumps(_cut(details), ensure_ascii=True, separators=(",", ":"))
+
+
+def _cut(value):
+    if isinstance(value, str) and len(value) > HEADER_TEXT_LIMIT:
+        return value[: HEADER_TEXT_LIMIT - 1] + "\u2026"
+    if isinstance(value, dict):
+        return {key: _cut(item) for key, item in value.items()}
+    return value
 
 
 def error_page(status: int, message: str) -> str:
@@ -132,7 +158,7 @@ def error_response(error: Exception) -> Response:
         error = db.unavailable(error, retry_after) or error
     if isinstance(error, FlexilimsError):
         status, message = error.status, error.message
-        headers = {ERROR_HEADER: orjson.dumps(error.details()).decode()}
+        headers = {ERROR_HEADER: error_header(error.details())}
         if isinstance(error, AuthenticationFailed):
             headers["WWW-Authenticate"] = 'Basic realm="flexilims"'
         retry_after = getattr(error, "retry_after", None)
