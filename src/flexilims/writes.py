@@ -275,10 +275,10 @@ def stored_attributes(attributes: Mapping) -> dict:
     }
 
 
-def same_attributes(first: Mapping | None, second: Mapping | None) -> bool:
-    """Whether two stored attribute dicts hold the same JSON: ``1``, ``1.0``
-    and ``true`` differ (Python's ``==`` says they are equal), key order does
-    not."""
+def same_json(first, second) -> bool:
+    """Whether two stored values are the same JSON: ``1``, ``1.0`` and
+    ``true`` differ (Python's ``==`` says they are equal); the order of
+    object keys does not matter."""
     return orjson.dumps(first, option=orjson.OPT_SORT_KEYS) == orjson.dumps(
         second, option=orjson.OPT_SORT_KEYS
     )
@@ -295,18 +295,19 @@ def merged_attributes(
     Returns
     -------
     (dict, dict)
-        The attributes to store (:func:`stored_attributes`), and the reply's
-        attributes (the current ones, with the given values echoed as sent:
-        ``[]`` stays ``[]``, new names last).
+        The attributes to store (each a :func:`stored_value`, existing names
+        first, in the order the lab settings check them; stored in the order
+        of :func:`stored_attributes`), and the reply's attributes (the same,
+        with the given values echoed as sent: ``[]`` stays ``[]``).
     """
-    merged = dict(current or {})
-    echoed = dict(merged)
+    stored = dict(current or {})
+    echoed = dict(stored)
     for key, value in given.items():
         if value == "" and not allow_nulls:
             continue
-        merged[key] = value
+        stored[key] = stored_value(value)
         echoed[key] = value
-    return stored_attributes(merged), echoed
+    return stored, echoed
 
 
 @dataclass(frozen=True)

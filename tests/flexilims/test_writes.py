@@ -18,7 +18,7 @@ from flexilims.writes import (
     is_hex_id,
     lower_keys,
     merged_attributes,
-    same_attributes,
+    same_json,
     stored_attributes,
     stored_value,
     validate_attributes,
@@ -136,10 +136,10 @@ def test_stored_values_are_the_same_on_both_databases():
 
 
 def test_an_update_changes_what_json_tells_apart():
-    assert not same_attributes({"x": 1}, {"x": True})
-    assert not same_attributes({"x": 1}, {"x": 1.0})
-    assert not same_attributes({"x": [0]}, {"x": [False]})
-    assert same_attributes({"a": 1, "b": 2}, {"b": 2, "a": 1})
+    assert not same_json({"x": 1}, {"x": True})
+    assert not same_json({"x": 1}, {"x": 1.0})
+    assert not same_json({"x": [0]}, {"x": [False]})
+    assert same_json({"a": 1, "b": 2}, {"b": 2, "a": 1})
 
 
 def test_merge_of_update_one():
@@ -149,7 +149,8 @@ def test_merge_of_update_one():
     assert stored == {"a": 1, "b": None, "d": None}
     assert echoed == {"a": 1, "b": [], "d": None}
     stored, echoed = merged_attributes({"b": 1, "a": 2}, {"aa": 3}, allow_nulls=False)
-    assert list(stored) == ["a", "b", "aa"] and list(echoed) == ["b", "a", "aa"]
+    assert list(stored) == list(echoed) == ["b", "a", "aa"]
+    assert list(stored_attributes(stored)) == ["a", "b", "aa"]
     stored, _ = merged_attributes(None, {"c": ""}, allow_nulls=True)
     assert stored == {"c": ""}
 

@@ -41,7 +41,7 @@ from ..writes import (
     is_hex_id,
     lower_keys,
     merged_attributes,
-    same_attributes,
+    same_json,
     stored_attributes,
     text_problem,
     validate_attributes,
@@ -487,7 +487,7 @@ class Changes:
     ) -> None:
         """Stage an update of ``row``: checks the move, then keeps the new row."""
         entity_id = row["id"]
-        after = {**row, "attributes": stored}
+        after = {**row, "attributes": stored_attributes(stored)}
         if name is not None:
             after["name"] = name
         if origin_id is _ROOT:
@@ -543,9 +543,7 @@ class Changes:
             or any(
                 staged.after[key] != staged.before[key] for key in ("name", "origin_id")
             )
-            or not same_attributes(
-                staged.after["attributes"], staged.before["attributes"]
-            )
+            or not same_json(staged.after["attributes"], staged.before["attributes"])
         ]
 
     def write(self) -> None:

@@ -181,8 +181,7 @@ class Backend:
     store: Store
     rules: object = None
 
-    def new_project(self) -> str:
-        name = f"properties-{secrets.token_hex(8)}"
+    def new_project(self, name: str) -> str:
         return Accounts(self.store).create_project(name).id
 
     def call(self, operation, params=None, body=None):
@@ -225,6 +224,12 @@ def backends(sqlite_url, request):
         backend.store.engine.dispose()
 
 
+def new_project_name() -> str:
+    """A project name of one example, the same on every backend (messages
+    name it)."""
+    return f"properties-{secrets.token_hex(8)}"
+
+
 def same_json(reply, expected) -> bool:
     """Equal as JSON text: types, float signs and key order included."""
     return orjson.dumps(reply) == orjson.dumps(expected)
@@ -264,16 +269,17 @@ def rules_on_update(current, change, allow_nulls, rules):
     """What the rules say of an update-one: ``(echoed, stored)`` or the refusal."""
     try:
         given = checked_attributes(change, "Update", LIMITS)
-        stored, echoed = merged_attributes(current, given, allow_nulls=allow_nulls)
+        merged, echoed = merged_attributes(current, given, allow_nulls=allow_nulls)
         validate_attributes(
             DATATYPE,
-            stored,
+            merged,
             rules.attributes,
             strict=False,
             action="Update",
             check_required=False,
         )
-        check_size(stored, "Update", LIMITS)
+        check_size(merged, "Update", LIMITS)
+        stored = stored_attributes(merged)
     except BadRequest as error:
         return "refused", error.message
     return "ok", (echoed, stored)
@@ -306,9 +312,9 @@ def test_a_save_stores_what_the_rules_say_or_nothing(backends, name, attributes)
     attributes = inflated(attributes)
     expected = rules_on_save(name, attributes, backends[0].rules)
     note(f"the rules say: {expected[0]}")
-    outcomes = {}
+    outcomes, project = {}, new_project_name()
     for backend in backends:
-        project_id = backend.new_project()
+        project_id = backend.new_project(project)
         before = backend.counts()
         body = {
             "type": DATATYPE,
@@ -353,9 +359,9 @@ def test_an_update_stores_what_the_rules_say_or_nothing(
     original, change = inflated(original), inflated(change)
     first = rules_on_save("E1", original, backends[0].rules)
     assume(first[0] == "ok")
-    outcomes = {}
+    outcomes, project = {}, new_project_name()
     for backend in backends:
-        project_id = backend.new_project()
+        project_id = backend.new_project(project)
         body = {"type": DATATYPE, "name": "E1", "project_id": project_id}
         saved = backend.call("save", {}, {**body, "attributes": original})[1]
         current = backend.call("get", {"id": saved["id"]})[1][0]
@@ -420,9 +426,9 @@ UPDATE_KEYS = st.one_of(ATTRIBUTE_NAMES, st.sampled_from(["", "x"]))
 @PROPERTY
 @given(key=UPDATE_KEYS, value=st.one_of(TEXT, long_text([10, 1000])))
 def test_update_many_sets_what_the_rules_allow_or_nothing(backends, key, value):
-    outcomes = {}
+    outcomes, project = {}, new_project_name()
     for backend in backends:
-        project_id = backend.new_project()
+        project_id = backend.new_project(project)
         ids = []
         for name in ("A", "B"):
             body = {"type": DATATYPE, "name": name, "project_id": project_id}
@@ -473,9 +479,9 @@ GET_TEXT = st.one_of(
     )
 )
 def test_any_get_is_answered_alike_by_every_backend(backends, params):
-    outcomes = {}
+    outcomes, project = {}, new_project_name()
     for backend in backends:
-        project_id = backend.new_project()
+        project_id = backend.new_project(project)
         body = {"type": DATATYPE, "name": "M1", "project_id": project_id}
         backend.call("save", {}, {**body, "attributes": {"x": "1"}})
         query = {"type": DATATYPE, "project_id": project_id, **params}
@@ -499,9 +505,9 @@ def test_any_get_is_answered_alike_by_every_backend(backends, params):
 )
 def test_a_batch_is_all_or_nothing_alike_on_every_backend(backends, operations):
     operations = inflated(operations)
-    outcomes = {}
+    outcomes, project = {}, new_project_name()
     for backend in backends:
-        project_id = backend.new_project()
+        project_id = backend.new_project(project)
         before = backend.counts()
         body = {"operations": [{"type": DATATYPE, **op} for op in operations]}
         status, reply = backend.call("batch", {"project_id": project_id}, body)
