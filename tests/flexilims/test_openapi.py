@@ -10,6 +10,8 @@ may answer without a token. Runs on SQLite, and on PostgreSQL when
 """
 
 import dataclasses
+import warnings
+from dataclasses import replace
 
 import pytest
 import schemathesis
@@ -18,7 +20,10 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis import checks as schemathesis_checks
 
+from flexilims import protocol
 from flexilims.openapi import openapi_document
+from flexilims.server import create_app
+from flexilims.settings import load
 from servers import API
 
 #: The checks of replies: no 5xx, documented status codes, content types,
@@ -92,3 +97,45 @@ def test_every_reply_is_documented_and_none_is_a_server_error(
         case.call_and_validate(headers=headers, checks=CHECKS)
 
     check()
+
+
+def test_refusals_the_fuzzer_cannot_reach_are_documented(
+    database_url, project, make_user
+):
+    """A body over the server's limit (413) on every endpoint that reads one,
+    and an idempotency key sent with another batch (422): documented
+    statuses and shapes (the description lacked both)."""
+    app = create_app(database_url, settings=replace(load(), max_body_bytes=1000))
+    user = make_user("jane", projects=["test"])
+    schema = schemathesis.openapi.from_asgi(API + "openapi.json", app)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Starlette: httpx is to become httpx2
+        from starlette.testclient import TestClient
+    with TestClient(app) as client:
+        token = client.post(API + "authenticate", auth=(user.username, user.password))
+        headers = {"Authorization": f"Bearer {token.text}"}
+        readers = [
+            (method, path)
+            for method, path in OPERATIONS
+            if method in ("POST", "PUT") and path[1:] in protocol.METHODS
+        ]
+        assert {path for _, path in readers} >= {"/save", "/update-one", "/batch"}
+        for method, path in readers:
+            big = {"operations": [], "padding": "x" * 2000}
+            reply = client.request(method, API + path[1:], json=big, headers=headers)
+            assert reply.status_code == 413, path
+            schema[path][method].validate_response(reply)
+            assert "413" in schema[path][method].definition.raw["responses"], path
+        key = {protocol.IDEMPOTENCY_HEADER: "k1", **headers}
+        body = {"type": "mouse", "name": "M1"}
+        for name, status in (("M1", 200), ("M2", 422)):
+            reply = client.post(
+                API + "batch",
+                params={"project_id": project.id},
+                json={"operations": [{**body, "name": name}]},
+                headers=key,
+            )
+            assert reply.status_code == status, reply.text
+            schema["/batch"]["POST"].validate_response(reply)
+        assert "422" in schema["/batch"]["POST"].definition.raw["responses"]
+    app.state.store.engine.dispose()

@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, Response
 
 from .. import settings as settings_module
 from ..errors import AuthenticationFailed, FlexilimsError
-from ..protocol import ERROR_HEADER
+from ..protocol import ERROR_HEADER, ERROR_HEADER_TEXT_LIMIT
 from ..store import db
 
 logger = logging.getLogger("flexilims.server")
@@ -89,21 +89,16 @@ def printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-#: Longest text of one field in the error header: proxies and clients refuse
-#: long header lines, and the message (in the body) says everything anyway.
-HEADER_TEXT_LIMIT = 500
-
-
 def error_header(details: dict) -> str:
     """The ``X-Flexilims-Error`` header: the error's details as ASCII JSON
-    (header values are Latin-1), each text cut to :data:`HEADER_TEXT_LIMIT`
+    (header values are Latin-1), each text cut to :data:`ERROR_HEADER_TEXT_LIMIT`
     characters."""
     return json.dumps(_cut(details), ensure_ascii=True, separators=(",", ":"))
 
 
 def _cut(value):
-    if isinstance(value, str) and len(value) > HEADER_TEXT_LIMIT:
-        return value[: HEADER_TEXT_LIMIT - 1] + "\u2026"
+    if isinstance(value, str) and len(value) > ERROR_HEADER_TEXT_LIMIT:
+        return value[: ERROR_HEADER_TEXT_LIMIT - 1] + "\u2026"
     if isinstance(value, dict):
         return {key: _cut(item) for key, item in value.items()}
     return value
