@@ -492,34 +492,58 @@ def test_any_get_is_answered_alike_by_every_backend(backends, params):
     one_outcome(outcomes)
 
 
+EXISTING = {"x": 1, "sample_type": "brain", "z": [1.5]}
+
+
 @PROPERTY
 @given(
     operations=st.lists(
         st.fixed_dictionaries(
-            {"name": NAMES, "attributes": ATTRIBUTES},
-            optional={"ref": TEXT, "op": st.sampled_from(["create", "update", "x"])},
+            {"name": st.one_of(NAMES, st.just("M1")), "attributes": ATTRIBUTES},
+            optional={
+                "ref": TEXT,
+                "op": st.sampled_from(["create", "update", "x"]),
+                "conflicts": st.sampled_from(["abort", "skip", "update", "overwrite"]),
+            },
         ),
         min_size=1,
         max_size=3,
-    )
+    ),
+    conflicts=st.sampled_from(["abort", "skip", "update", "overwrite"]),
+    allow_nulls=st.booleans(),
 )
-def test_a_batch_is_all_or_nothing_alike_on_every_backend(backends, operations):
+def test_a_batch_is_all_or_nothing_alike_on_every_backend(
+    backends, operations, conflicts, allow_nulls
+):
+    """Creations, and updates of an existing ``M1`` by the conflicts modes."""
     operations = inflated(operations)
     outcomes, project = {}, new_project_name()
     for backend in backends:
         project_id = backend.new_project(project)
+        existing = {"type": DATATYPE, "name": "M1", "project_id": project_id}
+        backend.call("save", {}, {**existing, "attributes": EXISTING})
         before = backend.counts()
         body = {"operations": [{"type": DATATYPE, **op} for op in operations]}
-        status, reply = backend.call("batch", {"project_id": project_id}, body)
+        params = {
+            "project_id": project_id,
+            "conflicts": conflicts,
+            "allow_nulls": str(allow_nulls).lower(),
+        }
+        status, reply = backend.call("batch", params, body)
         if status == "refused":
             assert backend.counts() == before, f"{backend.name} wrote a refused batch"
         else:
             orjson.dumps(reply)  # the reply can be sent
+            found = {}
             for result in reply["results"]:
-                found = backend.call("get", {"id": result["id"]})[1][0]
-                given_attributes = operations[result["index"]]["attributes"]
-                stored = stored_attributes(lower_keys(given_attributes))
-                assert same_json(found["attributes"], stored), backend.name
-            reply = [(r["status"], r["name"]) for r in reply["results"]]
+                entity = backend.call("get", {"id": result["id"]})[1][0]
+                found[result["index"]] = orjson.dumps(entity["attributes"])
+                if result["status"] == "created":
+                    given_attributes = operations[result["index"]]["attributes"]
+                    stored = stored_attributes(lower_keys(given_attributes))
+                    assert found[result["index"]] == orjson.dumps(stored), backend.name
+            reply = [
+                (r["status"], r["name"], found[r["index"]]) for r in reply["results"]
+            ]
         outcomes[backend.name] = (status, reply)
     one_outcome(outcomes)
