@@ -15,7 +15,9 @@ the in-process session do), on every backend at hand:
 - SQLite and PostgreSQL give the same outcome for every input;
 - every refusal renders as an error reply (never a 5xx).
 
-PostgreSQL joins when ``FLEXILIMS_TEST_POSTGRES_URL`` is set.
+PostgreSQL joins when ``FLEXILIMS_TEST_POSTGRES_URL`` is set. Each property
+tries the hypothesis profile's number of inputs (``HYPOTHESIS_PROFILE``, see
+``tests/conftest.py``).
 """
 
 import math
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 import orjson
 import pytest
 import sqlalchemy as sa
-from hypothesis import assume, given, note, settings
+from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
 from flexilims import dispatch
@@ -51,9 +53,6 @@ from flexilims.writes import (
 DATATYPE = "sample"
 ACTOR = Actor("fuzz", "Fuzz Tester", is_admin=True)
 LIMITS = Limits()
-
-#: How many inputs each property tries (a fraction of the profile's).
-PROPERTY = settings(max_examples=max(1, settings().max_examples))
 
 # ------------------------------------------------------------- strategies
 
@@ -96,7 +95,7 @@ FLOATS = st.one_of(
             1e-7,
             0.1,
             123456789.0,
-        ]  # fmt: skip
+        ]
     ),
 )
 SCALARS = st.one_of(
@@ -285,6 +284,15 @@ def rules_on_update(current, change, allow_nulls, rules):
     return "ok", (echoed, stored)
 
 
+def nesting(value) -> int:
+    """Levels of lists and objects in ``value``."""
+    if isinstance(value, dict):
+        return 1 + max(map(nesting, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(nesting, value), default=0)
+    return 0
+
+
 def storable(value) -> bool:
     """Whether strict JSON and both databases can hold ``value`` (a check of
     the rules made without them)."""
@@ -306,7 +314,6 @@ def storable(value) -> bool:
 # ------------------------------------------------------------ properties
 
 
-@PROPERTY
 @given(name=NAMES, attributes=ATTRIBUTES)
 def test_a_save_stores_what_the_rules_say_or_nothing(backends, name, attributes):
     attributes = inflated(attributes)
@@ -330,7 +337,11 @@ def test_a_save_stores_what_the_rules_say_or_nothing(backends, name, attributes)
             continue
         sent, stored = expected[1]
         assert status == "ok", f"{backend.name}: {reply}"
-        assert storable(stored)
+        assert (
+            storable(stored)
+            and len(orjson.dumps(stored)) <= LIMITS.max_attributes_bytes
+        )
+        assert all(nesting(value) <= LIMITS.max_depth for value in stored.values())
         assert reply["name"] == name
         assert same_json(reply["attributes"], sent), backend.name
         by_id = backend.call("get", {"id": reply["id"]})[1]
@@ -346,7 +357,6 @@ def test_a_save_stores_what_the_rules_say_or_nothing(backends, name, attributes)
     one_outcome(outcomes)
 
 
-@PROPERTY
 @given(
     original=ATTRIBUTES,
     change=ATTRIBUTES,
@@ -423,7 +433,6 @@ def _without_ids(outcome):
 UPDATE_KEYS = st.one_of(ATTRIBUTE_NAMES, st.sampled_from(["", "x"]))
 
 
-@PROPERTY
 @given(key=UPDATE_KEYS, value=st.one_of(TEXT, long_text([10, 1000])))
 def test_update_many_sets_what_the_rules_allow_or_nothing(backends, key, value):
     outcomes, project = {}, new_project_name()
@@ -458,7 +467,6 @@ GET_TEXT = st.one_of(
 )
 
 
-@PROPERTY
 @given(
     params=st.dictionaries(
         st.sampled_from(
@@ -495,7 +503,6 @@ def test_any_get_is_answered_alike_by_every_backend(backends, params):
 EXISTING = {"x": 1, "sample_type": "brain", "z": [1.5]}
 
 
-@PROPERTY
 @given(
     operations=st.lists(
         st.fixed_dictionaries(
