@@ -64,7 +64,8 @@ def with_known_values(case, known: dict, data) -> None:
     swap(case.query)
     if isinstance(case.body, dict):
         swap(case.body)
-        for operation in case.body.get("operations") or []:
+        operations = case.body.get("operations")
+        for operation in operations if isinstance(operations, list) else []:
             swap(operation)
 
 
