@@ -6,6 +6,7 @@ import secrets
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
 
 from flexilims.store import Store, db, models
 from flexilims.store.accounts import Accounts
@@ -15,6 +16,18 @@ from flexilims.store.accounts import Accounts
 os.environ["FLEXILIMS_PASSWORD_HASHING"] = "fast"
 
 POSTGRES_ENV = "FLEXILIMS_TEST_POSTGRES_URL"
+
+# Property tests (hypothesis, schemathesis): no deadline (a shared machine and
+# real databases make times vary), fixtures shared by the examples of a test.
+# HYPOTHESIS_PROFILE=thorough tries ten times as many inputs.
+for _name, _examples in (("flexilims", 100), ("thorough", 1000)):
+    settings.register_profile(
+        _name,
+        max_examples=_examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "flexilims"))
 BACKENDS = ["sqlite", "postgres"]
 
 

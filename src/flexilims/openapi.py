@@ -14,6 +14,7 @@ from .protocol import (
     ENDPOINTS,
     ENTITY_FIELDS,
     ERROR_HEADER,
+    ERROR_HEADER_TEXT_LIMIT,
     LINK_FIELDS,
     Value,
     operation_fields,
@@ -124,23 +125,36 @@ def _operation(endpoint) -> dict:
     else:
         responses["400"] = {"$ref": "#/components/responses/BadRequest"}
         responses["403"] = {"$ref": "#/components/responses/Forbidden"}
+    if endpoint.dispatched and endpoint.method in ("POST", "PUT"):
+        responses["413"] = {"$ref": "#/components/responses/PayloadTooLarge"}
+    if endpoint.name == "batch":
+        responses["422"] = {"$ref": "#/components/responses/IdempotencyKeyReused"}
     responses["503"] = {"$ref": "#/components/responses/Unavailable"}
     operation["responses"] = responses
     return operation
 
 
-def _error(description: str) -> dict:
+def _error(description: str, *, retry_after: bool = False) -> dict:
+    headers = {}
+    if retry_after:
+        headers["Retry-After"] = {
+            "description": "Seconds to wait before trying again.",
+            "schema": {"type": "integer", "minimum": 1},
+        }
     return {
         "description": description,
         "headers": {
+            **headers,
             ERROR_HEADER: {
                 "description": (
                     "The error's code and fields as JSON, e.g. "
                     '`{"code": "name_taken", "type": "mouse", "name": "M1", '
-                    '"project": "lab", "field": "name"}` (ours).'
+                    '"project": "lab", "field": "name"}` (ours): ASCII, other '
+                    "characters escaped (`\\u00e9`), each text at most "
+                    f"{ERROR_HEADER_TEXT_LIMIT} characters."
                 ),
                 "schema": {"type": "string"},
-            }
+            },
         },
         "content": {
             "text/html": {
@@ -386,8 +400,20 @@ def _document() -> dict:
                 "BadRequest": _error("A bad request; nothing was written."),
                 "Unauthorized": _error("Wrong username or password."),
                 "Forbidden": _error("No valid token, or no access to the project."),
-                "TooManyRequests": _error("Too many failed logins: wait and retry."),
-                "Unavailable": _error("The database cannot be reached: retry later."),
+                "PayloadTooLarge": _error(
+                    "The body is larger than the server's `max_body_bytes`; "
+                    "nothing was written."
+                ),
+                "IdempotencyKeyReused": _error(
+                    "The idempotency key was sent with another request within a "
+                    "day; nothing was written."
+                ),
+                "TooManyRequests": _error(
+                    "Too many failed logins: wait and retry.", retry_after=True
+                ),
+                "Unavailable": _error(
+                    "The database cannot be reached: retry later.", retry_after=True
+                ),
             },
             "schemas": schemas,
         },

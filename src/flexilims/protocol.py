@@ -18,6 +18,10 @@ from .writes import INT_MAX, text_problem
 #: The header of ours that carries an error's code and fields as JSON.
 ERROR_HEADER = "X-Flexilims-Error"
 
+#: Longest text of one field in :data:`ERROR_HEADER`: proxies and clients
+#: refuse long header lines, and the message (in the body) is whole anyway.
+ERROR_HEADER_TEXT_LIMIT = 500
+
 #: The header of ours that makes a batch safe to retry.
 IDEMPOTENCY_HEADER = "X-Flexilims-Idempotency-Key"
 

@@ -27,8 +27,15 @@ def default_database_url() -> str:
     return f"sqlite:///{home() / 'flexilims.db'}"
 
 
-def _setting(default, help: str):
-    return field(default=default, metadata={"help": help})
+#: The longest entity name and attribute name the database columns hold
+#: (``entities.name``, ``attribute_values.key``): PostgreSQL refuses longer
+#: text, so the limits cannot go past them.
+NAME_COLUMN_LENGTH = 500
+KEY_COLUMN_LENGTH = 200
+
+
+def _setting(default, help: str, maximum: int | None = None):
+    return field(default=default, metadata={"help": help, "maximum": maximum})
 
 
 @dataclass(frozen=True)
@@ -59,8 +66,16 @@ class Settings:
     max_body_bytes: int = _setting(
         32 * 1024 * 1024, "Largest request body the server reads, in bytes."
     )
-    max_name_length: int = _setting(500, "Longest entity name, in characters.")
-    max_key_length: int = _setting(200, "Longest attribute name, in characters.")
+    max_name_length: int = _setting(
+        NAME_COLUMN_LENGTH,
+        f"Longest entity name, in characters (at most {NAME_COLUMN_LENGTH}).",
+        maximum=NAME_COLUMN_LENGTH,
+    )
+    max_key_length: int = _setting(
+        KEY_COLUMN_LENGTH,
+        f"Longest attribute name, in characters (at most {KEY_COLUMN_LENGTH}).",
+        maximum=KEY_COLUMN_LENGTH,
+    )
     max_attributes_bytes: int = _setting(
         1024 * 1024,
         "Largest attributes of one entity, as JSON text in bytes.",
@@ -119,6 +134,15 @@ class Settings:
     failed_login_window_seconds: float = _setting(
         300.0, "The window in which failed logins are counted, in seconds."
     )
+
+    def __post_init__(self):
+        for item in fields(self):
+            maximum = item.metadata["maximum"]
+            if maximum is not None and getattr(self, item.name) > maximum:
+                raise SettingError(
+                    f"{env_name(item.name)} is at most {maximum} (the database "
+                    f"holds no more), not {getattr(self, item.name)}"
+                )
 
     @property
     def database(self) -> str:

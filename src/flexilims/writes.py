@@ -11,8 +11,9 @@ None.
 The rules: names (present, text the database can hold, within the length
 limit, unique per project and type), attributes (names of letters, digits,
 ``_`` and ``-``; values JSON and both databases hold: no NaN, no NUL, no lone
-surrogates, integers of 64 bits, nesting and size within the limits; empty
-lists and dicts stored as null), the lab settings (defined types, allowed
+surrogates, integers of 64 bits, nesting and size within the limits; stored
+alike on both databases: empty lists and dicts as null, ``-0.0`` as ``0.0``,
+object keys in PostgreSQL's ``jsonb`` order), the lab settings (defined types, allowed
 values, required attributes, allowed parent types), and the hierarchy (no
 parent loop).
 """
@@ -242,22 +243,45 @@ def lower_keys(attributes: Mapping) -> dict:
     return {key.lower(): value for key, value in attributes.items()}
 
 
-def empty_to_null(value):
-    """Store empty lists and dicts as null, at any depth; tuples become lists."""
+def _key_order(key: str) -> tuple:
+    """PostgreSQL's order of the keys of a ``jsonb`` object: shorter first (in
+    UTF-8 bytes), then by code point."""
+    return len(key.encode()), key
+
+
+def stored_value(value):
+    """A value as it is stored, the same on both databases: empty lists and
+    dicts as null at any depth, tuples as lists, ``-0.0`` as ``0.0`` (which
+    PostgreSQL's ``numeric`` cannot tell apart), and object keys in the order
+    PostgreSQL's ``jsonb`` keeps them (shorter first, then by code point)."""
     if isinstance(value, Mapping):
         if not value:
             return None
-        return {key: empty_to_null(item) for key, item in value.items()}
+        return {key: stored_value(value[key]) for key in sorted(value, key=_key_order)}
     if isinstance(value, list | tuple):
         if not value:
             return None
-        return [empty_to_null(item) for item in value]
+        return [stored_value(item) for item in value]
+    if isinstance(value, float) and value == 0:
+        return 0.0
     return value
 
 
 def stored_attributes(attributes: Mapping) -> dict:
-    """Attributes as they are stored: empty lists and dicts as null."""
-    return {key: empty_to_null(value) for key, value in attributes.items()}
+    """Attributes as they are stored (:func:`stored_value` of each, keys in
+    ``jsonb`` order)."""
+    return {
+        key: stored_value(attributes[key]) for key in sorted(attributes, key=_key_order)
+    }
+
+
+def same_json(first, second) -> bool:
+    """Whether two stored values are the same JSON: ``1``, ``1.0`` and
+    ``true`` differ (Python's ``==`` says they are equal); the order of
+    object keys does not matter."""
+    return orjson.dumps(first, option=orjson.OPT_SORT_KEYS) == orjson.dumps(
+        second, option=orjson.OPT_SORT_KEYS
+    )
 
 
 def merged_attributes(
@@ -271,15 +295,17 @@ def merged_attributes(
     Returns
     -------
     (dict, dict)
-        The attributes to store, and the reply's attributes (the same, with
-        the given values echoed as sent: ``[]`` stays ``[]``).
+        The attributes to store (each a :func:`stored_value`, existing names
+        first, in the order the lab settings check them; stored in the order
+        of :func:`stored_attributes`), and the reply's attributes (the same,
+        with the given values echoed as sent: ``[]`` stays ``[]``).
     """
     stored = dict(current or {})
     echoed = dict(stored)
     for key, value in given.items():
         if value == "" and not allow_nulls:
             continue
-        stored[key] = empty_to_null(value)
+        stored[key] = stored_value(value)
         echoed[key] = value
     return stored, echoed
 

@@ -1,5 +1,7 @@
 """The write rules on plain values (flexilims.writes), one rule at a time."""
 
+import math
+
 import pytest
 
 from flexilims.errors import NULL_HINT, BadRequest
@@ -13,10 +15,12 @@ from flexilims.writes import (
     check_parent_type,
     check_size,
     checked_attributes,
-    empty_to_null,
     is_hex_id,
     lower_keys,
     merged_attributes,
+    same_json,
+    stored_attributes,
+    stored_value,
     validate_attributes,
 )
 
@@ -115,10 +119,27 @@ def test_lower_keys_later_wins():
     assert lower_keys({"A": 1, "a": 2, "Bb": 3}) == {"a": 2, "bb": 3}
 
 
-def test_empty_to_null_at_any_depth():
-    assert empty_to_null([1, [], {"t": []}, ()]) == [1, None, {"t": None}, None]
-    assert empty_to_null({}) is None and empty_to_null((1, 2)) == [1, 2]
-    assert empty_to_null("") == "" and empty_to_null(0) == 0
+def test_stored_values_are_the_same_on_both_databases():
+    assert stored_value([1, [], {"t": []}, ()]) == [1, None, {"t": None}, None]
+    assert stored_value({}) is None and stored_value((1, 2)) == [1, 2]
+    assert stored_value("") == "" and stored_value(0) == 0
+    # PostgreSQL's numeric has no -0.0; jsonb keeps keys shortest first.
+    assert math.copysign(1, stored_value(-0.0)) == 1
+    assert list(stored_value({"bb": 1, "é": 2, "b": 3, "a": {"yy": 1, "x": 2}})) == [
+        "a",
+        "b",
+        "bb",
+        "é",
+    ]
+    assert list(stored_value({"a": {"yy": 1, "x": 2}})["a"]) == ["x", "yy"]
+    assert list(stored_attributes({"zz": 1, "a": 2})) == ["a", "zz"]
+
+
+def test_an_update_changes_what_json_tells_apart():
+    assert not same_json({"x": 1}, {"x": True})
+    assert not same_json({"x": 1}, {"x": 1.0})
+    assert not same_json({"x": [0]}, {"x": [False]})
+    assert same_json({"a": 1, "b": 2}, {"b": 2, "a": 1})
 
 
 def test_merge_of_update_one():
@@ -127,6 +148,9 @@ def test_merge_of_update_one():
     )
     assert stored == {"a": 1, "b": None, "d": None}
     assert echoed == {"a": 1, "b": [], "d": None}
+    stored, echoed = merged_attributes({"b": 1, "a": 2}, {"aa": 3}, allow_nulls=False)
+    assert list(stored) == list(echoed) == ["b", "a", "aa"]
+    assert list(stored_attributes(stored)) == ["a", "b", "aa"]
     stored, _ = merged_attributes(None, {"c": ""}, allow_nulls=True)
     assert stored == {"c": ""}
 

@@ -91,7 +91,12 @@ class FastJSONResponse(JSONResponse):
     """JSON encoded with orjson: replies of thousands of entities are common."""
 
     def render(self, content) -> bytes:
-        return orjson.dumps(content)
+        try:
+            return orjson.dumps(content)
+        except TypeError:
+            # A lone surrogate quoted in a message (a dry run's problems):
+            # orjson writes UTF-8 only; JSON may escape it.
+            return json.dumps(content, ensure_ascii=True).encode()
 
 
 def reply(value) -> Response:

@@ -8,18 +8,18 @@ rebuilds the same exception.
 """
 
 import html
+import json
 import logging
 import math
 from http import HTTPStatus
 
-import orjson
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from .. import settings as settings_module
 from ..errors import AuthenticationFailed, FlexilimsError
-from ..protocol import ERROR_HEADER
+from ..protocol import ERROR_HEADER, ERROR_HEADER_TEXT_LIMIT
 from ..store import db
 
 logger = logging.getLogger("flexilims.server")
@@ -75,12 +75,33 @@ def escape(text: str) -> str:
     of its Description paragraph (clients match it with ``re.match``).
     """
     return (
-        html.escape(str(text), quote=False)
+        html.escape(printable(str(text)), quote=False)
         .replace('"', "&quot;")
         .replace("'", "&#39;")
         .replace("\r", "&#13;")
         .replace("\n", "&#10;")
     )
+
+
+def printable(text: str) -> str:
+    """``text`` as UTF-8 can carry it: a lone surrogate quoted from a request
+    (``"\\ud800"`` in its JSON) is written ``\\ud800``."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def error_header(details: dict) -> str:
+    """The ``X-Flexilims-Error`` header: the error's details as ASCII JSON
+    (header values are Latin-1), each text cut to :data:`ERROR_HEADER_TEXT_LIMIT`
+    characters."""
+    return json.dumps(_cut(details), ensure_ascii=True, separators=(",", ":"))
+
+
+def _cut(value):
+    if isinstance(value, str) and len(value) > ERROR_HEADER_TEXT_LIMIT:
+        return value[: ERROR_HEADER_TEXT_LIMIT - 1] + "\u2026"
+    if isinstance(value, dict):
+        return {key: _cut(item) for key, item in value.items()}
+    return value
 
 
 def error_page(status: int, message: str) -> str:
@@ -132,7 +153,7 @@ def error_response(error: Exception) -> Response:
         error = db.unavailable(error, retry_after) or error
     if isinstance(error, FlexilimsError):
         status, message = error.status, error.message
-        headers = {ERROR_HEADER: orjson.dumps(error.details()).decode()}
+        headers = {ERROR_HEADER: error_header(error.details())}
         if isinstance(error, AuthenticationFailed):
             headers["WWW-Authenticate"] = 'Basic realm="flexilims"'
         retry_after = getattr(error, "retry_after", None)

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 
 from ..errors import BadRequest, FlexilimsError, OperationFailed
 from ..protocol import BATCH_OPERATION_FIELDS, VALID_FIELDS, Conflicts
-from ..writes import as_id_list
+from ..writes import as_id_list, text_problem
 from .changes import Changes, Operation
 
 #: Stands for the entity of a refused operation in a dry run.
@@ -105,8 +105,12 @@ def _parse_one(index: int, item, project_id, default: Conflicts) -> Operation:
             f"are [{', '.join(fields)}]"
         )
     for key in ("ref", "origin_ref"):
-        if item.get(key) is not None and not isinstance(item[key], str):
-            raise BadRequest(f"{key} must be a string")
+        if item.get(key) is not None:
+            if not isinstance(item[key], str):
+                raise BadRequest(f"{key} must be a string")
+            problem = text_problem(item[key])
+            if problem:
+                raise BadRequest(f"{key} {problem}", field=key)
     if item.get("origin_id") is not None and item.get("origin_ref") is not None:
         raise BadRequest("give origin_id or origin_ref, not both")
     datatype = item.get("type")

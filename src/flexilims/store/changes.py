@@ -41,7 +41,9 @@ from ..writes import (
     is_hex_id,
     lower_keys,
     merged_attributes,
+    same_json,
     stored_attributes,
+    text_problem,
     validate_attributes,
 )
 from . import db, labsettings
@@ -205,7 +207,7 @@ class Changes:
         """The entities holding the names the operations create or rename to."""
         wanted: dict[tuple, set] = {}
         for op in operations:
-            if not isinstance(op.name, str) or not isinstance(op.type, str):
+            if not _storable(op.name) or not _storable(op.type):
                 continue
             if op.op == "create" and isinstance(op.project_id, str):
                 wanted.setdefault((op.project_id, op.type), set()).add(op.name)
@@ -479,7 +481,7 @@ class Changes:
     ) -> None:
         """Stage an update of ``row``: checks the move, then keeps the new row."""
         entity_id = row["id"]
-        after = {**row, "attributes": stored}
+        after = {**row, "attributes": stored_attributes(stored)}
         if name is not None:
             after["name"] = name
         if origin_id is _ROOT:
@@ -533,9 +535,9 @@ class Changes:
             for staged in self.updated.values()
             if staged.links
             or any(
-                staged.after[key] != staged.before[key]
-                for key in ("name", "origin_id", "attributes")
+                staged.after[key] != staged.before[key] for key in ("name", "origin_id")
             )
+            or not same_json(staged.after["attributes"], staged.before["attributes"])
         ]
 
     def write(self) -> None:
@@ -616,6 +618,12 @@ def _may_move(op: Operation) -> bool:
     if op.origin_id is None and op.origin_ref is None and not op.replace:
         return False
     return op.op == "update" or op.conflicts in (Conflicts.UPDATE, Conflicts.OVERWRITE)
+
+
+def _storable(text) -> bool:
+    """Whether ``text`` may be looked up: text a database can hold (the rules
+    refuse the rest with their own words when they check the operation)."""
+    return isinstance(text, str) and text_problem(text) is None
 
 
 def _chunks(values: list) -> Iterable[list]:

@@ -14,10 +14,12 @@ reached, is frozen or is too busy raises :class:`flexilims.errors.Unavailable`
 
 import math
 import os
+import re
 import socket
 import sqlite3
 import threading
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import orjson
@@ -278,9 +280,29 @@ def create_owner_only(path: Path) -> None:
         pass
 
 
+#: A JSON string (skipped) or a number with a positive exponent (``1e+16``).
+_STRING_OR_BIG_FLOAT = re.compile(rb'"(?:[^"\\]|\\.)*"|(-?[0-9.]+e\+[0-9]+)')
+
+
+def _fixed_point(match: re.Match) -> bytes:
+    number = match.group(1)
+    if number is None:
+        return match.group(0)
+    return format(Decimal(number.decode()), "f").encode() + b".0"
+
+
 def json_text(value) -> str:
-    """A JSON document as text, as the store writes it."""
-    return orjson.dumps(value).decode()
+    """A JSON document as text, as the store writes it.
+
+    Floats that JSON writes with a positive exponent (``1e+16``) are written
+    in fixed point with a fraction (``10000000000000000.0``): PostgreSQL's
+    ``jsonb`` keeps numbers as ``numeric``, which would give ``1e+16`` back as
+    the integer ``10000000000000000``.
+    """
+    text = orjson.dumps(value)
+    if b"e+" in text:
+        text = _STRING_OR_BIG_FLOAT.sub(_fixed_point, text)
+    return text.decode()
 
 
 JSON_OPTIONS = {"json_serializer": json_text, "json_deserializer": orjson.loads}

@@ -218,10 +218,12 @@ def select_entities(filters: tuple[str, ...]) -> sa.Select:
         if "type" in filters:
             stmt = stmt.where(av.c.type == sa.bindparam("type"))
     stmt = stmt.order_by(e.c.date_created, e.c.id)
+    # 64-bit: the protocol's integers go up to 2**63-1 (PostgreSQL would
+    # refuse more than 2**31-1 as an INTEGER).
     if "offset" in filters:
-        stmt = stmt.offset(sa.bindparam("offset", type_=sa.Integer))
+        stmt = stmt.offset(sa.bindparam("offset", type_=sa.BigInteger))
     if "limit" in filters:
-        stmt = stmt.limit(sa.bindparam("limit", type_=sa.Integer))
+        stmt = stmt.limit(sa.bindparam("limit", type_=sa.BigInteger))
     return stmt
 
 

@@ -12,7 +12,7 @@ write path, as a new version: history only grows.
 import sqlalchemy as sa
 
 from ..errors import BadRequest, Forbidden
-from ..writes import is_hex_id
+from ..writes import is_hex_id, same_json
 from . import models as m
 from .changes import Operation
 from .entities import Actor
@@ -75,7 +75,9 @@ def versions(
     else:
         query = query.where(h.c.project_id == project_id)
     if before is not None:
-        query = query.where(h.c.id < before)
+        # Bound as a 64-bit integer: a version beyond the column's range
+        # matches nothing (PostgreSQL would refuse to compare it otherwise).
+        query = query.where(h.c.id < sa.literal(before, sa.BigInteger))
     if not actor.is_admin and entity_id is not None:
         query = query.where(h.c.project_id.in_(sorted(actor.project_ids)))
     with store.read() as conn:
@@ -107,12 +109,14 @@ def differences(before: dict | None, after: dict | None) -> dict:
     before, after = before or {}, after or {}
     found = {}
     for key in _FIELDS:
-        if before.get(key) != after.get(key) and (key in before or key in after):
+        if not same_json(before.get(key), after.get(key)) and (
+            key in before or key in after
+        ):
             found[key] = [before.get(key), after.get(key)]
     old = before.get("attributes") or {}
     new = after.get("attributes") or {}
     for key in [*old, *(k for k in new if k not in old)]:
-        if old.get(key) != new.get(key) or (key in old) != (key in new):
+        if not same_json(old.get(key), new.get(key)) or (key in old) != (key in new):
             found[f"attributes.{key}"] = [old.get(key), new.get(key)]
     return found
 
@@ -146,7 +150,9 @@ def revert(store, actor: Actor, entity_id, version) -> dict:
     h = m.history
     with store.read() as conn:
         row = conn.execute(
-            sa.select(h).where(h.c.id == version, h.c.entity_id == entity_id)
+            sa.select(h).where(
+                h.c.id == sa.literal(version, sa.BigInteger), h.c.entity_id == entity_id
+            )
         ).first()
     if row is None or not actor.can_access(row.project_id):
         raise BadRequest(f"Revert failed. Entity {entity_id} has no version {version}.")

@@ -6,7 +6,13 @@ import sqlalchemy as sa
 import yaml
 
 from ..errors import BadRequest, TypeNotDefined
-from ..writes import ATTRIBUTE_NAME, VALUE_TYPES, AttributeRule, TypeRules
+from ..writes import (
+    ATTRIBUTE_NAME,
+    VALUE_TYPES,
+    AttributeRule,
+    TypeRules,
+    text_problem,
+)
 from . import models as m
 
 
@@ -140,9 +146,15 @@ def rules_of(conn: sa.Connection, datatypes) -> dict[str, TypeRules]:
     -------
     dict
         :class:`~flexilims.writes.TypeRules` by datatype; undefined datatypes
-        are left out.
+        (and names no database can hold) are left out.
     """
-    names = sorted({name for name in datatypes if isinstance(name, str)})
+    names = sorted(
+        {
+            name
+            for name in datatypes
+            if isinstance(name, str) and text_problem(name) is None
+        }
+    )
     if not names:
         return {}
     rows = conn.execute(RULES_QUERY, {"datatypes": names}).all()

@@ -7,6 +7,8 @@ CI runs ``alembic check`` to make sure the two agree.
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
+from ..settings import KEY_COLUMN_LENGTH, NAME_COLUMN_LENGTH
+
 metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -126,7 +128,7 @@ entities = sa.Table(
         nullable=False,
     ),
     sa.Column("type", sa.String(100), nullable=False),
-    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("name", sa.String(NAME_COLUMN_LENGTH), nullable=False),
     sa.Column("incremental_id", sa.String(120), nullable=False),
     sa.Column("attributes", Json, nullable=False),
     sa.Column("created_by", sa.String(200), nullable=False),
@@ -161,7 +163,7 @@ attribute_values = sa.Table(
         sa.ForeignKey("entities.id", ondelete="CASCADE"),
         primary_key=True,
     ),
-    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("key", sa.String(KEY_COLUMN_LENGTH), primary_key=True),
     sa.Column("project_id", HexId, nullable=False),
     sa.Column("type", sa.String(100), nullable=False),
     sa.Column("value_prefix", sa.String(200), nullable=False),

@@ -78,6 +78,65 @@ def test_one_function_renders_every_error(error, status, message):
     assert html.unescape(found.group(1)) == " " + message
 
 
+def send_json(api, user, operation, params, body):
+    """A request whose body is JSON as ``json.dumps`` writes it: lone
+    surrogates escaped (``"\\ud800"``), as any client may send."""
+    return api.request(
+        protocol.METHODS[operation],
+        API + operation,
+        params=params,
+        content=json.dumps(body).encode(),
+        headers={**user.headers, "Content-Type": "application/json"},
+    )
+
+
+def test_the_error_header_is_ascii_json_with_short_texts(
+    api, jane, project, store, snapshot
+):
+    """Header values are Latin-1: a type in Cyrillic was a 500. A type of
+    100,000 characters made a header line no client reads."""
+    before = snapshot(store)
+    body = {"type": "мышь", "name": "M1", "project_id": project.id}
+    reply = send_json(api, jane, "save", {}, body)
+    assert error_message(reply, 400) == "type provided is not defined"
+    header = reply.headers[protocol.ERROR_HEADER]
+    assert header.isascii() and "'мышь'" in json.loads(header)["detail"]
+    long_type = "é" * 100_000
+    reply = send_json(api, jane, "save", {}, {**body, "type": long_type})
+    assert error_message(reply, 400) == "type provided is not defined"
+    details = json.loads(reply.headers[protocol.ERROR_HEADER])
+    assert len(details["detail"]) == protocol.ERROR_HEADER_TEXT_LIMIT
+    assert details["detail"].endswith("\u2026") and details["code"] == "bad_request"
+    assert snapshot(store) == before
+
+
+def test_a_lone_surrogate_quoted_back_is_escaped_not_a_500(
+    api, jane, project, store, snapshot
+):
+    before = snapshot(store)
+    body = {"type": "mouse", "name": "M1", "project_id": project.id}
+    reply = send_json(api, jane, "save", {}, {**body, "attributes": {"\ud800": 1}})
+    assert "'\\ud800' is not a valid attribute name" in error_message(reply, 400)
+    reply = send_json(api, jane, "save", {}, {**body, "type": "\ud800"})
+    assert error_message(reply, 400) == "type provided is not defined"
+    assert "\ud800" in json.loads(reply.headers[protocol.ERROR_HEADER])["detail"]
+    operations = [{**body, "attributes": {"\ud800": 1}}]
+    params = {"project_id": project.id, "dry_run": "true"}
+    reply = send_json(api, jane, "batch", params, {"operations": operations})
+    assert reply.status_code == 200
+    assert "'\ud800'" in reply.json()["problems"][0]["message"]
+    operations = [{**body, "ref": "\ud800"}]
+    reply = send_json(
+        api, jane, "batch", params | {"dry_run": "false"}, {"operations": operations}
+    )
+    message = error_message(reply, 400)
+    assert message == (
+        "Batch failed at operation 0: ref holds a lone surrogate (\\ud800), "
+        "which is not valid Unicode text"
+    )
+    assert snapshot(store) == before
+
+
 @pytest.mark.parametrize(
     "method, path",
     [

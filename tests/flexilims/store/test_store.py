@@ -1,5 +1,8 @@
 """The data rules of the store, through the in-process session (both backends)."""
 
+import json
+import math
+
 import pytest
 import sqlalchemy as sa
 
@@ -453,3 +456,88 @@ def test_an_entity_cannot_move_below_itself(session, store, mouse, snapshot):
                 mouse["id"], "mouse", origin_id=new_origin, strict_validation=False
             )
     assert snapshot(store) == before
+
+
+# ---------------------------------------------- found by the property tests
+
+
+def test_floats_come_back_as_floats_on_both_backends(session):
+    """PostgreSQL's jsonb keeps numbers as numeric: 1e16 came back as an
+    integer there, and -0.0 as 0.0 (it stays 0.0 on both)."""
+    values = {"big": 1e16, "huge": -1.5e300, "tiny": 5e-324, "zero": -0.0, "n": 1e-7}
+    rep = session.post("mouse", "M1", values, strict_validation=False)
+    stored = session.get("mouse", id=rep["id"])[0]["attributes"]
+    assert stored == values
+    assert all(isinstance(value, float) for value in stored.values())
+    assert math.copysign(1, stored["zero"]) == 1
+    assert json.dumps(stored, sort_keys=True) == json.dumps(
+        {**values, "zero": 0.0}, sort_keys=True
+    )
+
+
+def test_attribute_keys_come_back_in_the_same_order_on_both_backends(session):
+    """jsonb keeps keys shortest first: both backends store them so."""
+    rep = session.post(
+        "mouse",
+        "M1",
+        {"bb": 1, "a": 2, "ccc": {"zz": 1, "y": 2}},
+        strict_validation=False,
+    )
+    assert list(rep["attributes"]) == ["bb", "a", "ccc"]  # echoed as sent
+    stored = session.get("mouse", id=rep["id"])[0]["attributes"]
+    assert list(stored) == ["a", "bb", "ccc"] and list(stored["ccc"]) == ["y", "zz"]
+    updated = session.update_one(
+        rep["id"], "mouse", attributes={"dd": 1, "b": 3}, strict_validation=False
+    )
+    assert list(updated["attributes"]) == ["a", "bb", "ccc", "dd", "b"]
+    stored = session.get("mouse", id=rep["id"])[0]["attributes"]
+    assert list(stored) == ["a", "b", "bb", "dd", "ccc"]
+
+
+def test_an_update_to_a_value_python_calls_equal_is_written(session):
+    """1, 1.0 and true are equal in Python: updates between them were
+    silently dropped (reply echoing the new value, database unchanged)."""
+    rep = session.post("mouse", "M1", {"x": 1, "y": [0]}, strict_validation=False)
+    for attributes in ({"x": True}, {"x": 1.0}, {"y": [False]}):
+        session.update_one(
+            rep["id"], "mouse", attributes=attributes, strict_validation=False
+        )
+        stored = session.get("mouse", id=rep["id"])[0]["attributes"]
+        key, value = next(iter(attributes.items()))
+        assert json.dumps(stored[key]) == json.dumps(value)
+    versions = session.history(id=rep["id"])
+    assert [v["action"] for v in versions] == ["update"] * 3 + ["create"]
+    assert versions[2]["changes"] == {"attributes.x": [True, 1.0]}
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(datatype="mouse", name="a\x00b"), "Save failed. The name holds a NUL"),
+        (dict(datatype="mo\x00use", name="M2"), "type provided is not defined"),
+        (dict(datatype="mouse", name="a\ud800"), "Save failed. The name holds a lone"),
+    ],
+)
+def test_text_no_database_holds_is_refused_before_any_lookup(
+    session, store, snapshot, kwargs, message
+):
+    """PostgreSQL refused NUL in the look-ups made before the rules ran (500)."""
+    before = snapshot(store)
+    with pytest.raises(BadRequest) as error:
+        session.post(attributes={}, strict_validation=False, **kwargs)
+    assert error.value.message.startswith(message)
+    operation = {"type": kwargs["datatype"], "name": kwargs["name"]}
+    with pytest.raises(BadRequest) as error:
+        session.batch([{"type": "mouse", "name": "ok"}, operation])
+    assert error.value.message.startswith("Batch failed at operation 1")
+    assert snapshot(store) == before
+
+
+def test_offsets_limits_and_versions_up_to_2_63(session, mouse):
+    """PostgreSQL compared them as 32-bit integers (500 beyond 2**31-1)."""
+    top = 2**63 - 1
+    assert session.get("mouse", offset=top) == []
+    assert [e["name"] for e in session.get("mouse", limit=top)] == ["M1"]
+    assert len(session.history(id=mouse["id"], before=top)) == 1
+    with pytest.raises(BadRequest, match=f"has no version {top}"):
+        session.revert(mouse["id"], top)
