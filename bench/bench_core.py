@@ -198,6 +198,7 @@ def timed(label: str, function, repeats: int, target: str = "") -> dict:
 _FIELDS = tuple(field.name for field in ENTITY_FIELDS)
 _SELECT = "SELECT " + ", ".join(f"e.{field.column}" for field in ENTITY_FIELDS)
 _ATTRIBUTES_AT = _FIELDS.index("attributes")
+_DATE_CREATED_AT = _FIELDS.index("dateCreated")
 
 
 def _replies(rows) -> list[dict]:
@@ -224,11 +225,16 @@ class Floor:
         f"{_SELECT} FROM entities e WHERE e.project_id = ? AND e.type = ?"
         " AND e.name = ? ORDER BY e.date_created, e.id"
     )
-    DESCENDANTS = (
-        "WITH RECURSIVE below(id) AS (SELECT id FROM entities WHERE origin_id = ?"
-        " UNION ALL SELECT e.id FROM entities e JOIN below ON e.origin_id = below.id)"
-        f" {_SELECT} FROM entities e JOIN below ON e.id = below.id"
-        " WHERE e.type IN ('recording', 'dataset') ORDER BY e.date_created"
+    #: The statements of the store's own ``get_descendants``: one per level.
+    LEVELS = tuple(
+        f"{_SELECT} FROM entities e"
+        + "".join(
+            f" JOIN entities up{n} ON {'e' if n == 1 else f'up{n - 1}'}.origin_id"
+            f" = up{n}.id"
+            for n in range(1, depth)
+        )
+        + f" WHERE {'e' if depth == 1 else f'up{depth - 1}'}.origin_id = ?"
+        for depth in range(1, 33)
     )
 
     def __init__(self, path: str, project_id: str):
@@ -248,8 +254,18 @@ class Floor:
         ).fetchall()
         return _replies(rows)
 
+    def descendants(self, origin_id) -> list[dict]:
+        rows = []
+        for statement in self.LEVELS:
+            level = self.connection.execute(statement, (origin_id,)).fetchall()
+            if not level:
+                break
+            rows += level
+        rows.sort(key=lambda row: row[_DATE_CREATED_AT])
+        return _replies(rows)
+
     def datasets(self, origin_id, dataset_type, root) -> dict:
-        below = _replies(self.connection.execute(self.DESCENDANTS, (origin_id,)))
+        below = self.descendants(origin_id)
         names = {e["id"]: e["name"] for e in below if e["type"] == "recording"}
         paths = {name: [] for name in names.values()}
         for entity in below:

@@ -6,11 +6,10 @@ Part of the flexiznam API; import these from :mod:`flexiznam.main`.
 import os
 from pathlib import Path
 
-import pandas as pd
-
 from flexilims.errors import NotFound
 
 from .errors import FlexilimsError, NameNotUniqueError
+from .frames import entity_frame, entity_series
 from .paths import get_data_root
 from .sessions import get_flexilims_session
 
@@ -38,6 +37,22 @@ def _session(flexilims_session, project_id):
     return get_flexilims_session(project_id)
 
 
+def _flat_rows(results) -> list[dict]:
+    """Entities with their attributes beside their fields, one dict each."""
+    rows = []
+    for result in results:
+        row = {k: v for k, v in result.items() if k != "attributes"}
+        for attr_name, attr_value in (result.get("attributes") or {}).items():
+            if attr_name in RESERVED_NAMES or attr_name in row:
+                raise FlexilimsError(
+                    f"An entity should not have {attr_name} as attribute: "
+                    f"{result.get('name')} ({result.get('id')}) has one. Rename it."
+                )
+            row[attr_name] = attr_value
+        rows.append(row)
+    return rows
+
+
 def format_results(results):
     """Make request output a nice DataFrame
 
@@ -56,18 +71,18 @@ def format_results(results):
     pandas.DataFrame
         Reply formatted as a DataFrame
     """
-    rows = []
-    for result in results:
-        row = {k: v for k, v in result.items() if k != "attributes"}
-        for attr_name, attr_value in (result.get("attributes") or {}).items():
-            if attr_name in RESERVED_NAMES or attr_name in row:
-                raise FlexilimsError(
-                    f"An entity should not have {attr_name} as attribute: "
-                    f"{result.get('name')} ({result.get('id')}) has one. Rename it."
-                )
-            row[attr_name] = attr_value
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return entity_frame(_flat_rows(results))
+
+
+def format_entity(entity: dict):
+    """One entity as :func:`format_results` would give its row: a
+    pandas.Series named 0."""
+    return entity_series(_flat_rows([entity])[0])
+
+
+def _indexed_by_name(results):
+    """:func:`format_results` indexed by name (the name kept as a column)."""
+    return entity_frame(_flat_rows(results), index_by_name=True)
 
 
 def get_entities(
@@ -127,11 +142,7 @@ def get_entities(
     )
     if not format_reply:
         return results
-    frame = format_results(results)
-    if len(frame):
-        frame = frame.set_index("name", drop=False)
-        frame.index.name = None
-    return frame
+    return _indexed_by_name(results)
 
 
 def get_entity(
@@ -197,7 +208,7 @@ def get_entity(
         raise NameNotUniqueError(f"{len(entities)} entities match {asked}: {hint}.")
     if not format_reply:
         return entities[0]
-    return format_results(entities).iloc[0]
+    return format_entity(entities[0])
 
 
 def _named_entity(name, datatype, project_id, flexilims_session) -> dict:
@@ -307,11 +318,7 @@ def get_children(
         results = session.get(children_datatype, origin_id=parent_id)
     if filter:
         results = [entity for entity in results if matches(entity, filter)]
-    frame = format_results(results)
-    if len(frame):
-        frame = frame.set_index("name", drop=False)
-        frame.index.name = None
-    return frame
+    return _indexed_by_name(results)
 
 
 def _parent_id(session, parent_id, parent_name) -> str:
@@ -421,16 +428,18 @@ def get_datasets(
         }
     roots = DataRoots(session)
     paths = {rec["name"]: [] for rec in recordings.values()}
+    found = {key: paths[rec["name"]] for key, rec in recordings.items()}
     for entity in below:
-        if entity["type"] != "dataset" or entity["origin_id"] not in recordings:
+        if entity["type"] != "dataset":
+            continue
+        into = found.get(entity["origin_id"])
+        if into is None:
             continue
         attributes = entity["attributes"]
         if dataset_type is not None and attributes.get("dataset_type") != dataset_type:
             continue
-        root = roots.of(entity.get("project"), _is_raw(attributes))
-        paths[recordings[entity["origin_id"]]["name"]].append(
-            os.path.join(root, attributes.get("path") or "")
-        )
+        root = roots.text(entity.get("project"), _is_raw(attributes))
+        into.append(os.path.join(root, attributes.get("path") or ""))
     return paths
 
 
@@ -440,6 +449,7 @@ class DataRoots:
     def __init__(self, session):
         self.session = session
         self._roots: dict = {}
+        self._texts: dict = {}
 
     def of(self, project, is_raw: bool) -> Path:
         """The raw (``is_raw``) or processed root of ``project`` (an id)."""
@@ -450,6 +460,14 @@ class DataRoots:
                 which, project=project, flexilims_session=self.session
             )
         return self._roots[key]
+
+    def text(self, project, is_raw: bool) -> str:
+        """:meth:`of` as a string (what ``os.path.join`` makes of it)."""
+        key = (project, is_raw)
+        text = self._texts.get(key)
+        if text is None:
+            text = self._texts[key] = os.fspath(self.of(project, is_raw))
+        return text
 
 
 def descendants(session, origin_id, datatypes=None) -> list[dict]:

@@ -5,8 +5,6 @@ tree can stop at a depth and show only some types (an entity whose parent is
 hidden hangs from its nearest shown ancestor).
 """
 
-import pandas as pd
-
 
 def _label(entity: dict) -> str:
     attributes = entity.get("attributes") or {}
@@ -125,6 +123,8 @@ def tree_frame(entities: list[dict], depth: int | None = None, types=None):
         for entity, level, hidden in tree_rows(entities, depth, types)
     ]
     columns = ["level", "type", "name", "id", "parent_id", "hidden_below"]
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=columns)
 
 
