@@ -429,6 +429,9 @@ def get_datasets(
     roots = DataRoots(session)
     paths = {rec["name"]: [] for rec in recordings.values()}
     found = {key: paths[rec["name"]] for key, rec in recordings.items()}
+    # The root of each (project, is_raw), as text, found once.
+    root_of: dict = {}
+    join = os.path.join
     for entity in below:
         if entity["type"] != "dataset":
             continue
@@ -438,8 +441,11 @@ def get_datasets(
         attributes = entity["attributes"]
         if dataset_type is not None and attributes.get("dataset_type") != dataset_type:
             continue
-        root = roots.text(entity.get("project"), _is_raw(attributes))
-        into.append(os.path.join(root, attributes.get("path") or ""))
+        key = (entity.get("project"), _is_raw(attributes))
+        root = root_of.get(key)
+        if root is None:
+            root = root_of[key] = os.fspath(roots.of(*key))
+        into.append(join(root, attributes.get("path") or ""))
     return paths
 
 
@@ -449,7 +455,6 @@ class DataRoots:
     def __init__(self, session):
         self.session = session
         self._roots: dict = {}
-        self._texts: dict = {}
 
     def of(self, project, is_raw: bool) -> Path:
         """The raw (``is_raw``) or processed root of ``project`` (an id)."""
@@ -460,14 +465,6 @@ class DataRoots:
                 which, project=project, flexilims_session=self.session
             )
         return self._roots[key]
-
-    def text(self, project, is_raw: bool) -> str:
-        """:meth:`of` as a string (what ``os.path.join`` makes of it)."""
-        key = (project, is_raw)
-        text = self._texts.get(key)
-        if text is None:
-            text = self._texts[key] = os.fspath(self.of(project, is_raw))
-        return text
 
 
 def descendants(session, origin_id, datatypes=None) -> list[dict]:
