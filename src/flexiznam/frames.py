@@ -26,9 +26,9 @@ _NONE = type(None)
 
 @functools.cache
 def _libraries():
-    """pandas, numpy, and the dtype pandas gives a column of strings (``str``
-    in pandas 3; None where it keeps them as objects, as pandas 2 does: every
-    frame then takes pandas' own path)."""
+    """pandas, numpy, and the dtype pandas gives a column of strings, as it
+    infers it when first used (``str`` in pandas 3; None where it keeps them
+    as objects, as pandas 2 does: every frame then takes pandas' own path)."""
     import numpy as np
     import pandas as pd
 
@@ -37,11 +37,6 @@ def _libraries():
     if pd.api.types.is_object_dtype(string_dtype):
         string_dtype = None
     return pd, np, string_dtype
-
-
-def pandas():
-    """The pandas module (imported on first use)."""
-    return _libraries()[0]
 
 
 def _objects(np, values: list):

@@ -111,6 +111,8 @@ def format_tree(entities: list[dict], depth: int | None = None, types=None) -> s
 def tree_frame(entities: list[dict], depth: int | None = None, types=None):
     """The tree as rows (``level``, ``type``, ``name``, ``id``, ``parent_id``,
     ``hidden_below``), for ``--json`` and ``--csv``."""
+    import pandas as pd
+
     rows = [
         {
             "level": level,
@@ -123,8 +125,6 @@ def tree_frame(entities: list[dict], depth: int | None = None, types=None):
         for entity, level, hidden in tree_rows(entities, depth, types)
     ]
     columns = ["level", "type", "name", "id", "parent_id", "hidden_below"]
-    import pandas as pd
-
     return pd.DataFrame(rows, columns=columns)
 
 
