@@ -7,8 +7,8 @@ either way.
 """
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from .client import Flexilims
 from .errors import Forbidden, ProjectNotFound
 from .local import LocalSession
 from .session import Session
@@ -16,6 +16,9 @@ from .settings import check_database_url, default_database_url
 from .store import Store
 from .store.accounts import Accounts
 from .writes import is_hex_id
+
+if TYPE_CHECKING:
+    from .client import Flexilims
 
 #: The project a new embedded database starts with, so that a new user can
 #: try everything at once.
@@ -93,6 +96,8 @@ def open_session(
     """
     url = url or default_database_url()
     if is_server_url(url):
+        from .client import Flexilims  # requests: loaded for servers only
+
         client = Flexilims(
             username, password, base_url=url, token=token, timeout=timeout
         )
@@ -124,7 +129,7 @@ def _project_in_database(session: LocalSession, project: str) -> str:
     return found.id
 
 
-def _project_on_server(client: Flexilims, project: str) -> str:
+def _project_on_server(client: "Flexilims", project: str) -> str:
     projects = client.get_project_info()
     for info in projects:
         if project in (info.get("id"), info.get("uuid"), info.get("name")):

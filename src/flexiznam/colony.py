@@ -8,10 +8,12 @@ it and turns its row into mouse attributes.
 import logging
 import re
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .errors import ConfigurationError, FlexilimsError, NameNotUniqueError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("flexiznam")
 
@@ -21,6 +23,8 @@ def _attribute_name(column: str) -> str:
 
 
 def _attribute_value(value):
+    import pandas as pd
+
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     if isinstance(value, pd.Timestamp):
@@ -32,8 +36,10 @@ def _attribute_value(value):
     return value
 
 
-def read_colony_file(path: Path) -> pd.DataFrame:
+def read_colony_file(path: Path) -> "pd.DataFrame":
     """Read a colony export (CSV, or XLSX/XLS through openpyxl)."""
+    import pandas as pd
+
     if not path.exists():
         raise ConfigurationError(
             f"The colony file {path} does not exist: fix `colony: file:` in the config."

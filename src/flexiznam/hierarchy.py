@@ -15,7 +15,13 @@ from pathlib import PurePosixPath
 from . import colony, validation
 from .config import current_config, load_config
 from .errors import FlexilimsError, NameNotUniqueError, translated
-from .queries import RESERVED_NAMES, _session, format_results, get_entity, not_found
+from .queries import (
+    RESERVED_NAMES,
+    _session,
+    format_entity,
+    get_entity,
+    not_found,
+)
 from .sessions import get_flexilims_session
 
 CONFLICT_MODES = ("abort", "skip", "append", "overwrite", "update")
@@ -332,7 +338,7 @@ def _add_child(
         if conflicts == "abort":
             raise NameNotUniqueError(f"A {datatype} named {full_name} already exists")
         if conflicts == "skip":
-            return format_results([existing]).iloc[0]
+            return format_entity(existing)
         attributes = {
             "genealogy": _genealogy(parent) + [short_name],
             **attributes,
@@ -468,7 +474,7 @@ def add_mouse(
     )
     if existing is not None:
         if conflicts == "skip":
-            return format_results([existing]).iloc[0]
+            return format_entity(existing)
         if conflicts == "abort":
             raise NameNotUniqueError(
                 f"A mouse named {mouse_name} already exists in the project: "
@@ -498,7 +504,7 @@ def add_mouse(
             format_reply=False,
         )
         if conflicts == "skip":
-            return format_results([existing]).iloc[0]
+            return format_entity(existing)
     return update_entity(
         "mouse",
         id=existing["id"],

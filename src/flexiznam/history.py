@@ -7,10 +7,13 @@ Works the same on the embedded database and over a server, with the user's
 rights. Part of the flexiznam API; import these from :mod:`flexiznam.main`.
 """
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .errors import FlexilimsError, translated
 from .queries import _session, get_entity
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The columns of :func:`get_history`.
 HISTORY_COLUMNS = [
@@ -40,8 +43,10 @@ def _entity_id(session, name, datatype, id) -> str:
     return entity["id"]
 
 
-def history_frame(versions: list[dict]) -> pd.DataFrame:
+def history_frame(versions: list[dict]) -> "pd.DataFrame":
     """Versions as the session gives them, one row each (see :func:`get_history`)."""
+    import pandas as pd
+
     rows = []
     for version in versions:
         entity = version.get("after") or version.get("before") or {}

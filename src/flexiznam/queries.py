@@ -6,11 +6,10 @@ Part of the flexiznam API; import these from :mod:`flexiznam.main`.
 import os
 from pathlib import Path
 
-import pandas as pd
-
 from flexilims.errors import NotFound
 
 from .errors import FlexilimsError, NameNotUniqueError, translated
+from .frames import entity_frame, entity_series
 from .paths import get_data_root
 from .sessions import get_flexilims_session
 
@@ -38,6 +37,22 @@ def _session(flexilims_session, project_id):
     return get_flexilims_session(project_id)
 
 
+def _flat_rows(results) -> list[dict]:
+    """Entities with their attributes beside their fields, one dict each."""
+    rows = []
+    for result in results:
+        row = {k: v for k, v in result.items() if k != "attributes"}
+        for attr_name, attr_value in (result.get("attributes") or {}).items():
+            if attr_name in RESERVED_NAMES or attr_name in row:
+                raise FlexilimsError(
+                    f"An entity should not have {attr_name} as attribute: "
+                    f"{result.get('name')} ({result.get('id')}) has one. Rename it."
+                )
+            row[attr_name] = attr_value
+        rows.append(row)
+    return rows
+
+
 def format_results(results):
     """Make request output a nice DataFrame
 
@@ -56,18 +71,18 @@ def format_results(results):
     pandas.DataFrame
         Reply formatted as a DataFrame
     """
-    rows = []
-    for result in results:
-        row = {k: v for k, v in result.items() if k != "attributes"}
-        for attr_name, attr_value in (result.get("attributes") or {}).items():
-            if attr_name in RESERVED_NAMES or attr_name in row:
-                raise FlexilimsError(
-                    f"An entity should not have {attr_name} as attribute: "
-                    f"{result.get('name')} ({result.get('id')}) has one. Rename it."
-                )
-            row[attr_name] = attr_value
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return entity_frame(_flat_rows(results))
+
+
+def format_entity(entity: dict):
+    """One entity as :func:`format_results` would give its row: a
+    pandas.Series named 0."""
+    return entity_series(_flat_rows([entity])[0])
+
+
+def _indexed_by_name(results):
+    """:func:`format_results` indexed by name (the name kept as a column)."""
+    return entity_frame(_flat_rows(results), index_by_name=True)
 
 
 @translated()
@@ -128,11 +143,7 @@ def get_entities(
     )
     if not format_reply:
         return results
-    frame = format_results(results)
-    if len(frame):
-        frame = frame.set_index("name", drop=False)
-        frame.index.name = None
-    return frame
+    return _indexed_by_name(results)
 
 
 @translated()
@@ -199,7 +210,7 @@ def get_entity(
         raise NameNotUniqueError(f"{len(entities)} entities match {asked}: {hint}.")
     if not format_reply:
         return entities[0]
-    return format_results(entities).iloc[0]
+    return format_entity(entities[0])
 
 
 def not_found(datatype=None, name=None, id=None) -> FlexilimsError:
@@ -321,11 +332,7 @@ def get_children(
         results = session.get(children_datatype, origin_id=parent_id)
     if filter:
         results = [entity for entity in results if matches(entity, filter)]
-    frame = format_results(results)
-    if len(frame):
-        frame = frame.set_index("name", drop=False)
-        frame.index.name = None
-    return frame
+    return _indexed_by_name(results)
 
 
 def _parent_id(session, parent_id, parent_name) -> str:
@@ -437,16 +444,24 @@ def get_datasets(
         }
     roots = DataRoots(session)
     paths = {rec["name"]: [] for rec in recordings.values()}
+    found = {key: paths[rec["name"]] for key, rec in recordings.items()}
+    # The root of each (project, is_raw), as text, found once.
+    root_of: dict = {}
+    join = os.path.join
     for entity in below:
-        if entity["type"] != "dataset" or entity["origin_id"] not in recordings:
+        if entity["type"] != "dataset":
+            continue
+        into = found.get(entity["origin_id"])
+        if into is None:
             continue
         attributes = entity["attributes"]
         if dataset_type is not None and attributes.get("dataset_type") != dataset_type:
             continue
-        root = roots.of(entity.get("project"), _is_raw(attributes))
-        paths[recordings[entity["origin_id"]]["name"]].append(
-            os.path.join(root, attributes.get("path") or "")
-        )
+        key = (entity.get("project"), _is_raw(attributes))
+        root = root_of.get(key)
+        if root is None:
+            root = root_of[key] = os.fspath(roots.of(*key))
+        into.append(join(root, attributes.get("path") or ""))
     return paths
 
 

@@ -5,8 +5,6 @@ tree can stop at a depth and show only some types (an entity whose parent is
 hidden hangs from its nearest shown ancestor).
 """
 
-import pandas as pd
-
 
 def _label(entity: dict) -> str:
     attributes = entity.get("attributes") or {}
@@ -113,6 +111,8 @@ def format_tree(entities: list[dict], depth: int | None = None, types=None) -> s
 def tree_frame(entities: list[dict], depth: int | None = None, types=None):
     """The tree as rows (``level``, ``type``, ``name``, ``id``, ``parent_id``,
     ``hidden_below``), for ``--json`` and ``--csv``."""
+    import pandas as pd
+
     rows = [
         {
             "level": level,

@@ -11,9 +11,8 @@ booleans, lists and mappings of them). Values Python has a plain form for
 import datetime
 import json
 import math
+import sys
 from pathlib import PurePath
-
-import numpy as np
 
 from .errors import FlexilimsError
 
@@ -112,10 +111,13 @@ def plain_value(value, place: str):
     """
     if isinstance(value, dict):
         return {key: plain_value(item, f"{place}.{key}") for key, item in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        items = value.tolist() if isinstance(value, np.ndarray) else value
-        return [plain_value(item, f"{place}[{i}]") for i, item in enumerate(items)]
-    if isinstance(value, np.generic):
+    # A numpy value exists only once numpy is loaded: no need to load it here.
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, numpy.ndarray):
+        value = value.tolist()
+    if isinstance(value, list | tuple):
+        return [plain_value(item, f"{place}[{i}]") for i, item in enumerate(value)]
+    if numpy is not None and isinstance(value, numpy.generic):
         value = value.item()
     if isinstance(value, datetime.datetime):
         return value.strftime(TIME_FORMAT)

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
+from .. import memory
 from .. import settings as settings_module
 from ..errors import BadRequest, Forbidden
 from ..protocol import Conflicts
@@ -84,6 +85,7 @@ class Store:
         db.upgrade(engine)
         store = cls(engine, settings)
         store.ensure_lab_settings()
+        memory.settled("store")
         return store
 
     @property

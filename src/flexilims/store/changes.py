@@ -181,15 +181,13 @@ class Changes:
     def _fetch_projects(self, project_ids: set) -> None:
         ids = sorted(i for i in project_ids if is_hex_id(i))
         if ids:
-            query = sa.select(m.projects).where(m.projects.c.id.in_(ids))
-            self.projects = {row.id: row for row in self.conn.execute(query)}
+            rows = self.conn.execute(_PROJECTS, {"ids": ids})
+            self.projects = {row.id: row for row in rows}
 
     def _fetch_entities(self, ids: list[str], *, lock: bool) -> None:
+        query = _ENTITIES_LOCKED if lock and self.store.is_postgres else _ENTITIES
         for chunk in _chunks(ids):
-            query = sa.select(*ENTITY_COLUMNS).where(m.entities.c.id.in_(chunk))
-            if lock and self.store.is_postgres:
-                query = _locked(query)
-            for row in self.conn.execute(query):
+            for row in self.conn.execute(query, {"ids": chunk}):
                 self.rows[row.id] = dict(row._mapping)
 
     def _fetch_links(self, ids: list[str]) -> None:
@@ -214,17 +212,11 @@ class Changes:
             elif op.op == "update" and op.id in self.rows:
                 project = self.rows[op.id]["project_id"]
                 wanted.setdefault((project, op.type), set()).add(op.name)
-        e = m.entities
+        query = _NAMED_LOCKED if self.store.is_postgres else _NAMED
         for (project_id, datatype), names in wanted.items():
             for chunk in _chunks(sorted(names)):
-                query = sa.select(*ENTITY_COLUMNS).where(
-                    e.c.project_id == project_id,
-                    e.c.type == datatype,
-                    e.c.name.in_(chunk),
-                )
-                if self.store.is_postgres:
-                    query = _locked(query)
-                for row in self.conn.execute(query):
+                values = {"project_id": project_id, "type": datatype, "names": chunk}
+                for row in self.conn.execute(query, values):
                     self.names[(project_id, datatype, row.name)] = row.id
                     self.rows.setdefault(row.id, dict(row._mapping))
 
@@ -611,6 +603,22 @@ def _locked(query: sa.Select) -> sa.Select:
     with ``FOR NO KEY UPDATE``: inserts of children (whose foreign key check
     shares the parent's key) need not wait."""
     return query.order_by(m.entities.c.id).with_for_update(key_share=True)
+
+
+# The look-ups of :meth:`Changes.prepare`, built once and bound per call.
+_PROJECTS = sa.select(m.projects).where(
+    m.projects.c.id.in_(sa.bindparam("ids", expanding=True))
+)
+_ENTITIES = sa.select(*ENTITY_COLUMNS).where(
+    m.entities.c.id.in_(sa.bindparam("ids", expanding=True))
+)
+_ENTITIES_LOCKED = _locked(_ENTITIES)
+_NAMED = sa.select(*ENTITY_COLUMNS).where(
+    m.entities.c.project_id == sa.bindparam("project_id"),
+    m.entities.c.type == sa.bindparam("type"),
+    m.entities.c.name.in_(sa.bindparam("names", expanding=True)),
+)
+_NAMED_LOCKED = _locked(_NAMED)
 
 
 def _may_move(op: Operation) -> bool:

@@ -1,0 +1,120 @@
+"""Benchmark of start-up: what a new Python process pays before its first answer.
+
+Each figure is the median (and worst) of several fresh subprocesses, with the
+CPU time the child used beside the wall time:
+
+- ``import flexiznam.main`` (target: at most 0.6 s);
+- on a fresh HOME (a new temporary folder, no config, no database): the first
+  ``get_flexilims_session('demo')`` plus one ``get_entities`` (target: at most
+  0.9 s, the import included);
+- the same on a HOME whose database exists already (every later process).
+
+``python -X importtime`` shows where an import's time goes:
+``python -X importtime -c "import flexiznam.main" 2>&1 | sort -t'|' -k2 -n``.
+
+Run: ``python bench/bench_startup.py [--runs 7] [--python PATH]``. Measure
+with the Python of an environment that has flexiznam installed without its
+test extras (``--python``) to see what a user gets: pytest brings Pygments,
+which Alembic's Mako loads (about 0.1 s) when a new database is migrated.
+"""
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+IMPORT = "import flexiznam.main"
+FIRST_CALL = (
+    "import flexiznam.main as flz\n"
+    "session = flz.get_flexilims_session('demo')\n"
+    "flz.get_entities('mouse', flexilims_session=session)\n"
+)
+#: The same with the session's own ``get`` (a list of dicts: no pandas).
+FIRST_GET = (
+    "import flexiznam.main as flz\n"
+    "session = flz.get_flexilims_session('demo')\n"
+    "session.get('mouse')\n"
+)
+
+
+def _environment(home: str) -> dict:
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("FLEXIZNAM", "FLEXILIMS"))
+    }
+    environment["HOME"] = home
+    return environment
+
+
+PYTHON = [sys.executable]
+
+
+def run_once(code: str, home: str) -> tuple[float, float]:
+    """Wall and CPU seconds of one ``python -c code`` with ``HOME=home``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run([*PYTHON, "-c", code], env=_environment(home), check=True, cwd=home)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def measure(label: str, code: str, runs: int, fresh_home: bool, target=None):
+    walls, cpus = [], []
+    with tempfile.TemporaryDirectory(prefix="flexiznam-startup-") as shared:
+        if not fresh_home:
+            run_once(code, shared)  # create the config folder and the database
+        for _ in range(runs):
+            if fresh_home:
+                with tempfile.TemporaryDirectory(prefix="flexiznam-home-") as home:
+                    wall, cpu = run_once(code, home)
+            else:
+                wall, cpu = run_once(code, shared)
+            walls.append(wall)
+            cpus.append(cpu)
+    goal = f" (target: <= {target} s)" if target else ""
+    print(
+        f"{label}: median {statistics.median(walls):.3f} s, "
+        f"max {max(walls):.3f} s, CPU median {statistics.median(cpus):.3f} s{goal}"
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--python", default=sys.executable, help="the interpreter to start"
+    )
+    args = parser.parse_args()
+    PYTHON[0] = args.python
+    measure("import flexiznam.main", IMPORT, args.runs, True, target=0.6)
+    measure(
+        "fresh HOME: import + get_flexilims_session('demo') + get_entities",
+        FIRST_CALL,
+        args.runs,
+        True,
+        target=0.9,
+    )
+    measure(
+        "fresh HOME: import + get_flexilims_session('demo') + session.get",
+        FIRST_GET,
+        args.runs,
+        True,
+        target=0.9,
+    )
+    measure(
+        "existing HOME: import + get_flexilims_session('demo') + get_entities",
+        FIRST_CALL,
+        args.runs,
+        False,
+    )
+
+
+if __name__ == "__main__":
+    main()

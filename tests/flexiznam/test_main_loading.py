@@ -1,0 +1,81 @@
+"""What ``import flexiznam.main`` and a first call load: a new Python process
+pays for pandas, SQLAlchemy, Alembic and requests only when a call needs
+them (start-up time is part of every script a lab runs)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from flexilims.store import db
+
+#: Libraries that cost tens to hundreds of milliseconds to import.
+HEAVY = ("pandas", "numpy", "sqlalchemy", "alembic", "mako", "requests")
+
+
+def loaded_after(code: str) -> set[str]:
+    """The heavy libraries a fresh interpreter (with this process's
+    environment, so its flexiznam config) has loaded after ``code``."""
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    modules = json.loads(result.stdout.splitlines()[-1])
+    return {name for name in HEAVY if name in modules}
+
+
+def test_importing_the_api_loads_no_heavy_library():
+    assert loaded_after("import flexiznam.main") == set()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_session_on_a_current_database_loads_neither_alembic_nor_requests(
+    config_dir, project
+):
+    """The config names the test's SQLite database, migrated (at db.HEAD)."""
+    engine_loaded = loaded_after(
+        "import flexiznam.main as flz\n"
+        "session = flz.get_flexilims_session('test')\n"
+        "assert session.get('mouse') == []"
+    )
+    assert engine_loaded == {"sqlalchemy"}
+    with_frames = loaded_after(
+        "import flexiznam.main as flz\n"
+        "session = flz.get_flexilims_session('test')\n"
+        "assert flz.get_entities('mouse', flexilims_session=session).empty"
+    )
+    assert with_frames == {"sqlalchemy", "pandas", "numpy"}
+
+
+def test_the_test_database_is_at_head(sqlite_url):
+    """The premise of the test above: the database needs no migration."""
+    engine = db.create_engine(sqlite_url)
+    assert db.schema_is_current(engine)
+    engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_loaded_libraries_are_out_of_the_collectors_way(config_dir, project):
+    """Once a session is open and pandas loaded, full garbage collections walk
+    the objects made since, not the libraries' (a full pass over those costs
+    tens of milliseconds and made p99 several times the median)."""
+    probe = (
+        "import gc, flexiznam.main as flz\n"
+        "session = flz.get_flexilims_session('test')\n"
+        "flz.get_entities('mouse', flexilims_session=session)\n"
+        "print(gc.get_freeze_count(), len(gc.get_objects()))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    frozen, walked = map(int, result.stdout.split())
+    assert walked < frozen / 10
