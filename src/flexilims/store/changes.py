@@ -24,6 +24,7 @@ transaction is rolled back).
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -32,10 +33,13 @@ from ..errors import BadRequest, Forbidden
 from ..protocol import Conflicts
 from ..writes import (
     Limits,
+    Nulls,
+    attributes_json,
     check_name,
     check_no_loop,
     check_parent_type,
     check_size,
+    checked_and_stored,
     checked_attributes,
     failed,
     is_hex_id,
@@ -92,6 +96,9 @@ class Operation:
     check_settings: bool = True
     #: The history row's action (default: ``create`` or ``update``).
     action: str | None = None
+    #: create: read NaN attribute values as null (imports of pandas' dumps),
+    #: counted in :attr:`Changes.nulls`.
+    nan_as_null: bool = False
 
     def describe(self) -> str:
         """``create dataset NAME`` or ``update dataset ID``, for error messages."""
@@ -142,6 +149,11 @@ class Changes:
         self.updated: dict[str, _Staged] = {}
         self.results: list[dict] = []
         self.echoes: dict[str, dict] = {}
+        #: The JSON text of staged attributes, computed once when checked:
+        #: entity id -> (attributes, text), used while the row still holds
+        #: those attributes.
+        self.texts: dict[str, tuple[dict, str]] = {}
+        self.nulls = Nulls()
         self.stamp = now_ms()
 
     def run(self, operations: list[Operation]) -> "Changes":
@@ -364,11 +376,16 @@ class Changes:
         origin = self._origin(op, on_update=False)
         check_name(op.type, op.name, "Save", self.limits)
         self._check_links(op.other_relations)
-        sent = checked_attributes(op.attributes, "Save", self.limits)
+        sent, stored = checked_and_stored(
+            op.attributes,
+            "Save",
+            self.limits,
+            self.nulls if op.nan_as_null else None,
+        )
         if op.kept is None:
             # Names are lower-cased on save; restores and imports keep them
             # as they were (update-one does not lower-case).
-            sent = lower_keys(sent)
+            sent, stored = lower_keys(sent), lower_keys(stored)
         if op.check_settings:
             validate_attributes(
                 op.type,
@@ -385,7 +402,7 @@ class Changes:
         self.claimed.add(key)
         existing = self.names.get(key)
         if existing is None:
-            return "created", self._stage_new(op, project, origin, sent)
+            return "created", self._stage_new(op, project, origin, sent, stored)
         if op.conflicts == Conflicts.ABORT:
             raise self._name_taken("Save", op.type, op.name, project.id)
         if op.conflicts == Conflicts.SKIP:
@@ -403,9 +420,8 @@ class Changes:
         self._stage_update(current, stored, None, origin_id, op, "Update", echoed)
         return "updated", existing
 
-    def _stage_new(self, op: Operation, project, origin, sent: dict) -> str:
-        stored = stored_attributes(sent)
-        check_size(stored, "Save", self.limits)
+    def _stage_new(self, op: Operation, project, origin, sent, stored) -> str:
+        text = attributes_json(stored, "Save", self.limits)
         kept = op.kept or {}
         entity_id = kept.get("id") or new_id()
         if entity_id in self.rows or entity_id in self.created:
@@ -430,6 +446,7 @@ class Changes:
             after=row, links=list(op.other_relations), action=op.action or "create"
         )
         self.echoes[entity_id] = sent
+        self.texts[entity_id] = (stored, text)
         return entity_id
 
     def _check_settings(self, op: Operation, rules, stored: dict, action: str):
@@ -552,7 +569,10 @@ class Changes:
             staged.after["date_updated"] = self.stamp
         self._number(new)
         insert_entities(
-            self.conn, new, {key: row.name for key, row in self.projects.items()}
+            self.conn,
+            new,
+            {key: row.name for key, row in self.projects.items()},
+            self.texts,
         )
         if changed:
             update_entities(self.conn, [staged.after for staged in changed])
@@ -569,6 +589,7 @@ class Changes:
             [(s.action, None, s.after) for s in self.created.values()]
             + [(s.action, s.before, s.after) for s in changed],
             self.stamp,
+            self.texts,
         )
 
     def _number(self, new: list[dict]) -> None:
@@ -632,11 +653,15 @@ def _chunks(values: list) -> Iterable[list]:
 # ----------------------------------------------------------- bulk writes
 
 
-def insert_entities(conn, rows: list[dict], project_names: dict) -> None:
+def insert_entities(
+    conn, rows: list[dict], project_names: dict, texts: dict | None = None
+) -> None:
     """Insert entity rows (in order: parents first) with their index rows.
 
     ``project_names`` gives the name of each project (for the message of a
-    name taken meanwhile: PostgreSQL reads nothing more after an error).
+    name taken meanwhile: PostgreSQL reads nothing more after an error);
+    ``texts`` the attributes' JSON text already made (see
+    :attr:`Changes.texts`).
 
     Raises
     ------
@@ -648,7 +673,11 @@ def insert_entities(conn, rows: list[dict], project_names: dict) -> None:
     if not rows:
         return
     try:
-        db.bulk_insert(conn, m.entities, [entity_row(row) for row in rows])
+        db.bulk_insert(
+            conn,
+            m.entities,
+            [entity_row(row, _text_of(row, texts)) for row in rows],
+        )
     except sa.exc.IntegrityError as error:
         if len(rows) == 1 and db.is_unique_violation(error):
             row = rows[0]
@@ -723,11 +752,16 @@ def reindex(conn, rows: list[dict]) -> None:
 HISTORY_COLUMNS = tuple(c for c in m.history.columns if c.name != "id")
 
 
-def record_history(conn, actor: Actor, changes: list[tuple], stamp: int) -> None:
+def record_history(
+    conn, actor: Actor, changes: list[tuple], stamp: int, texts: dict | None = None
+) -> None:
     """One history row per change: ``(action, before, after)`` with rows or
-    entity replies (None for a creation's before or a deletion's after)."""
+    entity replies (None for a creation's before or a deletion's after);
+    ``texts`` the attributes' JSON text already made (see
+    :attr:`Changes.texts`)."""
     rows = []
     for action, before, after in changes:
+        text = _text_of(after, texts) if after is not None else None
         before = _as_reply(before)
         after = _as_reply(after)
         entity = before or after
@@ -739,7 +773,7 @@ def record_history(conn, actor: Actor, changes: list[tuple], stamp: int) -> None
                 actor.full_name,
                 stamp,
                 db.json_text(before) if before is not None else None,
-                db.json_text(after) if after is not None else None,
+                _reply_json(after, text) if after is not None else None,
             )
         )
     db.bulk_insert(conn, m.history, rows, columns=HISTORY_COLUMNS)
@@ -749,6 +783,22 @@ def _as_reply(entity):
     if entity is None or "incrementalId" in entity:
         return entity
     return entity_reply(entity)
+
+
+def _text_of(row: dict, texts: dict | None) -> str | None:
+    """The JSON text of a row's attributes, if made already for these very
+    attributes."""
+    known = texts.get(row["id"]) if texts else None
+    if known is not None and known[0] is row.get("attributes"):
+        return known[1]
+    return None
+
+
+def _reply_json(reply: dict, attributes_text: str | None) -> str:
+    """A reply as JSON text, its attributes spliced in from their text."""
+    if attributes_text is None:
+        return db.json_text(reply)
+    return db.json_text({**reply, "attributes": orjson.Fragment(attributes_text)})
 
 
 # -------------------------------------------------------------- counters

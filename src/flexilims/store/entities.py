@@ -129,10 +129,13 @@ _entity_values = operator.itemgetter(*(c.name for c in m.entities.columns))
 _ATTRIBUTES_AT = [c.name for c in m.entities.columns].index("attributes")
 
 
-def entity_row(entity: Mapping) -> tuple:
-    """An entity dict as a row for :func:`flexilims.db.bulk_insert`."""
+def entity_row(entity: Mapping, attributes_json: str | None = None) -> tuple:
+    """An entity dict as a row for :func:`flexilims.db.bulk_insert`
+    (``attributes_json``: its attributes as JSON text, when made already)."""
     row = list(_entity_values(entity))
-    row[_ATTRIBUTES_AT] = db.json_text(row[_ATTRIBUTES_AT])
+    if attributes_json is None:
+        attributes_json = db.json_text(row[_ATTRIBUTES_AT])
+    row[_ATTRIBUTES_AT] = attributes_json
     return tuple(row)
 
 
