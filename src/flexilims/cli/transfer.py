@@ -41,21 +41,21 @@ def import_command(file, project_name, create_project, created_by, progress, dat
     FILE holds root entities keyed by name, each with its fields and a
     `children` object (the Flexilims offline format; `-` reads standard
     input). Ids, names, dates, createdBy and incremental ids are kept. The
-    import is one transaction: a problem names the entity and writes nothing.
+    file is read as it is imported, in one transaction: a problem names the
+    entity and writes nothing.
     """
     try:
-        data = json.load(file)
+        summary = import_project(
+            open_store(database),
+            file,
+            project_name,
+            progress=progress,
+            create_project=create_project,
+            created_by=created_by,
+        )
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         name = getattr(file, "name", "-")
         raise click.ClickException(f"{name} is not valid JSON: {error}") from None
-    summary = import_project(
-        open_store(database),
-        data,
-        project_name,
-        progress=progress,
-        create_project=create_project,
-        created_by=created_by,
-    )
     created = " (created)" if summary["project_created"] else ""
     click.echo(
         f"Imported {_plural(summary['entities'], 'entity')} and "
