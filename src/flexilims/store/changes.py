@@ -54,10 +54,9 @@ from .entities import (
     COUNTER_BUMPS,
     ENTITY_COLUMNS,
     Actor,
-    attribute_value_rows,
     entity_reply,
     entity_row,
-    index_row,
+    index_rows,
     new_id,
     now_ms,
 )
@@ -281,12 +280,12 @@ class Changes:
         return rules
 
     def _project(self, project_id) -> sa.Row:
-        if not is_hex_id(project_id):
+        row = self.projects.get(project_id) if isinstance(project_id, str) else None
+        if row is None and not is_hex_id(project_id):
             raise BadRequest(
                 "please provide a valid hexadecimal value for project_id",
                 field="project_id",
             )
-        row = self.projects.get(project_id)
         if row is None:
             raise BadRequest(f"project {project_id} not found", field="project_id")
         if not self.actor.can_access(project_id):
@@ -311,14 +310,14 @@ class Changes:
             return self.entity(self.refs[op.origin_ref])
         if op.origin_id is None:
             return None
-        if not is_hex_id(op.origin_id):
+        origin = self.entity(op.origin_id) if isinstance(op.origin_id, str) else None
+        if origin is None and not is_hex_id(op.origin_id):
             if on_update:
                 raise BadRequest(
                     "please provide a valid hexadecimal value for origin_id",
                     field="origin_id",
                 )
             raise BadRequest("origin not found", field="origin_id")
-        origin = self.entity(op.origin_id)
         if origin is None:
             raise BadRequest("origin not found", field="origin_id")
         return origin
@@ -692,11 +691,7 @@ def insert_entities(
     db.bulk_insert(
         conn,
         m.attribute_values,
-        [
-            index_row(r)
-            for row in rows
-            for r in attribute_value_rows(row, row["attributes"])
-        ],
+        [r for row in rows for r in index_rows(row, row["attributes"])],
     )
 
 
@@ -739,11 +734,7 @@ def reindex(conn, rows: list[dict]) -> None:
     db.bulk_insert(
         conn,
         m.attribute_values,
-        [
-            index_row(r)
-            for row in rows
-            for r in attribute_value_rows(row, row["attributes"])
-        ],
+        [r for row in rows for r in index_rows(row, row["attributes"])],
     )
 
 

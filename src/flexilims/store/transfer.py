@@ -63,6 +63,7 @@ _NOT_AN_OBJECT = "the file must hold a JSON object of root entities keyed by nam
 class _Node:
     """One entity of the file, its fields checked, as a creation."""
 
+    id: str
     path: str
     operation: Operation
     links: list[str]
@@ -70,10 +71,6 @@ class _Node:
     project: str | None
     #: The fields the file did not give, filled with defaults.
     defaults: list[str] = field(default_factory=list)
-
-    @property
-    def id(self) -> str:
-        return self.operation.kept["id"]
 
 
 def _refused(path: str | None, message: str) -> BadRequest:
@@ -215,6 +212,7 @@ class _Reading:
             attributes = {}
         project = self.id_field(entity.get("project"))
         return _Node(
+            id=entity_id,
             path=path,
             operation=Operation(
                 index=0,
