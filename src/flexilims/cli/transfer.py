@@ -6,11 +6,12 @@ is done by :mod:`flexilims.transfer`.
 """
 
 import json
+import os
 
 import click
-import orjson
 
-from ..store.transfer import export_project, import_project
+from ..store.dumpfile import write_roots
+from ..store.transfer import export_roots, import_project
 from .common import database_option, open_store
 
 
@@ -86,20 +87,30 @@ def export_command(project_name, file, database):
 
     `flexilims import` reads it back; `-` writes to standard output.
     """
-    data = export_project(open_store(database), project_name)
-    text = orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
+    entities = 0
+
+    def counted(roots):
+        nonlocal entities
+        for key, root in roots:
+            stack = [root]
+            while stack:
+                entities += 1
+                stack.extend(stack.pop()["children"].values())
+            yield key, root
+
+    roots = counted(export_roots(open_store(database), project_name))
     if file == "-":
-        click.get_binary_stream("stdout").write(text)
+        write_roots(click.get_binary_stream("stdout"), roots)
     else:
-        with open(file, "wb") as stream:
-            stream.write(text)
-    count = 0
-    stack = list(data.values())
-    while stack:
-        entity = stack.pop()
-        count += 1
-        stack.extend(entity["children"].values())
+        partial = f"{file}.partial"
+        try:
+            with open(partial, "wb") as stream:
+                write_roots(stream, roots)
+            os.replace(partial, file)
+        finally:
+            if os.path.exists(partial):
+                os.remove(partial)
     click.echo(
-        f"Exported {_plural(count, 'entity')} of project {project_name} to {file}.",
+        f"Exported {_plural(entities, 'entity')} of project {project_name} to {file}.",
         err=file == "-",
     )
