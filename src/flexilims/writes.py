@@ -164,25 +164,26 @@ def _stored(value, depth: int, limits: Limits, nulls: Nulls | None):
             nulls.count += 1
             return None
         raise _Unstorable(None, value)
-    if kind is dict or kind is list:
-        return _stored_container(value, depth, limits, nulls)
+    if kind is list or kind is dict:
+        return _stored_container(value, depth, limits, nulls, kind is dict)
     return _stored_other(value, depth, limits, nulls)
 
 
-def _stored_container(value, depth: int, limits: Limits, nulls: Nulls | None):
+def _stored_container(value, depth, limits: Limits, nulls, mapping: bool):
     if depth >= limits.max_depth:
         raise _Unstorable(f"is nested deeper than {limits.max_depth} levels")
     if not value:
         return None
-    if not isinstance(value, Mapping):
+    if not mapping:
         return [_stored(item, depth + 1, limits, nulls) for item in value]
     stored = {}
     for key, item in value.items():
-        if not isinstance(key, str):
-            raise _Unstorable("has a key that is not a string")
-        problem = text_problem(key)
-        if problem:
-            raise _Unstorable(f"has a key that {problem}")
+        if type(key) is not str or not key.isascii() or "\x00" in key:
+            if not isinstance(key, str):
+                raise _Unstorable("has a key that is not a string")
+            problem = text_problem(key)
+            if problem:
+                raise _Unstorable(f"has a key that {problem}")
         stored[key] = _stored(item, depth + 1, limits, nulls)
     return stored
 
@@ -202,7 +203,9 @@ def _stored_other(value, depth: int, limits: Limits, nulls: Nulls | None):
     if isinstance(value, float):
         return None if _stored(float(value), depth, limits, nulls) is None else value
     if isinstance(value, Mapping | list | tuple):
-        return _stored_container(value, depth, limits, nulls)
+        return _stored_container(
+            value, depth, limits, nulls, isinstance(value, Mapping)
+        )
     raise _Unstorable(f"is a {type(value).__name__}, which JSON cannot hold")
 
 
