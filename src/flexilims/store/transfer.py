@@ -278,6 +278,7 @@ class _Source:
         if not _seekable(data):
             self.spool = tempfile.TemporaryFile()
             shutil.copyfileobj(data, self.spool)
+            self.spool.seek(0)
             self.data = self.spool
         self.start = self.data.tell()
 
