@@ -1,4 +1,11 @@
-"""Bulk loading on SQLite: the per-row triggers of ``entities`` set aside.
+"""Bulk loading: rows written by a second thread, and SQLite's per-row
+triggers of ``entities`` set aside.
+
+:class:`BackgroundInserts` inserts the rows that nothing in a transaction
+reads again (attribute index, history, links) on the same connection from a
+thread of its own, while the caller parses and checks the next chunk: the
+driver inserts without holding Python's global lock, so a large import uses
+both the database's time and Python's at once.
 
 On SQLite, triggers of migration 0003 keep two derived tables in step with
 ``entities`` row by row: ``entity_counts`` (entities per project, type and
@@ -21,8 +28,14 @@ triggers run once per statement already and are left alone.
 """
 
 import hashlib
+import queue
+import sqlite3
+import threading
 from contextlib import contextmanager
 
+import sqlalchemy as sa
+
+from . import db
 from .models import SQLITE_NAME_SEARCH
 
 #: The triggers set aside, and the SHA-256 of the SQL they must have (that of
@@ -118,3 +131,69 @@ def deferred_entity_triggers(conn):
 
 def _last_rowid(conn, table: str) -> int:
     return conn.exec_driver_sql(f"SELECT coalesce(max(rowid), 0) FROM {table}").scalar()
+
+
+class BackgroundInserts:
+    """Inserts done by one thread, in order, in the caller's transaction.
+
+    Only for rows that nothing in the transaction reads before it ends; the
+    caller's own statements on the connection wait for the driver while an
+    insert runs (both drivers serialize the use of a connection).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.Connection
+        A connection in a write transaction.
+    depth : int
+        Batches that may wait (bounding memory): :meth:`insert` blocks beyond.
+    """
+
+    def __init__(self, conn: sa.Connection, depth: int = 2):
+        self.driver = conn.connection.driver_connection
+        self.queue: queue.Queue = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+        self.stopped = False
+        self.thread = threading.Thread(
+            target=self._run, name="flexilims-inserts", daemon=True
+        )
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (item := self.queue.get()) is not None:
+            if self.error is None and not self.stopped:
+                try:
+                    db.driver_insert(self.driver, *item)
+                except BaseException as error:  # noqa: BLE001 - raised by the caller
+                    self.error = error
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            error, self.error = self.error, None
+            driver = isinstance(error, sqlite3.Error) or hasattr(error, "sqlstate")
+            if not driver:
+                raise error
+            raise sa.exc.DBAPIError.instance(None, None, error, type(error)) from error
+
+    def insert(self, table: sa.Table, rows: list, columns=None) -> None:
+        """Queue rows to insert (:func:`flexilims.store.db.bulk_insert`'s
+        arguments, without the connection); raise the error of an earlier
+        insert, if any."""
+        self._raise()
+        if rows:
+            self.queue.put((table, rows, columns))
+
+    def finish(self) -> None:
+        """Wait for every queued insert; raise the first error."""
+        self._stop()
+        self._raise()
+
+    def close(self) -> None:
+        """Stop the thread, skipping what is still queued (the transaction is
+        given up); raise nothing."""
+        self.stopped = True
+        self._stop()
+
+    def _stop(self) -> None:
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()

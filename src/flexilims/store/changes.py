@@ -21,6 +21,7 @@ A refusal raises the rule's error; nothing is written (the caller's
 transaction is rolled back).
 """
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -130,10 +131,25 @@ class Changes:
         Every attribute must be defined in the lab settings.
     allow_nulls : bool
         Updates write empty strings (otherwise they are ignored).
+    inserts : callable, optional
+        ``inserts(table, rows, columns=None)`` inserts the rows nothing in the
+        transaction reads again (index, links, history) when they are
+        written: an import's :class:`flexilims.store.bulk.BackgroundInserts`
+        (default: :func:`flexilims.store.db.bulk_insert` at once).
     """
 
-    def __init__(self, store, conn, actor: Actor, *, strict=False, allow_nulls=False):
+    def __init__(
+        self,
+        store,
+        conn,
+        actor: Actor,
+        *,
+        strict=False,
+        allow_nulls=False,
+        inserts=None,
+    ):
         self.store, self.conn, self.actor = store, conn, actor
+        self.inserts = inserts or functools.partial(db.bulk_insert, conn)
         self.strict, self.allow_nulls = strict, allow_nulls
         self.limits = Limits.from_settings(store.settings)
         self.rules: dict = {}
@@ -572,6 +588,7 @@ class Changes:
             new,
             {key: row.name for key, row in self.projects.items()},
             self.texts,
+            self.inserts,
         )
         if changed:
             update_entities(self.conn, [staged.after for staged in changed])
@@ -581,7 +598,7 @@ class Changes:
             for entity_id, staged in {**self.created, **self.updated}.items()
             for linked in staged.links
         ]
-        db.bulk_insert(self.conn, m.entity_links, links)
+        self.inserts(m.entity_links, links)
         record_history(
             self.conn,
             self.actor,
@@ -589,6 +606,7 @@ class Changes:
             + [(s.action, s.before, s.after) for s in changed],
             self.stamp,
             self.texts,
+            self.inserts,
         )
 
     def _number(self, new: list[dict]) -> None:
@@ -653,14 +671,19 @@ def _chunks(values: list) -> Iterable[list]:
 
 
 def insert_entities(
-    conn, rows: list[dict], project_names: dict, texts: dict | None = None
+    conn,
+    rows: list[dict],
+    project_names: dict,
+    texts: dict | None = None,
+    inserts=None,
 ) -> None:
     """Insert entity rows (in order: parents first) with their index rows.
 
     ``project_names`` gives the name of each project (for the message of a
     name taken meanwhile: PostgreSQL reads nothing more after an error);
     ``texts`` the attributes' JSON text already made (see
-    :attr:`Changes.texts`).
+    :attr:`Changes.texts`); ``inserts`` inserts the index rows (default:
+    :func:`flexilims.store.db.bulk_insert` at once).
 
     Raises
     ------
@@ -688,8 +711,7 @@ def insert_entities(
             "Save failed. An entity was created or deleted at the same time "
             f"({type(error.orig).__name__}); try again."
         ) from error
-    db.bulk_insert(
-        conn,
+    (inserts or functools.partial(db.bulk_insert, conn))(
         m.attribute_values,
         [r for row in rows for r in index_rows(row, row["attributes"])],
     )
@@ -744,12 +766,18 @@ HISTORY_COLUMNS = tuple(c for c in m.history.columns if c.name != "id")
 
 
 def record_history(
-    conn, actor: Actor, changes: list[tuple], stamp: int, texts: dict | None = None
+    conn,
+    actor: Actor,
+    changes: list[tuple],
+    stamp: int,
+    texts: dict | None = None,
+    inserts=None,
 ) -> None:
     """One history row per change: ``(action, before, after)`` with rows or
     entity replies (None for a creation's before or a deletion's after);
     ``texts`` the attributes' JSON text already made (see
-    :attr:`Changes.texts`)."""
+    :attr:`Changes.texts`); ``inserts`` inserts the rows (default:
+    :func:`flexilims.store.db.bulk_insert` at once)."""
     rows = []
     for action, before, after in changes:
         text = _text_of(after, texts) if after is not None else None
@@ -767,7 +795,9 @@ def record_history(
                 _reply_json(after, text) if after is not None else None,
             )
         )
-    db.bulk_insert(conn, m.history, rows, columns=HISTORY_COLUMNS)
+    (inserts or functools.partial(db.bulk_insert, conn))(
+        m.history, rows, HISTORY_COLUMNS
+    )
 
 
 def _as_reply(entity):

@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 from .. import protocol
 from ..errors import BadRequest, FlexilimsError, NameTaken
 from ..writes import is_hex_id
-from . import bulk, db, dumpfile
+from . import bulk, dumpfile
 from . import models as m
 from .changes import Changes, Operation
 from .entities import Actor, new_id, now_ms
@@ -374,9 +374,9 @@ class _Import:
     written a chunk at a time; roots whose origin comes later in the file,
     and links to entities not written yet, wait for the end."""
 
-    def __init__(self, store, conn, source: _Source, reading: _Reading, bar):
+    def __init__(self, store, conn, source: _Source, reading: _Reading, bar, inserts):
         self.store, self.conn, self.source = store, conn, source
-        self.reading, self.bar = reading, bar
+        self.reading, self.bar, self.inserts = reading, bar, inserts
         self.actor = Actor(
             username=reading.created_by, full_name=reading.created_by, is_admin=True
         )
@@ -482,7 +482,7 @@ class _Import:
         for index, operation in enumerate(operations):
             operation.index = index
             operation.project_id = self.project.id
-        changes = Changes(self.store, self.conn, self.actor)
+        changes = Changes(self.store, self.conn, self.actor, inserts=self.inserts)
         changes.prepare(operations)
         for node in chunk:
             try:
@@ -526,7 +526,7 @@ class _Import:
                     pairs.append((node.id, linked))
                 else:
                     self.later_links.append((node, linked))
-        db.bulk_insert(self.conn, m.entity_links, pairs)
+        self.inserts(m.entity_links, pairs)
         self.links += len(pairs)
 
     def _write_later_links(self) -> None:
@@ -539,7 +539,7 @@ class _Import:
                     "database.",
                 )
             pairs.append((node.id, linked))
-        db.bulk_insert(self.conn, m.entity_links, pairs)
+        self.inserts(m.entity_links, pairs)
         self.links += len(pairs)
 
     def _refusal(self, node: _Node, error: FlexilimsError, changes) -> BadRequest:
@@ -671,8 +671,13 @@ def import_project(
             tqdm(desc="Importing", unit=" entities", disable=not progress) as bar,
             bulk.deferred_entity_triggers(conn),
         ):
-            work = _Import(store, conn, source, reading, bar)
-            work.run(project_name, create_project)
+            inserts = bulk.BackgroundInserts(conn)
+            try:
+                work = _Import(store, conn, source, reading, bar, inserts.insert)
+                work.run(project_name, create_project)
+                inserts.finish()
+            finally:
+                inserts.close()
     finally:
         source.close()
     return {

@@ -110,3 +110,38 @@ def test_a_refused_import_leaves_the_triggers(sqlite_store, snapshot):
     assert browse.counts(store, ADMIN, project.id) == [
         {"type": "mouse", "kind": "", "count": 1}
     ]
+
+
+def test_background_inserts_raise_the_driver_error_in_the_caller(store, snapshot):
+    """A row the database refuses, inserted by the second thread, fails the
+    caller's transaction with the same error as an insert of its own."""
+    before = snapshot(store)
+    with pytest.raises(sa.exc.IntegrityError):
+        with store.write() as conn:
+            inserts = bulk.BackgroundInserts(conn)
+            try:
+                inserts.insert(m.entity_links, [(HEX + "1", HEX + "2")])
+                inserts.finish()
+            finally:
+                inserts.close()
+    assert snapshot(store) == before
+
+
+def test_background_inserts_are_in_the_transaction(store, project):
+    with store.write() as conn:
+        inserts = bulk.BackgroundInserts(conn)
+        try:
+            inserts.insert(
+                m.counters, [(f"kind{index}", index) for index in range(500)]
+            )
+            inserts.insert(m.counters, [("last", 1)])
+            inserts.finish()
+        finally:
+            inserts.close()
+        assert (
+            conn.execute(sa.select(sa.func.count()).select_from(m.counters)).scalar()
+            >= 501
+        )
+    with store.read() as conn:
+        names = set(conn.execute(sa.select(m.counters.c.name)).scalars())
+    assert {"kind0", "kind499", "last"} <= names
