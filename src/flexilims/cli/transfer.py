@@ -2,7 +2,8 @@
 
 Registered on the ``flexilims`` group by :mod:`flexilims.cli`, whose error
 handling turns a refused import into its message and exit status 1. The work
-is done by :mod:`flexilims.transfer`.
+is done by :mod:`flexilims.store.transfer`, which reads the file as it imports
+and writes the export as it reads the database.
 """
 
 import json
