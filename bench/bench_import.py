@@ -1,25 +1,36 @@
-"""Benchmark of ``flexilims import`` / ``export`` (issue 3, migration).
+"""Benchmark of ``flexilims import`` / ``export`` (issues 3 and 11).
 
-Generates a Flexilims project dump in the nested offline JSON format (by
-default about 20,000 entities: mice > sessions > recordings > datasets, with
-ids, dates, incremental ids and a link per dataset), writes it to a file, then
-times on each database:
+Writes a Flexilims project dump in the nested offline JSON format, root by
+root (mice > sessions > recordings > datasets, with ids, dates, incremental
+ids, a link per dataset and one ``NaN`` origin per mouse, as the Flexilims
+client's pandas writes them), then on each database runs, each in a process
+of its own as a user would:
 
-- reading the JSON file;
-- ``import_project`` of the whole dump, in one transaction;
-- ``export_project`` of the imported project;
+- ``flexilims import DUMP --project bench`` into a fresh database;
+- ``flexilims export --project bench OUT`` of what was imported;
 
-and checks that the export gives back the dump. Databases: a temporary SQLite
-file and, when ``FLEXILIMS_TEST_POSTGRES_URL`` names a server, a temporary
-database on it (or the ``--database`` URLs given).
+and prints the wall time, the CPU time (user + system) and the peak resident
+memory of each command (from the child's resource usage), the medians over
+``--repeat`` runs, and whether the export gives back the dump (compared root
+by root, so the check itself stays small). Target (issue 11): 1,000,000
+entities imported in at most 60 s on SQLite with a peak under 1 GB.
 
-Run: ``python bench/bench_import.py [--entities 20000] [--database URL ...]``.
+Databases: a temporary SQLite file and, when ``FLEXILIMS_TEST_POSTGRES_URL``
+names a server, a temporary database on it (or the ``--database`` URLs given:
+each run empties the project ``bench`` it imports into).
+
+Run: ``python bench/bench_import.py [--entities 100000] [--repeat 3]
+[--database URL ...] [--dump FILE]``.
 """
 
 import argparse
 import json
+import math
 import os
 import secrets
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,14 +38,16 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from flexilims.store import Store, db, new_id
-from flexilims.store.transfer import export_project, import_project
+from flexilims.store import models as m
 
 #: Entities per mouse: 1 + 4 sessions x (1 + 4 recordings x (1 + 5 datasets)).
 PER_MOUSE = 1 + 4 * (1 + 4 * (1 + 5))
+PROJECT = "bench"
 
 
-def make_dump(entities: int) -> dict:
-    """A nested dump of about ``entities`` entities, every field given."""
+def mice(entities: int):
+    """``(name, mouse)`` roots of a dump of about ``entities`` entities, one at a
+    time (every field given; a mouse's ``origin_id`` is ``NaN``)."""
     counters: dict[str, int] = {}
     stamp = 1_620_375_329_769
 
@@ -56,15 +69,14 @@ def make_dump(entities: int) -> dict:
             "children": {},
         }
 
-    dump = {}
-    for m in range(max(1, round(entities / PER_MOUSE))):
-        mouse_name = f"PZAH{m}"
+    for index in range(max(1, round(entities / PER_MOUSE))):
+        mouse_name = f"PZAH{index}"
         mouse = entity(
             "mouse",
             mouse_name,
             {"genealogy": [mouse_name], "sex": "F", "birth_date": "2021-05-05"},
+            math.nan,
         )
-        dump[mouse_name] = mouse
         for s in range(4):
             session_name = f"{mouse_name}_S2021050{s}"
             session = entity(
@@ -99,15 +111,51 @@ def make_dump(entities: int) -> dict:
                         recording["id"],
                         links=[mouse["id"]],
                     )
-    return dump
+        yield mouse_name, mouse
 
 
-def count(dump: dict) -> int:
-    stack, total = list(dump.values()), 0
-    while stack:
-        total += 1
-        stack.extend(stack.pop()["children"].values())
+def write_dump(path: Path, entities: int) -> int:
+    """Write a dump root by root; the number of entities written."""
+    total = 0
+    with open(path, "w", encoding="utf-8") as stream:
+        stream.write("{")
+        for index, (name, mouse) in enumerate(mice(entities)):
+            if index:
+                stream.write(", ")
+            stream.write(f"{json.dumps(name)}: {json.dumps(mouse)}")
+            total += PER_MOUSE
+        stream.write("}")
     return total
+
+
+def roots(path: Path):
+    """The roots of a dump file, one at a time (the store's own reader)."""
+    from flexilims.store.dumpfile import read_roots
+
+    with open(path, "rb") as stream:
+        yield from read_roots(stream)
+
+
+def same_as_dump(exported: Path, dump: Path, project_id: str) -> bool:
+    """Whether an export holds the dump's entities as the store keeps them:
+    the project's id filled in, NaN origins as null and empty lists as null."""
+    for (key, entity), (dump_key, expected) in zip(
+        roots(exported), roots(dump), strict=True
+    ):
+        stack = [expected]
+        while stack:
+            item = stack.pop()
+            item["project"] = project_id
+            if isinstance(item["origin_id"], float):
+                item["origin_id"] = None
+            item["attributes"] = {
+                name: None if value == [] else value
+                for name, value in item["attributes"].items()
+            }
+            stack.extend(item["children"].values())
+        if key != dump_key or entity != expected:
+            return False
+    return True
 
 
 def postgres_database(server: str) -> tuple[str, callable]:
@@ -126,71 +174,133 @@ def postgres_database(server: str) -> tuple[str, callable]:
     return url.render_as_string(hide_password=False), drop
 
 
-def bench(url: str, path: Path, total: int) -> None:
+def fresh_database(backend: str, folder: Path, server: str | None):
+    """A new database with the store's schema (made before the clock starts);
+    its URL and a function removing it."""
+    if backend == "sqlite":
+        path = folder / f"bench-{secrets.token_hex(3)}.db"
+        url, drop = f"sqlite:///{path}", lambda: _remove_sqlite(path)
+    else:
+        url, drop = postgres_database(server)
+    Store.open(url).engine.dispose()
+    return url, drop
+
+
+def _remove_sqlite(path: Path) -> None:
+    for name in (path.name, path.name + "-wal", path.name + "-shm"):
+        (path.parent / name).unlink(missing_ok=True)
+
+
+def run(*args: str) -> dict:
+    """Run ``flexilims ARGS`` in a child process: its wall and CPU seconds and
+    its peak resident memory (MB), from the child's own resource usage."""
+    command = [sys.executable, "-m", "flexilims.cli", *args]
+    with tempfile.TemporaryFile("w+") as out:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read()
+    if process.returncode:
+        raise SystemExit(f"flexilims {args[0]} failed:\n{text}")
+    return {
+        "wall": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "rss": usage.ru_maxrss / 1024,
+        "out": text,
+    }
+
+
+def project_id(url: str) -> str:
     store = Store.open(url)
     try:
-        start = time.perf_counter()
-        with open(path, encoding="utf-8") as stream:
-            data = json.load(stream)
-        read = time.perf_counter() - start
-        project = f"bench-{secrets.token_hex(3)}"
-        start = time.perf_counter()
-        summary = import_project(store, data, project, progress=True)
-        imported = time.perf_counter() - start
-        start = time.perf_counter()
-        exported = export_project(store, project)
-        export_time = time.perf_counter() - start
+        with store.read() as conn:
+            return conn.execute(
+                sa.select(m.projects.c.id).where(m.projects.c.name == PROJECT)
+            ).scalar_one()
     finally:
         store.engine.dispose()
-    assert summary["entities"] == total, summary
-    expected = json.loads(path.read_text())
-    stack = list(expected.values())
-    while stack:
-        entity = stack.pop()
-        entity["project"] = summary["project_id"]
-        entity["attributes"] = {
-            key: None if value == [] else value
-            for key, value in entity["attributes"].items()
-        }
-        stack.extend(entity["children"].values())
-    same = exported == expected
-    backend = sa.engine.make_url(url).get_backend_name()
-    print(
-        f"{backend:10s} read JSON {read:6.2f} s   import {imported:6.2f} s "
-        f"({total / imported:8.0f} entities/s, {summary['links']} links)   "
-        f"export {export_time:6.2f} s   export == dump: {same}"
+
+
+def line(backend: str, what: str, figures: dict) -> str:
+    return (
+        f"{backend:10s} {what:14s} wall {figures['wall']:7.2f} s   "
+        f"CPU {figures['cpu']:7.2f} s   peak RSS {figures['rss']:7.0f} MB"
     )
+
+
+def median(runs: list[dict]) -> dict:
+    return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+
+
+def bench(backend, folder, server, dump, total, repeat, check) -> None:
+    imports, exports = [], []
+    for attempt in range(repeat):
+        url, drop = fresh_database(backend, folder, server)
+        try:
+            figures = run(
+                "import",
+                str(dump),
+                "--project",
+                PROJECT,
+                "--no-progress",
+                "--database",
+                url,
+            )
+            assert f"Imported {total} entities" in figures["out"], figures["out"]
+            imports.append(figures)
+            print(line(backend, f"import #{attempt + 1}", figures), flush=True)
+            exported = folder / "export.json"
+            figures = run(
+                "export", "--project", PROJECT, str(exported), "--database", url
+            )
+            exports.append(figures)
+            same = ""
+            if check and attempt == 0:
+                same = same_as_dump(exported, dump, project_id(url))
+                same = f"   export == dump: {same}"
+            print(line(backend, f"export #{attempt + 1}", figures) + same, flush=True)
+            exported.unlink()
+        finally:
+            drop()
+    wall = median(imports)["wall"]
+    print(
+        line(backend, "import median", median(imports))
+        + f"   {total / wall:,.0f} entities/s"
+    )
+    print(line(backend, "export median", median(exports)))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--entities", type=int, default=20_000)
+    parser.add_argument("--entities", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3, help="Runs per database.")
+    parser.add_argument("--dump", type=Path, help="Write the dump here (kept).")
     parser.add_argument(
-        "--database", action="append", help="Database URL (repeatable)."
+        "--backend",
+        action="append",
+        choices=("sqlite", "postgresql"),
+        help="Default: SQLite, and PostgreSQL when FLEXILIMS_TEST_POSTGRES_URL is set.",
+    )
+    parser.add_argument(
+        "--no-check",
+        dest="check",
+        action="store_false",
+        help="Skip comparing the export with the dump.",
     )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "dump.json"
-        dump = make_dump(args.entities)
-        total = count(dump)
-        path.write_text(json.dumps(dump))
-        size = path.stat().st_size / 1e6
-        print(f"dump: {total} entities, {size:.1f} MB of JSON")
-        cleanups = []
-        urls = args.database
-        if not urls:
-            urls = [f"sqlite:///{Path(folder) / 'bench.db'}"]
-            server = os.environ.get("FLEXILIMS_TEST_POSTGRES_URL")
-            if server:
-                url, drop = postgres_database(server)
-                urls.append(url)
-                cleanups.append(drop)
-        try:
-            for url in urls:
-                bench(url, path, total)
-        finally:
-            for cleanup in cleanups:
-                cleanup()
+    server = os.environ.get("FLEXILIMS_TEST_POSTGRES_URL")
+    backends = args.backend or ["sqlite"] + (["postgresql"] if server else [])
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        dump = args.dump or folder / "dump.json"
+        total = write_dump(dump, args.entities)
+        size = dump.stat().st_size / 1e6
+        print(f"dump: {total:,} entities, {size:,.0f} MB of JSON", flush=True)
+        for backend in backends:
+            bench(backend, folder, server, dump, total, args.repeat, args.check)
 
 
 if __name__ == "__main__":

@@ -126,63 +126,135 @@ def check_name(datatype, name, action: str, limits: Limits) -> None:
         raise failed(action, f"The name {problem}.", field="name")
 
 
-def _value_problem(value, depth: int, limits: Limits) -> str | None:
-    """What makes an attribute value impossible to store, or None (one walk)."""
-    if isinstance(value, str):
-        return text_problem(value)
-    if isinstance(value, bool) or value is None:
+@dataclass
+class Nulls:
+    """NaN values read as null (an import of pandas' dumps), counted."""
+
+    count: int = 0
+
+
+class _Unstorable(Exception):
+    """What makes a value impossible to store, found during the walk."""
+
+    def __init__(self, problem: str | None, number: float | None = None):
+        super().__init__(problem)
+        self.problem, self.number = problem, number
+
+
+def _stored(value, depth: int, limits: Limits, nulls: Nulls | None):
+    """The value as stored, refusing what JSON or a database cannot hold.
+
+    One walk: empty lists and dicts become null, tuples lists, and NaN null
+    when ``nulls`` counts them (otherwise NaN is refused like infinities).
+    """
+    kind = type(value)
+    if kind is str:
+        if ("\x00" in value) if value.isascii() else _BAD_TEXT.search(value):
+            raise _Unstorable(text_problem(value))
+        return value
+    if value is None or kind is bool:
+        return value
+    if kind is int:
+        if INT_MIN <= value <= INT_MAX:
+            return value
+        raise _Unstorable("is an integer beyond 64 bits, which cannot be stored")
+    if kind is float:
+        if math.isfinite(value):
+            return value
+        if nulls is not None and math.isnan(value):
+            nulls.count += 1
+            return None
+        raise _Unstorable(None, value)
+    if kind is list or kind is dict:
+        return _stored_container(value, depth, limits, nulls, kind is dict)
+    return _stored_other(value, depth, limits, nulls)
+
+
+def _stored_container(value, depth, limits: Limits, nulls, mapping: bool):
+    if depth >= limits.max_depth:
+        raise _Unstorable(f"is nested deeper than {limits.max_depth} levels")
+    if not value:
         return None
-    if isinstance(value, int):
-        if not INT_MIN <= value <= INT_MAX:
-            return "is an integer beyond 64 bits, which cannot be stored"
-        return None
-    if isinstance(value, float):
-        return None if math.isfinite(value) else "nan"
-    if isinstance(value, Mapping | list | tuple):
-        if depth >= limits.max_depth:
-            return f"is nested deeper than {limits.max_depth} levels"
-        items = value.items() if isinstance(value, Mapping) else enumerate(value)
-        for key, item in items:
-            if isinstance(key, str):
-                problem = text_problem(key)
-                if problem:
-                    return f"has a key that {problem}"
-            elif isinstance(value, Mapping):
-                return "has a key that is not a string"
-            problem = _value_problem(item, depth + 1, limits)
+    if not mapping:
+        return [_stored(item, depth + 1, limits, nulls) for item in value]
+    stored = {}
+    for key, item in value.items():
+        if type(key) is not str or not key.isascii() or "\x00" in key:
+            if not isinstance(key, str):
+                raise _Unstorable("has a key that is not a string")
+            problem = text_problem(key)
             if problem:
-                return problem
-        return None
-    return f"is a {type(value).__name__}, which JSON cannot hold"
+                raise _Unstorable(f"has a key that {problem}")
+        stored[key] = _stored(item, depth + 1, limits, nulls)
+    return stored
+
+
+def _stored_other(value, depth: int, limits: Limits, nulls: Nulls | None):
+    """Subclasses of the JSON types (a ``str`` enum, a ``numpy.float64``),
+    other mappings and tuples: checked as their JSON type; anything else is
+    refused."""
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem:
+            raise _Unstorable(problem)
+        return value
+    if isinstance(value, int):
+        _stored(int(value), depth, limits, nulls)
+        return value
+    if isinstance(value, float):
+        return None if _stored(float(value), depth, limits, nulls) is None else value
+    if isinstance(value, Mapping | list | tuple):
+        return _stored_container(
+            value, depth, limits, nulls, isinstance(value, Mapping)
+        )
+    raise _Unstorable(f"is a {type(value).__name__}, which JSON cannot hold")
+
+
+def stored_value(key: str, value, action: str, limits: Limits, nulls=None):
+    """An attribute value as stored (empty lists and dicts as null), refused
+    if JSON or a database cannot hold it.
+
+    Parameters
+    ----------
+    key : str
+        The attribute's name, for the message.
+    value
+        As received.
+    action : str
+        ``"Save"`` or ``"Update"``, for messages.
+    limits : Limits
+    nulls : Nulls, optional
+        Read NaN as null and count it here (imports); by default NaN is refused.
+    """
+    try:
+        return _stored(value, 0, limits, nulls)
+    except _Unstorable as unstorable:
+        field = f"attributes.{key}"
+        if unstorable.problem is None:
+            raise failed(
+                action,
+                f"'{unstorable.number}' is not a valid value for {key}.",
+                field=field,
+            ) from None
+        raise failed(
+            action, f"The value of '{key}' {unstorable.problem}.", field=field
+        ) from None
 
 
 def check_value(key: str, value, action: str, limits: Limits) -> None:
     """Refuse an attribute value that JSON or a database cannot hold."""
-    problem = _value_problem(value, 0, limits)
-    field = f"attributes.{key}"
-    if problem == "nan":
-        bad = _first_bad_number(value)
-        raise failed(action, f"'{bad}' is not a valid value for {key}.", field=field)
-    if problem:
-        raise failed(action, f"The value of '{key}' {problem}.", field=field)
+    stored_value(key, value, action, limits)
 
 
-def _first_bad_number(value):
-    if isinstance(value, float):
-        return value
-    items = value.values() if isinstance(value, Mapping) else value
-    for item in items:
-        if isinstance(item, float) and not math.isfinite(item):
-            return item
-        if isinstance(item, Mapping | list | tuple):
-            found = _first_bad_number(item)
-            if found is not None:
-                return found
-    return None
+#: Attribute names seen to be letters, digits, ``_`` and ``-`` (a few dozen in
+#: a lab; emptied if it grows large).
+_GOOD_NAMES: set[str] = set()
 
 
 def check_attribute_name(key, action: str, limits: Limits) -> None:
     """Refuse an attribute name other than letters, digits, ``_`` and ``-``."""
+    if key in _GOOD_NAMES and len(key) <= limits.max_key_length:
+        return
     if not isinstance(key, str) or not ATTRIBUTE_NAME.match(key):
         raise failed(
             action,
@@ -197,6 +269,9 @@ def check_attribute_name(key, action: str, limits: Limits) -> None:
             f"attribute names have at most {limits.max_key_length}.",
             field="attributes",
         )
+    if len(_GOOD_NAMES) > 10_000:
+        _GOOD_NAMES.clear()
+    _GOOD_NAMES.add(key)
 
 
 def checked_attributes(attributes, action: str, limits: Limits) -> dict:
@@ -215,27 +290,60 @@ def checked_attributes(attributes, action: str, limits: Limits) -> dict:
     dict
         The same attributes (None becomes an empty dict).
     """
+    return checked_and_stored(attributes, action, limits)[0]
+
+
+def checked_and_stored(
+    attributes, action: str, limits: Limits, nulls: Nulls | None = None
+) -> tuple[dict, dict]:
+    """The attributes of a request, every name and value checked, as given
+    and as stored, from one walk of each value.
+
+    Parameters
+    ----------
+    attributes : Mapping or None
+        As received.
+    action : str
+        ``"Save"`` or ``"Update"``, for messages.
+    limits : Limits
+    nulls : Nulls, optional
+        Read NaN as null and count it here (imports).
+
+    Returns
+    -------
+    (dict, dict)
+        The attributes as given (None becomes an empty dict), and as
+        :func:`stored_attributes` stores them.
+    """
     if attributes is None:
-        return {}
+        return {}, {}
     if not isinstance(attributes, Mapping):
         raise failed(action, "attributes must be a JSON object.", field="attributes")
+    stored = {}
     for key, value in attributes.items():
         check_attribute_name(key, action, limits)
-        check_value(key, value, action, limits)
-    return dict(attributes)
+        stored[key] = stored_value(key, value, action, limits, nulls)
+    return dict(attributes), stored
+
+
+def attributes_json(attributes: Mapping, action: str, limits: Limits) -> str:
+    """Stored attributes as the JSON text the database holds, refused if
+    larger than the limit."""
+    text = orjson.dumps(attributes)
+    if len(text) > limits.max_attributes_bytes:
+        raise failed(
+            action,
+            f"The attributes are {len(text):,} bytes of JSON; an entity holds at "
+            f"most {limits.max_attributes_bytes:,}. Store large data in files "
+            "and their paths in attributes.",
+            field="attributes",
+        )
+    return text.decode()
 
 
 def check_size(attributes: Mapping, action: str, limits: Limits) -> None:
     """Refuse attributes larger than the limit, as JSON text."""
-    size = len(orjson.dumps(attributes))
-    if size > limits.max_attributes_bytes:
-        raise failed(
-            action,
-            f"The attributes are {size:,} bytes of JSON; an entity holds at most "
-            f"{limits.max_attributes_bytes:,}. Store large data in files and "
-            "their paths in attributes.",
-            field="attributes",
-        )
+    attributes_json(attributes, action, limits)
 
 
 def lower_keys(attributes: Mapping) -> dict:

@@ -2,15 +2,17 @@
 
 Registered on the ``flexilims`` group by :mod:`flexilims.cli`, whose error
 handling turns a refused import into its message and exit status 1. The work
-is done by :mod:`flexilims.transfer`.
+is done by :mod:`flexilims.store.transfer`, which reads the file as it imports
+and writes the export as it reads the database.
 """
 
 import json
+import os
 
 import click
-import orjson
 
-from ..store.transfer import export_project, import_project
+from ..store.dumpfile import write_roots
+from ..store.transfer import export_roots, import_project
 from .common import database_option, open_store
 
 
@@ -41,21 +43,21 @@ def import_command(file, project_name, create_project, created_by, progress, dat
     FILE holds root entities keyed by name, each with its fields and a
     `children` object (the Flexilims offline format; `-` reads standard
     input). Ids, names, dates, createdBy and incremental ids are kept. The
-    import is one transaction: a problem names the entity and writes nothing.
+    file is read as it is imported, in one transaction: a problem names the
+    entity and writes nothing.
     """
     try:
-        data = json.load(file)
+        summary = import_project(
+            open_store(database),
+            file,
+            project_name,
+            progress=progress,
+            create_project=create_project,
+            created_by=created_by,
+        )
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         name = getattr(file, "name", "-")
         raise click.ClickException(f"{name} is not valid JSON: {error}") from None
-    summary = import_project(
-        open_store(database),
-        data,
-        project_name,
-        progress=progress,
-        create_project=create_project,
-        created_by=created_by,
-    )
     created = " (created)" if summary["project_created"] else ""
     click.echo(
         f"Imported {_plural(summary['entities'], 'entity')} and "
@@ -86,20 +88,30 @@ def export_command(project_name, file, database):
 
     `flexilims import` reads it back; `-` writes to standard output.
     """
-    data = export_project(open_store(database), project_name)
-    text = orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
+    entities = 0
+
+    def counted(roots):
+        nonlocal entities
+        for key, root in roots:
+            stack = [root]
+            while stack:
+                entities += 1
+                stack.extend(stack.pop()["children"].values())
+            yield key, root
+
+    roots = counted(export_roots(open_store(database), project_name))
     if file == "-":
-        click.get_binary_stream("stdout").write(text)
+        write_roots(click.get_binary_stream("stdout"), roots)
     else:
-        with open(file, "wb") as stream:
-            stream.write(text)
-    count = 0
-    stack = list(data.values())
-    while stack:
-        entity = stack.pop()
-        count += 1
-        stack.extend(entity["children"].values())
+        partial = f"{file}.partial"
+        try:
+            with open(partial, "wb") as stream:
+                write_roots(stream, roots)
+            os.replace(partial, file)
+        finally:
+            if os.path.exists(partial):
+                os.remove(partial)
     click.echo(
-        f"Exported {_plural(count, 'entity')} of project {project_name} to {file}.",
+        f"Exported {_plural(entities, 'entity')} of project {project_name} to {file}.",
         err=file == "-",
     )

@@ -21,9 +21,11 @@ A refusal raises the rule's error; nothing is written (the caller's
 transaction is rolled back).
 """
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -32,10 +34,13 @@ from ..errors import BadRequest, Forbidden
 from ..protocol import Conflicts
 from ..writes import (
     Limits,
+    Nulls,
+    attributes_json,
     check_name,
     check_no_loop,
     check_parent_type,
     check_size,
+    checked_and_stored,
     checked_attributes,
     failed,
     is_hex_id,
@@ -52,10 +57,9 @@ from .entities import (
     COUNTER_BUMPS,
     ENTITY_COLUMNS,
     Actor,
-    attribute_value_rows,
     entity_reply,
     entity_row,
-    index_row,
+    index_rows,
     new_id,
     now_ms,
 )
@@ -94,6 +98,9 @@ class Operation:
     check_settings: bool = True
     #: The history row's action (default: ``create`` or ``update``).
     action: str | None = None
+    #: create: read NaN attribute values as null (imports of pandas' dumps),
+    #: counted in :attr:`Changes.nulls`.
+    nan_as_null: bool = False
 
     def describe(self) -> str:
         """``create dataset NAME`` or ``update dataset ID``, for error messages."""
@@ -126,10 +133,25 @@ class Changes:
         Every attribute must be defined in the lab settings.
     allow_nulls : bool
         Updates write empty strings (otherwise they are ignored).
+    inserts : callable, optional
+        ``inserts(table, rows, columns=None)`` inserts the rows nothing in the
+        transaction reads again (index, links, history) when they are
+        written: an import's :class:`flexilims.store.bulk.BackgroundInserts`
+        (default: :func:`flexilims.store.db.bulk_insert` at once).
     """
 
-    def __init__(self, store, conn, actor: Actor, *, strict=False, allow_nulls=False):
+    def __init__(
+        self,
+        store,
+        conn,
+        actor: Actor,
+        *,
+        strict=False,
+        allow_nulls=False,
+        inserts=None,
+    ):
         self.store, self.conn, self.actor = store, conn, actor
+        self.inserts = inserts or functools.partial(db.bulk_insert, conn)
         self.strict, self.allow_nulls = strict, allow_nulls
         self.limits = Limits.from_settings(store.settings)
         self.rules: dict = {}
@@ -144,6 +166,11 @@ class Changes:
         self.updated: dict[str, _Staged] = {}
         self.results: list[dict] = []
         self.echoes: dict[str, dict] = {}
+        #: The JSON text of staged attributes, computed once when checked:
+        #: entity id -> (attributes, text), used while the row still holds
+        #: those attributes.
+        self.texts: dict[str, tuple[dict, str]] = {}
+        self.nulls = Nulls()
         self.stamp = now_ms()
 
     def run(self, operations: list[Operation]) -> "Changes":
@@ -257,12 +284,12 @@ class Changes:
         return rules
 
     def _project(self, project_id) -> sa.Row:
-        if not is_hex_id(project_id):
+        row = self.projects.get(project_id) if isinstance(project_id, str) else None
+        if row is None and not is_hex_id(project_id):
             raise BadRequest(
                 "please provide a valid hexadecimal value for project_id",
                 field="project_id",
             )
-        row = self.projects.get(project_id)
         if row is None:
             raise BadRequest(f"project {project_id} not found", field="project_id")
         if not self.actor.can_access(project_id):
@@ -287,14 +314,14 @@ class Changes:
             return self.entity(self.refs[op.origin_ref])
         if op.origin_id is None:
             return None
-        if not is_hex_id(op.origin_id):
+        origin = self.entity(op.origin_id) if isinstance(op.origin_id, str) else None
+        if origin is None and not is_hex_id(op.origin_id):
             if on_update:
                 raise BadRequest(
                     "please provide a valid hexadecimal value for origin_id",
                     field="origin_id",
                 )
             raise BadRequest("origin not found", field="origin_id")
-        origin = self.entity(op.origin_id)
         if origin is None:
             raise BadRequest("origin not found", field="origin_id")
         return origin
@@ -352,11 +379,16 @@ class Changes:
         origin = self._origin(op, on_update=False)
         check_name(op.type, op.name, "Save", self.limits)
         self._check_links(op.other_relations)
-        sent = checked_attributes(op.attributes, "Save", self.limits)
+        sent, stored = checked_and_stored(
+            op.attributes,
+            "Save",
+            self.limits,
+            self.nulls if op.nan_as_null else None,
+        )
         if op.kept is None:
             # Names are lower-cased on save; restores and imports keep them
             # as they were (update-one does not lower-case).
-            sent = lower_keys(sent)
+            sent, stored = lower_keys(sent), lower_keys(stored)
         if op.check_settings:
             validate_attributes(
                 op.type,
@@ -373,7 +405,7 @@ class Changes:
         self.claimed.add(key)
         existing = self.names.get(key)
         if existing is None:
-            return "created", self._stage_new(op, project, origin, sent)
+            return "created", self._stage_new(op, project, origin, sent, stored)
         if op.conflicts == Conflicts.ABORT:
             raise self._name_taken("Save", op.type, op.name, project.id)
         if op.conflicts == Conflicts.SKIP:
@@ -391,9 +423,8 @@ class Changes:
         self._stage_update(current, stored, None, origin_id, op, "Update", echoed)
         return "updated", existing
 
-    def _stage_new(self, op: Operation, project, origin, sent: dict) -> str:
-        stored = stored_attributes(sent)
-        check_size(stored, "Save", self.limits)
+    def _stage_new(self, op: Operation, project, origin, sent, stored) -> str:
+        text = attributes_json(stored, "Save", self.limits)
         kept = op.kept or {}
         entity_id = kept.get("id") or new_id()
         if entity_id in self.rows or entity_id in self.created:
@@ -418,6 +449,7 @@ class Changes:
             after=row, links=list(op.other_relations), action=op.action or "create"
         )
         self.echoes[entity_id] = sent
+        self.texts[entity_id] = (stored, text)
         return entity_id
 
     def _check_settings(self, op: Operation, rules, stored: dict, action: str):
@@ -540,7 +572,11 @@ class Changes:
             staged.after["date_updated"] = self.stamp
         self._number(new)
         insert_entities(
-            self.conn, new, {key: row.name for key, row in self.projects.items()}
+            self.conn,
+            new,
+            {key: row.name for key, row in self.projects.items()},
+            self.texts,
+            self.inserts,
         )
         if changed:
             update_entities(self.conn, [staged.after for staged in changed])
@@ -550,13 +586,15 @@ class Changes:
             for entity_id, staged in {**self.created, **self.updated}.items()
             for linked in staged.links
         ]
-        db.bulk_insert(self.conn, m.entity_links, links)
+        self.inserts(m.entity_links, links)
         record_history(
             self.conn,
             self.actor,
             [(s.action, None, s.after) for s in self.created.values()]
             + [(s.action, s.before, s.after) for s in changed],
             self.stamp,
+            self.texts,
+            self.inserts,
         )
 
     def _number(self, new: list[dict]) -> None:
@@ -642,11 +680,20 @@ def _chunks(values: list) -> Iterable[list]:
 # ----------------------------------------------------------- bulk writes
 
 
-def insert_entities(conn, rows: list[dict], project_names: dict) -> None:
+def insert_entities(
+    conn,
+    rows: list[dict],
+    project_names: dict,
+    texts: dict | None = None,
+    inserts=None,
+) -> None:
     """Insert entity rows (in order: parents first) with their index rows.
 
     ``project_names`` gives the name of each project (for the message of a
-    name taken meanwhile: PostgreSQL reads nothing more after an error).
+    name taken meanwhile: PostgreSQL reads nothing more after an error);
+    ``texts`` the attributes' JSON text already made (see
+    :attr:`Changes.texts`); ``inserts`` inserts the index rows (default:
+    :func:`flexilims.store.db.bulk_insert` at once).
 
     Raises
     ------
@@ -658,7 +705,11 @@ def insert_entities(conn, rows: list[dict], project_names: dict) -> None:
     if not rows:
         return
     try:
-        db.bulk_insert(conn, m.entities, [entity_row(row) for row in rows])
+        db.bulk_insert(
+            conn,
+            m.entities,
+            [entity_row(row, _text_of(row, texts)) for row in rows],
+        )
     except sa.exc.IntegrityError as error:
         if len(rows) == 1 and db.is_unique_violation(error):
             row = rows[0]
@@ -670,14 +721,9 @@ def insert_entities(conn, rows: list[dict], project_names: dict) -> None:
             "Save failed. An entity was created or deleted at the same time "
             f"({type(error.orig).__name__}); try again."
         ) from error
-    db.bulk_insert(
-        conn,
+    (inserts or functools.partial(db.bulk_insert, conn))(
         m.attribute_values,
-        [
-            index_row(r)
-            for row in rows
-            for r in attribute_value_rows(row, row["attributes"])
-        ],
+        [r for row in rows for r in index_rows(row, row["attributes"])],
     )
 
 
@@ -720,11 +766,7 @@ def reindex(conn, rows: list[dict]) -> None:
     db.bulk_insert(
         conn,
         m.attribute_values,
-        [
-            index_row(r)
-            for row in rows
-            for r in attribute_value_rows(row, row["attributes"])
-        ],
+        [r for row in rows for r in index_rows(row, row["attributes"])],
     )
 
 
@@ -733,11 +775,22 @@ def reindex(conn, rows: list[dict]) -> None:
 HISTORY_COLUMNS = tuple(c for c in m.history.columns if c.name != "id")
 
 
-def record_history(conn, actor: Actor, changes: list[tuple], stamp: int) -> None:
+def record_history(
+    conn,
+    actor: Actor,
+    changes: list[tuple],
+    stamp: int,
+    texts: dict | None = None,
+    inserts=None,
+) -> None:
     """One history row per change: ``(action, before, after)`` with rows or
-    entity replies (None for a creation's before or a deletion's after)."""
+    entity replies (None for a creation's before or a deletion's after);
+    ``texts`` the attributes' JSON text already made (see
+    :attr:`Changes.texts`); ``inserts`` inserts the rows (default:
+    :func:`flexilims.store.db.bulk_insert` at once)."""
     rows = []
     for action, before, after in changes:
+        text = _text_of(after, texts) if after is not None else None
         before = _as_reply(before)
         after = _as_reply(after)
         entity = before or after
@@ -749,16 +802,34 @@ def record_history(conn, actor: Actor, changes: list[tuple], stamp: int) -> None
                 actor.full_name,
                 stamp,
                 db.json_text(before) if before is not None else None,
-                db.json_text(after) if after is not None else None,
+                _reply_json(after, text) if after is not None else None,
             )
         )
-    db.bulk_insert(conn, m.history, rows, columns=HISTORY_COLUMNS)
+    (inserts or functools.partial(db.bulk_insert, conn))(
+        m.history, rows, HISTORY_COLUMNS
+    )
 
 
 def _as_reply(entity):
     if entity is None or "incrementalId" in entity:
         return entity
     return entity_reply(entity)
+
+
+def _text_of(row: dict, texts: dict | None) -> str | None:
+    """The JSON text of a row's attributes, if made already for these very
+    attributes."""
+    known = texts.get(row["id"]) if texts else None
+    if known is not None and known[0] is row.get("attributes"):
+        return known[1]
+    return None
+
+
+def _reply_json(reply: dict, attributes_text: str | None) -> str:
+    """A reply as JSON text, its attributes spliced in from their text."""
+    if attributes_text is None:
+        return db.json_text(reply)
+    return db.json_text({**reply, "attributes": orjson.Fragment(attributes_text)})
 
 
 # -------------------------------------------------------------- counters

@@ -492,24 +492,48 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list, columns=None) 
     """
     if not rows:
         return
-    columns = list(table.columns if columns is None else columns)
-    marks = ", ".join(
-        ("%s" if conn.dialect.name == "postgresql" else "?") for _ in columns
-    )
-    columns = ", ".join(column.name for column in columns)
     postgres = conn.dialect.name == "postgresql"
     if postgres and len(rows) >= COPY_FROM_ROWS:
-        import psycopg
+        driver_insert(conn.connection.driver_connection, table, rows, columns)
+        return
+    columns = list(table.columns if columns is None else columns)
+    marks = ", ".join(("%s" if postgres else "?") for _ in columns)
+    names = ", ".join(column.name for column in columns)
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
 
-        statement = f"COPY {table.name} ({columns}) FROM STDIN"
-        cursor = conn.connection.driver_connection.cursor()
+
+def driver_insert(driver_connection, table: sa.Table, rows: list, columns=None):
+    """Insert rows with the driver alone: ``COPY`` on PostgreSQL (psycopg),
+    one ``executemany`` on SQLite.
+
+    Raises
+    ------
+    sqlalchemy.exc.IntegrityError
+        When a row breaks a constraint.
+    """
+    columns = ", ".join(
+        column.name for column in (table.columns if columns is None else columns)
+    )
+    if isinstance(driver_connection, sqlite3.Connection):
+        marks = ", ".join("?" for _ in columns.split(", "))
+        statement = f"INSERT INTO {table.name} ({columns}) VALUES ({marks})"
+        cursor = driver_connection.cursor()
         try:
-            with cursor.copy(statement) as copy:
-                for row in rows:
-                    copy.write_row(row)
-        except psycopg.IntegrityError as error:
+            cursor.executemany(statement, rows)
+        except sqlite3.IntegrityError as error:
             raise sa.exc.IntegrityError(statement, None, error) from error
         finally:
             cursor.close()
         return
-    conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", rows)
+    import psycopg
+
+    statement = f"COPY {table.name} ({columns}) FROM STDIN"
+    cursor = driver_connection.cursor()
+    try:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.IntegrityError as error:
+        raise sa.exc.IntegrityError(statement, None, error) from error
+    finally:
+        cursor.close()

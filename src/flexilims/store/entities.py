@@ -129,10 +129,13 @@ _entity_values = operator.itemgetter(*(c.name for c in m.entities.columns))
 _ATTRIBUTES_AT = [c.name for c in m.entities.columns].index("attributes")
 
 
-def entity_row(entity: Mapping) -> tuple:
-    """An entity dict as a row for :func:`flexilims.db.bulk_insert`."""
+def entity_row(entity: Mapping, attributes_json: str | None = None) -> tuple:
+    """An entity dict as a row for :func:`flexilims.db.bulk_insert`
+    (``attributes_json``: its attributes as JSON text, when made already)."""
     row = list(_entity_values(entity))
-    row[_ATTRIBUTES_AT] = db.json_text(row[_ATTRIBUTES_AT])
+    if attributes_json is None:
+        attributes_json = db.json_text(row[_ATTRIBUTES_AT])
+    row[_ATTRIBUTES_AT] = attributes_json
     return tuple(row)
 
 
@@ -169,21 +172,28 @@ def query_texts(query_value) -> list[str]:
 
 def attribute_value_rows(entity: Mapping, attributes: Mapping) -> list[dict]:
     """Index rows for the scalar attributes of one entity."""
+    return [
+        dict(zip(_INDEX_COLUMNS, row, strict=True))
+        for row in index_rows(entity, attributes)
+    ]
+
+
+_INDEX_COLUMNS = tuple(c.name for c in m.attribute_values.columns)
+
+
+def index_rows(entity: Mapping, attributes: Mapping) -> list[tuple]:
+    """Index rows for the scalar attributes of one entity, as tuples in the
+    column order of ``attribute_values``."""
+    entity_id, project_id, datatype = (
+        entity["id"],
+        entity["project_id"],
+        entity["type"],
+    )
     rows = []
     for key, value in attributes.items():
-        text = index_text(value)
-        if text is None:
-            continue
-        rows.append(
-            {
-                "entity_id": entity["id"],
-                "key": key,
-                "project_id": entity["project_id"],
-                "type": entity["type"],
-                "value_prefix": text[:200],
-                "value": text,
-            }
-        )
+        text = value if type(value) is str else index_text(value)
+        if text is not None:
+            rows.append((entity_id, key, project_id, datatype, text[:200], text))
     return rows
 
 

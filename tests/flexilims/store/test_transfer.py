@@ -3,6 +3,7 @@
 import copy
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -653,3 +654,99 @@ def test_cli_imports_a_dump_written_through_pandas(run, tmp_path):
     exported = json.loads(result.stdout)
     assert exported["M1"]["origin_id"] is None
     assert exported["M2"]["attributes"] == {"weight": None}
+
+
+# ------------------------------------------------------------- streaming
+
+
+def test_a_file_is_read_as_it_is_imported(store, project, tmp_path, monkeypatch):
+    """From a path, an open file or a pipe, in reads smaller than one root:
+    the same entities as from the parsed dict, NaN read as null."""
+    from flexilims.store import dumpfile
+
+    monkeypatch.setattr(dumpfile, "READ_SIZE", 64)
+    dump = big_dump(3, HEX + "c")
+    for _, entity in walk(dump):  # ids are new at each import
+        del entity["id"], entity["origin_id"]
+    dump["M0"]["origin_id"] = math.nan
+    dump["M1"]["attributes"]["weight"] = math.nan
+    text = json.dumps(dump)
+    source = tmp_path / "dump.json"
+    source.write_text(text)
+    read, write = os.pipe()
+    with os.fdopen(write, "w") as pipe:
+        pipe.write(text)
+    imports = {}
+    with open(source, "rb") as stream, os.fdopen(read, "rb") as piped:
+        for name, data in [
+            ("parsed", json.loads(text)),
+            ("path", source),
+            ("stream", stream),
+            ("pipe", piped),
+        ]:
+            summary = import_project(store, data, name, progress=False)
+            assert summary["entities"] == 57 and summary["nans"] == 2, name
+            imports[name] = export_project(store, name)
+    reference = imports.pop("parsed")
+    for name, exported in imports.items():
+        for _, entity in walk(exported):
+            entity["id"] = entity["project"] = entity["origin_id"] = None
+        for _, entity in walk(reference):
+            entity["id"] = entity["project"] = entity["origin_id"] = None
+        assert exported == reference, name
+
+
+def test_json_broken_after_many_roots_writes_nothing(run, tmp_path):
+    """The file is read as entities are written, in one transaction: an error
+    of the JSON near its end leaves nothing, not even the project."""
+    text = json.dumps(big_dump(600))
+    source = tmp_path / "dump.json"
+    source.write_text(text[:-1] + ",}")
+    result = run("import", str(source), "--project", "lab", "--no-progress")
+    assert result.exit_code == 1
+    expected = None
+    try:
+        json.loads(source.read_text())
+    except json.JSONDecodeError as error:
+        expected = str(error)
+    assert f"{source} is not valid JSON: {expected}" in result.output
+    store = Store.open(run.url)
+    try:
+        assert Accounts(store).projects() == []
+        with store.read() as conn:
+            count = conn.execute(sa.select(sa.func.count()).select_from(m.entities))
+            assert count.scalar_one() == 0
+    finally:
+        store.engine.dispose()
+
+
+def test_a_root_may_hang_under_an_entity_later_in_the_file(store, project):
+    dump = {
+        "S1": {
+            "type": "session",
+            "origin_id": HEX + "4",
+            "children": {"R1": {"type": "recording"}},
+        },
+        "M1": {"type": "mouse", "id": HEX + "4"},
+    }
+    summary = import_project(store, dump, "test", progress=False)
+    assert summary["entities"] == 3
+    exported = export_project(store, "test")
+    assert list(exported) == ["M1"] or set(exported) == {"M1"}
+    assert list(exported["M1"]["children"]) == ["S1"]
+    assert list(exported["M1"]["children"]["S1"]["children"]) == ["R1"]
+
+
+def test_a_name_twice_across_chunks_names_both_places(store, project, monkeypatch):
+    from flexilims.store import transfer
+
+    monkeypatch.setattr(transfer, "CHUNK", 5)
+    dump = _good_dump()
+    dump["M3"] = {"type": "mouse", "children": {"D1": {"type": "dataset"}}}
+    with pytest.raises(BadRequest) as error:
+        import_project(store, dump, "test", progress=False)
+    assert error.value.message == (
+        "Import failed at M3 > D1: Dataset D1 appears twice in the file (also at "
+        "M1 > S1 > R1 > D1): names are unique per project and type. Nothing was "
+        "imported."
+    )

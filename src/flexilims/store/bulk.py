@@ -1,0 +1,199 @@
+"""Bulk loading: rows written by a second thread, and SQLite's per-row
+triggers of ``entities`` set aside.
+
+:class:`BackgroundInserts` inserts the rows that nothing in a transaction
+reads again (attribute index, history, links) on the same connection from a
+thread of its own, while the caller parses and checks the next chunk: the
+driver inserts without holding Python's global lock, so a large import uses
+both the database's time and Python's at once.
+
+On SQLite, triggers of migration 0003 keep two derived tables in step with
+``entities`` row by row: ``entity_counts`` (entities per project, type and
+kind) and the FTS5 name index (``entity_name_search_rows`` and its trigram
+table). Run once per inserted row they cost four times the insert itself; a
+transaction that inserts many entities (an import) drops them inside the
+transaction, inserts, then does their work in three set-based statements over
+the rows it inserted, and creates them again from their own stored SQL.
+Everything is in the caller's transaction: a refusal or a killed process
+rolls the triggers back with the rest, and other connections never see the
+database without them.
+
+The statements here are the set-based form of those triggers. They are used
+only when the triggers in the database are exactly the ones they mirror
+(:data:`MIRRORED`, a digest of each trigger's SQL): a later migration that
+changes a trigger makes :func:`deferred_entity_triggers` leave the triggers in
+place (correct, only slower) until this module is brought in line with it (a
+test checks that the deferral is in use on a fresh database). PostgreSQL's
+triggers run once per statement already and are left alone.
+"""
+
+import hashlib
+import queue
+import sqlite3
+import threading
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+from . import db
+from .models import SQLITE_NAME_SEARCH
+
+#: The triggers set aside, and the SHA-256 of the SQL they must have (that of
+#: migration 0003) for the statements below to do their work.
+MIRRORED = {
+    "entity_counts_insert": (
+        "65b8646cf9a25216e7882f07cd163ce54e5c34c0d99769d879031326f479c4ae"
+    ),
+    f"{SQLITE_NAME_SEARCH}_insert": (
+        "651ff62498cced75ee4416bbae9232e67d3111a75c4687a7b0c0bbbcb359ac99"
+    ),
+}
+
+
+def _kind(row: str) -> str:
+    """The kind of an entity as the ``entity_counts`` trigger computes it."""
+    path = f"""'$."' || {row}.type || '_type"'"""
+    return (
+        f"CASE WHEN instr({row}.type, '\"') > 0 THEN '' "
+        f"WHEN json_type({row}.attributes, {path}) = 'text' "
+        f"THEN substr(json_extract({row}.attributes, {path}), 1, 100) ELSE '' END"
+    )
+
+
+_COUNTS = f"""
+INSERT INTO entity_counts (project_id, type, kind, count)
+SELECT project_id, type, kind, count(*) FROM (
+    SELECT new.project_id AS project_id, new.type AS type, {_kind("new")} AS kind
+    FROM entities AS new WHERE new.rowid > ?
+) AS inserted
+GROUP BY project_id, type, kind
+ON CONFLICT (project_id, type, kind) DO UPDATE SET count = count + excluded.count
+"""
+_SEARCH_ROWS = f"""
+INSERT INTO {SQLITE_NAME_SEARCH}_rows (entity_id, name)
+SELECT id, name FROM entities WHERE rowid > ? ORDER BY rowid
+"""
+_SEARCH_INDEX = f"""
+INSERT INTO {SQLITE_NAME_SEARCH} (rowid, name)
+SELECT rowid, name FROM {SQLITE_NAME_SEARCH}_rows WHERE rowid > ? ORDER BY rowid
+"""
+
+
+def digest(sql: str) -> str:
+    """SHA-256 of a trigger's SQL, white space folded."""
+    return hashlib.sha256(" ".join(sql.split()).encode()).hexdigest()
+
+
+def _triggers(conn) -> dict[str, str]:
+    names = ", ".join("?" for _ in MIRRORED)
+    rows = conn.exec_driver_sql(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+        f"AND tbl_name = 'entities' AND name IN ({names})",
+        tuple(MIRRORED),
+    )
+    return dict(rows.all())
+
+
+def can_defer(conn) -> bool:
+    """Whether the triggers of this SQLite database are those mirrored here."""
+    found = _triggers(conn)
+    return set(found) == set(MIRRORED) and all(
+        digest(sql) == MIRRORED[name] for name, sql in found.items()
+    )
+
+
+@contextmanager
+def deferred_entity_triggers(conn):
+    """Inside the caller's write transaction: insert entities without the
+    per-row triggers; their work is done in bulk when the block ends without
+    an error (on an error the caller's transaction must roll back).
+
+    Yields
+    ------
+    bool
+        Whether the triggers were set aside (SQLite, and the mirrored ones).
+    """
+    if conn.dialect.name != "sqlite" or not can_defer(conn):
+        yield False
+        return
+    saved = _triggers(conn)
+    mark = _last_rowid(conn, "entities")
+    search_mark = _last_rowid(conn, f"{SQLITE_NAME_SEARCH}_rows")
+    for name in saved:
+        conn.exec_driver_sql(f"DROP TRIGGER {name}")
+    yield True
+    conn.exec_driver_sql(_COUNTS, (mark,))
+    conn.exec_driver_sql(_SEARCH_ROWS, (mark,))
+    conn.exec_driver_sql(_SEARCH_INDEX, (search_mark,))
+    for sql in saved.values():
+        conn.exec_driver_sql(sql)
+
+
+def _last_rowid(conn, table: str) -> int:
+    return conn.exec_driver_sql(f"SELECT coalesce(max(rowid), 0) FROM {table}").scalar()
+
+
+class BackgroundInserts:
+    """Inserts done by one thread, in order, in the caller's transaction.
+
+    Only for rows that nothing in the transaction reads before it ends; the
+    caller's own statements on the connection wait for the driver while an
+    insert runs (both drivers serialize the use of a connection).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.Connection
+        A connection in a write transaction.
+    depth : int
+        Batches that may wait (bounding memory): :meth:`insert` blocks beyond.
+    """
+
+    def __init__(self, conn: sa.Connection, depth: int = 2):
+        self.driver = conn.connection.driver_connection
+        self.queue: queue.Queue = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+        self.stopped = False
+        self.thread = threading.Thread(
+            target=self._run, name="flexilims-inserts", daemon=True
+        )
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (item := self.queue.get()) is not None:
+            if self.error is None and not self.stopped:
+                try:
+                    db.driver_insert(self.driver, *item)
+                except BaseException as error:  # noqa: BLE001 - raised by the caller
+                    self.error = error
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            error, self.error = self.error, None
+            driver = isinstance(error, sqlite3.Error) or hasattr(error, "sqlstate")
+            if not driver:
+                raise error
+            raise sa.exc.DBAPIError.instance(None, None, error, type(error)) from error
+
+    def insert(self, table: sa.Table, rows: list, columns=None) -> None:
+        """Queue rows to insert (:func:`flexilims.store.db.bulk_insert`'s
+        arguments, without the connection); raise the error of an earlier
+        insert, if any."""
+        self._raise()
+        if rows:
+            self.queue.put((table, rows, columns))
+
+    def finish(self) -> None:
+        """Wait for every queued insert; raise the first error."""
+        self._stop()
+        self._raise()
+
+    def close(self) -> None:
+        """Stop the thread, skipping what is still queued (the transaction is
+        given up); raise nothing."""
+        self.stopped = True
+        self._stop()
+
+    def _stop(self) -> None:
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()

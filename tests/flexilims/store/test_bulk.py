@@ -1,0 +1,147 @@
+"""SQLite's per-row triggers set aside by an import, and their work done in
+bulk: the same counts and name index as the triggers keep, and the triggers
+back afterwards, whether the import succeeds or is refused."""
+
+import pytest
+import sqlalchemy as sa
+
+from flexilims import BadRequest
+from flexilims.store import Actor, browse, bulk
+from flexilims.store import models as m
+from flexilims.store.accounts import Accounts
+from flexilims.store.transfer import import_project
+
+ADMIN = Actor("root", "Root", is_admin=True)
+HEX = "6094f7212597df357fa24a8"
+
+
+@pytest.fixture
+def sqlite_store(store):
+    if store.is_postgres:
+        pytest.skip("PostgreSQL's triggers run once per statement already")
+    return store
+
+
+def triggers(store) -> list:
+    with store.read() as conn:
+        return conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
+        ).all()
+
+
+def dump() -> dict:
+    """Kinds the counts trigger reads in every way: a text kind, a long one
+    (cut at 100 characters), a number (no kind), none."""
+    datasets = {
+        f"D{index}": {"type": "dataset", "attributes": {"path": "p", **attributes}}
+        for index, attributes in enumerate(
+            [
+                {"dataset_type": "scanimage"},
+                {"dataset_type": "scanimage"},
+                {"dataset_type": "k" * 150},
+                {"dataset_type": 3},
+                {},
+                {"dataset_type": "caméra"},
+            ]
+        )
+    }
+    return {
+        "M1": {
+            "type": "mouse",
+            "children": {"R1": {"type": "session", "children": datasets}},
+        },
+        "M2 é": {"type": "mouse", "attributes": {"mouse_type": "wild"}},
+    }
+
+
+def test_the_triggers_mirrored_are_those_of_a_new_database(sqlite_store):
+    with sqlite_store.read() as conn:
+        assert bulk.can_defer(conn)
+
+
+def test_bulk_work_is_what_the_triggers_do(sqlite_store, monkeypatch):
+    store = sqlite_store
+    before = triggers(store)
+    with monkeypatch.context() as patch:
+        patch.setattr(bulk, "can_defer", lambda conn: False)
+        by_triggers = import_project(store, dump(), "by-triggers", progress=False)
+        assert triggers(store) == before
+    imported = import_project(store, dump(), "imported", progress=False)
+    # A second import into the same project adds to the counts it holds.
+    again = dump()
+    again = {f"{key}b": {**root, "name": f"{key}b"} for key, root in again.items()}
+    for index, dataset in enumerate(
+        again["M1b"]["children"]["R1"]["children"].values()
+    ):
+        dataset["name"] = f"E{index}"
+    again["M1b"]["children"]["R1"]["name"] = "R1b"
+    import_project(store, again, "imported", progress=False)
+    expected = browse.counts(store, ADMIN, by_triggers["project_id"])
+    counts = browse.counts(store, ADMIN, imported["project_id"])
+    assert counts == [{**row, "count": 2 * row["count"]} for row in expected]
+    assert {"type": "dataset", "kind": "k" * 100, "count": 2} in counts
+    project = browse.project(store, ADMIN, "imported")
+    found = sorted(
+        e["name"] for e in browse.names_like(store, ADMIN, project.id, "M2 ")
+    )
+    assert found == ["M2 é", "M2 éb"]
+    with store.read() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT count(*) FROM entity_name_search_rows r "
+            "JOIN entities e ON e.id = r.entity_id AND e.name = r.name"
+        ).scalar()
+        total = conn.execute(sa.select(sa.func.count()).select_from(m.entities))
+        assert rows == total.scalar()
+    assert triggers(store) == before
+
+
+def test_a_refused_import_leaves_the_triggers(sqlite_store, snapshot):
+    store = sqlite_store
+    before, rows = triggers(store), snapshot(store)
+    bad = dump()
+    bad["M2 é"]["children"] = {"x": {"type": "widget"}}
+    with pytest.raises(BadRequest, match="widget"):
+        import_project(store, bad, "imported", progress=False)
+    assert triggers(store) == before
+    assert snapshot(store) == rows
+    # The triggers work: a save counts and indexes as before.
+    project = Accounts(store).create_project("later")
+    store.save(ADMIN, datatype="mouse", name="Mx", project_id=project.id, attributes={})
+    assert browse.counts(store, ADMIN, project.id) == [
+        {"type": "mouse", "kind": "", "count": 1}
+    ]
+
+
+def test_background_inserts_raise_the_driver_error_in_the_caller(store, snapshot):
+    """A row the database refuses, inserted by the second thread, fails the
+    caller's transaction with the same error as an insert of its own."""
+    before = snapshot(store)
+    with pytest.raises(sa.exc.IntegrityError):
+        with store.write() as conn:
+            inserts = bulk.BackgroundInserts(conn)
+            try:
+                inserts.insert(m.entity_links, [(HEX + "1", HEX + "2")])
+                inserts.finish()
+            finally:
+                inserts.close()
+    assert snapshot(store) == before
+
+
+def test_background_inserts_are_in_the_transaction(store, project):
+    with store.write() as conn:
+        inserts = bulk.BackgroundInserts(conn)
+        try:
+            inserts.insert(
+                m.counters, [(f"kind{index}", index) for index in range(500)]
+            )
+            inserts.insert(m.counters, [("last", 1)])
+            inserts.finish()
+        finally:
+            inserts.close()
+        assert (
+            conn.execute(sa.select(sa.func.count()).select_from(m.counters)).scalar()
+            >= 501
+        )
+    with store.read() as conn:
+        names = set(conn.execute(sa.select(m.counters.c.name)).scalars())
+    assert {"kind0", "kind499", "last"} <= names
