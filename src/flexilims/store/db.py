@@ -6,10 +6,11 @@ for each other instead of failing on a lock upgrade. Its file is created
 readable by its owner only: it holds password hashes.
 
 Both backends get the timeouts of :mod:`flexilims.settings` (connect,
-statement, lock), pooled connections are checked before use (the server
-recovers by itself when the database returns), and a database that cannot be
-reached, is frozen or is too busy raises :class:`flexilims.errors.Unavailable`
-(HTTP 503 with ``Retry-After``), never a driver error.
+statement, lock), pooled connections left unused for a moment are checked
+before use (the server recovers by itself when the database returns), and a
+database that cannot be reached, is frozen or is too busy raises
+:class:`flexilims.errors.Unavailable` (HTTP 503 with ``Retry-After``), never a
+driver error.
 """
 
 import math
@@ -269,6 +270,39 @@ class _Pool(sa.pool.QueuePool):
             raise unavailable(error, self.retry_after) from error
 
 
+def _check_idle_connections(engine: sa.Engine, after_seconds: float) -> None:
+    """Check a pooled connection (``SELECT 1``) before use when it has been
+    unused for more than ``after_seconds``; trust one used more recently.
+
+    A connection that fails the check is dropped with every connection
+    pooled before it (the database restarted: they are all gone), and the
+    pool opens a new one. Checking every connection before every use would
+    cost each request a round trip to the database.
+    """
+    dialect = engine.dialect
+
+    @sa.event.listens_for(engine.pool, "checkin")
+    def _on_checkin(dbapi_connection, record):
+        if record is not None:
+            record.info[_LAST_USED] = time.monotonic()
+
+    @sa.event.listens_for(engine.pool, "checkout")
+    def _on_checkout(dbapi_connection, record, proxy):
+        last_used = record.info.get(_LAST_USED)
+        if last_used is None or time.monotonic() - last_used <= after_seconds:
+            return
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error:
+            alive = False
+        if not alive:
+            raise sa.exc.InvalidatePoolError()
+
+
+#: Where a pooled connection keeps when it was last given back.
+_LAST_USED = "flexilims_last_used"
+
+
 def create_owner_only(path: Path) -> None:
     """Create an empty file readable and writable by its owner only, unless
     it exists (database files and backups hold password hashes)."""
@@ -301,7 +335,6 @@ def create_engine(url: str, settings=None) -> sa.Engine:
     retry_after = settings.retry_after_seconds
     pool_options = {
         "poolclass": type("Pool", (_Pool,), {"retry_after": retry_after}),
-        "pool_pre_ping": True,
         "pool_timeout": settings.connect_timeout_seconds,
     }
     parsed = sa.engine.make_url(url)
@@ -329,6 +362,7 @@ def create_engine(url: str, settings=None) -> sa.Engine:
             settings.connect_timeout_seconds,
         ).install(engine)
     _raise_unavailable(engine, retry_after)
+    _check_idle_connections(engine, settings.connection_check_after_seconds)
     return engine
 
 
