@@ -368,10 +368,12 @@ def create_engine(url: str, settings=None) -> sa.Engine:
 
 def _postgres_connect_args(settings) -> dict:
     """libpq options: a connect timeout, statement and lock timeouts, and TCP
-    keepalives so that a vanished server is noticed."""
+    keepalives so that a vanished server is noticed; psycopg's
+    ``prepare_threshold`` (None: never prepare) when the ``prepared_statements``
+    setting is off, for poolers in transaction mode."""
     statement_ms = int(settings.statement_timeout_seconds * 1000)
     lock_ms = int(settings.lock_timeout_seconds * 1000)
-    return {
+    args = {
         # libpq reads whole seconds, and anything below 2 as 2.
         "connect_timeout": max(2, math.ceil(settings.connect_timeout_seconds)),
         "options": f"-c statement_timeout={statement_ms} -c lock_timeout={lock_ms}",
@@ -380,6 +382,9 @@ def _postgres_connect_args(settings) -> dict:
         "keepalives_interval": 10,
         "keepalives_count": 3,
     }
+    if not settings.prepared_statements:
+        args["prepare_threshold"] = None
+    return args
 
 
 #: The newest migration's revision: a database at it needs no Alembic at all
