@@ -31,7 +31,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 #: Execution option asking for a write transaction (``BEGIN IMMEDIATE`` on SQLite).
 WRITE = "flexilims_write"
-#: Execution option for reads on SQLite: no BEGIN (autocommit statements).
+#: Execution option for reads: no BEGIN (autocommit statements).
 READ = "flexilims_read"
 
 
@@ -52,6 +52,21 @@ def _configure_sqlite(engine: sa.Engine, busy_timeout_ms: int) -> None:
         if options.get(READ) or options.get("isolation_level") == "AUTOCOMMIT":
             return
         connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE) else "BEGIN")
+
+
+def _configure_postgres(engine: sa.Engine) -> None:
+    """Connections in autocommit, so that reads (:data:`READ`) need no BEGIN
+    and COMMIT and no switch of mode per request; every other transaction
+    starts with an explicit ``BEGIN``, as psycopg would have sent."""
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        # A connection given another isolation level (flexilims check's
+        # snapshot) is out of autocommit: psycopg begins for itself.
+        if connection.get_execution_options().get(READ):
+            return
+        if connection.connection.driver_connection.autocommit:
+            connection.exec_driver_sql("BEGIN")
 
 
 #: PostgreSQL error codes (SQLSTATE) after which the same request may succeed
@@ -353,10 +368,12 @@ def create_engine(url: str, settings=None) -> sa.Engine:
         engine = sa.create_engine(
             parsed,
             pool_recycle=3600,
+            isolation_level="AUTOCOMMIT",
             connect_args=_postgres_connect_args(settings),
             **pool_options,
             **JSON_OPTIONS,
         )
+        _configure_postgres(engine)
         _Deadlines(
             settings.statement_timeout_seconds + settings.connect_timeout_seconds,
             settings.connect_timeout_seconds,
