@@ -49,7 +49,8 @@ class Settings:
     )
     threads: int = _setting(
         4,
-        "Requests one server worker runs at once; the rest wait their turn.",
+        "Requests one server worker runs at once (protocol requests and web "
+        "pages each); the rest wait their turn.",
     )
     password_hashing: str = _setting(
         "default",
