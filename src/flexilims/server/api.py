@@ -118,7 +118,9 @@ class Api:
         rest wait their turn).
     """
 
-    def __init__(self, store: Store, token_lifetime_hours: float = 24, threads=4):
+    def __init__(
+        self, store: Store, token_lifetime_hours: float = 24, threads: int = 4
+    ):
         if not token_lifetime_hours > 0:
             raise ValueError("the token lifetime must be a positive number of hours")
         self.store = store
