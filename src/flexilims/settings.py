@@ -34,8 +34,13 @@ NAME_COLUMN_LENGTH = 500
 KEY_COLUMN_LENGTH = 200
 
 
-def _setting(default, help: str, maximum: int | None = None):
-    return field(default=default, metadata={"help": help, "maximum": maximum})
+def _setting(
+    default, help: str, maximum: int | None = None, zero_allowed: bool = False
+):
+    return field(
+        default=default,
+        metadata={"help": help, "maximum": maximum, "zero": zero_allowed},
+    )
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,8 @@ class Settings:
     )
     threads: int = _setting(
         4,
-        "Requests one server worker runs at once; the rest wait their turn.",
+        "Requests one server worker runs at once (protocol requests and web "
+        "pages each); the rest wait their turn.",
     )
     password_hashing: str = _setting(
         "default",
@@ -116,6 +122,15 @@ class Settings:
         "Longest a write waits for another one's lock (PostgreSQL lock_timeout, "
         "SQLite busy timeout); past it the request is answered 503.",
     )
+    connection_check_after_seconds: float = _setting(
+        1.0,
+        "A pooled database connection unused for longer than this is checked "
+        "(SELECT 1) before use, so that a database restarted meanwhile costs "
+        "no request; one used more recently is trusted (a restart within this "
+        "time fails the requests that meet its old connections: 503, then the "
+        "pool reconnects). 0 checks before every use.",
+        zero_allowed=True,
+    )
     retry_after_seconds: float = _setting(
         5.0,
         "Retry-After of a 503 reply: when clients may try again after an outage.",
@@ -133,6 +148,22 @@ class Settings:
     )
     failed_login_window_seconds: float = _setting(
         300.0, "The window in which failed logins are counted, in seconds."
+    )
+    token_cache_seconds: float = _setting(
+        5.0,
+        "Seconds a server worker trusts a token (and its user's projects) it "
+        "has checked in the database before checking it again; a token "
+        "revoked, a user disabled or a membership changed elsewhere takes "
+        "effect within this time (at once on the worker that made the "
+        "change). 0 checks every request.",
+        zero_allowed=True,
+    )
+    prepared_statements: bool = _setting(
+        True,
+        "Let PostgreSQL prepare the statements a connection runs often "
+        "(psycopg's prepare_threshold). Turn off (false) behind a pooler in "
+        "transaction mode (PgBouncer's pool_mode = transaction), where a "
+        "statement prepared on one server connection is not there on the next.",
     )
 
     def __post_init__(self):
@@ -167,19 +198,40 @@ class SettingError(ValueError):
     """An environment variable holds a value its setting cannot take."""
 
 
+#: The texts a boolean setting's variable may hold.
+BOOLEAN_TEXTS = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+}
+
+
 def _parse(item, text: str):
     """A variable's text as the type of its setting's default."""
     kind = str if item.default is None else type(item.default)
     if kind is str:
         return text
+    if kind is bool:
+        try:
+            return BOOLEAN_TEXTS[text.strip().lower()]
+        except KeyError:
+            raise SettingError(
+                f"{env_name(item.name)}={text!r} is not true or false"
+            ) from None
     try:
         value = kind(text)
     except ValueError:
         raise SettingError(
             f"{env_name(item.name)}={text!r} is not a valid {kind.__name__}"
         ) from None
-    if value <= 0:
-        raise SettingError(f"{env_name(item.name)}={text!r} must be positive")
+    if value < 0 or (value == 0 and not item.metadata["zero"]):
+        qualifier = "zero or positive" if item.metadata["zero"] else "positive"
+        raise SettingError(f"{env_name(item.name)}={text!r} must be {qualifier}")
     return value
 
 

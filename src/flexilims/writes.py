@@ -144,8 +144,9 @@ class _Unstorable(Exception):
 def _stored(value, depth: int, limits: Limits, nulls: Nulls | None):
     """The value as stored, refusing what JSON or a database cannot hold.
 
-    One walk: empty lists and dicts become null, tuples lists, and NaN null
-    when ``nulls`` counts them (otherwise NaN is refused like infinities).
+    One walk: empty lists and dicts become null, tuples lists, ``-0.0``
+    ``0.0``, object keys in ``jsonb`` order (as :func:`stored_value`), and NaN
+    null when ``nulls`` counts them (otherwise NaN is refused like infinities).
     """
     kind = type(value)
     if kind is str:
@@ -160,7 +161,7 @@ def _stored(value, depth: int, limits: Limits, nulls: Nulls | None):
         raise _Unstorable("is an integer beyond 64 bits, which cannot be stored")
     if kind is float:
         if math.isfinite(value):
-            return value
+            return value if value else 0.0
         if nulls is not None and math.isnan(value):
             nulls.count += 1
             return None
@@ -186,7 +187,7 @@ def _stored_container(value, depth, limits: Limits, nulls, mapping: bool):
             if problem:
                 raise _Unstorable(f"has a key that {problem}")
         stored[key] = _stored(item, depth + 1, limits, nulls)
-    return stored
+    return in_key_order(stored)
 
 
 def _stored_other(value, depth: int, limits: Limits, nulls: Nulls | None):
@@ -210,9 +211,9 @@ def _stored_other(value, depth: int, limits: Limits, nulls: Nulls | None):
     raise _Unstorable(f"is a {type(value).__name__}, which JSON cannot hold")
 
 
-def stored_value(key: str, value, action: str, limits: Limits, nulls=None):
-    """An attribute value as stored (empty lists and dicts as null), refused
-    if JSON or a database cannot hold it.
+def checked_value(key: str, value, action: str, limits: Limits, nulls=None):
+    """An attribute value as stored (:func:`stored_value`), refused if JSON or
+    a database cannot hold it.
 
     Parameters
     ----------
@@ -243,7 +244,7 @@ def stored_value(key: str, value, action: str, limits: Limits, nulls=None):
 
 def check_value(key: str, value, action: str, limits: Limits) -> None:
     """Refuse an attribute value that JSON or a database cannot hold."""
-    stored_value(key, value, action, limits)
+    checked_value(key, value, action, limits)
 
 
 #: Attribute names seen to be letters, digits, ``_`` and ``-`` (a few dozen in
@@ -322,8 +323,8 @@ def checked_and_stored(
     stored = {}
     for key, value in attributes.items():
         check_attribute_name(key, action, limits)
-        stored[key] = stored_value(key, value, action, limits, nulls)
-    return dict(attributes), stored
+        stored[key] = checked_value(key, value, action, limits, nulls)
+    return dict(attributes), in_key_order(stored)
 
 
 def attributes_json(attributes: Mapping, action: str, limits: Limits) -> str:
@@ -355,6 +356,11 @@ def _key_order(key: str) -> tuple:
     """PostgreSQL's order of the keys of a ``jsonb`` object: shorter first (in
     UTF-8 bytes), then by code point."""
     return len(key.encode()), key
+
+
+def in_key_order(mapping: Mapping) -> dict:
+    """The keys of ``mapping`` in the order PostgreSQL's ``jsonb`` keeps them."""
+    return {key: mapping[key] for key in sorted(mapping, key=_key_order)}
 
 
 def stored_value(value):

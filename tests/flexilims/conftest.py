@@ -84,12 +84,13 @@ def jane(project, make_user, login):
 
 @pytest.fixture
 def start_server(database_url, store):
-    """Factory: ``start_server(*serve_options)`` runs ``flexilims serve`` on the
-    test database and returns its base URL; stopped after the test."""
+    """Factory: ``start_server(*serve_options, env=None)`` runs ``flexilims
+    serve`` on the test database (with ``env`` added to its environment) and
+    returns its base URL; stopped after the test."""
     processes = []
 
-    def start(*args: str) -> str:
-        processes.append(ServerProcess(database_url, *args))
+    def start(*args: str, env: dict | None = None) -> str:
+        processes.append(ServerProcess(database_url, *args, env=env))
         return processes[-1].base_url
 
     yield start

@@ -1,4 +1,5 @@
-"""Settings that bound what is written cannot go past what both databases hold."""
+"""Settings read from the environment: booleans, zero where a setting allows
+it, limits that stop at what both databases hold, and clear refusals."""
 
 import pytest
 
@@ -25,3 +26,37 @@ def test_length_limits_stop_at_the_columns(name, column):
         settings.load({variable: str(at_most + 1)})
     with pytest.raises(SettingError):
         settings.Settings(**{name: at_most + 1})
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("false", False), ("0", False), ("No", False), ("true", True), ("on", True)],
+)
+def test_boolean_settings_read_the_usual_words(text, value):
+    loaded = settings.load({"FLEXILIMS_PREPARED_STATEMENTS": text})
+    assert loaded.prepared_statements is value
+
+
+def test_a_boolean_setting_refuses_other_words():
+    with pytest.raises(SettingError, match="FLEXILIMS_PREPARED_STATEMENTS.*true or"):
+        settings.load({"FLEXILIMS_PREPARED_STATEMENTS": "maybe"})
+
+
+def test_zero_turns_the_token_cache_off_but_not_a_timeout():
+    assert (
+        settings.load({"FLEXILIMS_TOKEN_CACHE_SECONDS": "0"}).token_cache_seconds == 0
+    )
+    assert settings.Settings().token_cache_seconds == 5.0
+    with pytest.raises(SettingError, match="must be zero or positive"):
+        settings.load({"FLEXILIMS_TOKEN_CACHE_SECONDS": "-1"})
+    with pytest.raises(SettingError, match="must be positive"):
+        settings.load({"FLEXILIMS_CONNECT_TIMEOUT_SECONDS": "0"})
+
+
+def test_new_settings_explain_themselves():
+    for name in (
+        "token_cache_seconds",
+        "prepared_statements",
+        "connection_check_after_seconds",
+    ):
+        assert settings.env_name(name).upper() in settings.Settings.help(name)

@@ -87,7 +87,7 @@ def create_app(
         },
     )
     store = Store.open(settings.database, settings)
-    api = Api(store, settings.token_lifetime_hours)
+    api = Api(store, settings.token_lifetime_hours, settings.threads)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):

@@ -1,9 +1,12 @@
 """The REST endpoints: token, query and body in, the store's reply out."""
 
+import asyncio
 import base64
 import binascii
+import functools
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -115,14 +118,22 @@ class Api:
         The database the server serves.
     token_lifetime_hours : float
         How long a token from ``authenticate`` stays valid.
+    threads : int
+        Protocol requests run at once (in a pool of this many threads; the
+        rest wait their turn).
     """
 
-    def __init__(self, store: Store, token_lifetime_hours: float = 24):
+    def __init__(
+        self, store: Store, token_lifetime_hours: float = 24, threads: int = 4
+    ):
         if not token_lifetime_hours > 0:
             raise ValueError("the token lifetime must be a positive number of hours")
         self.store = store
         self.accounts = Accounts(store)
         self.token_lifetime_ms = int(token_lifetime_hours * 3600 * 1000)
+        # A plain executor: handing a request to a thread costs a third of
+        # what Starlette's run_in_threadpool (anyio) does.
+        self.executor = ThreadPoolExecutor(threads, thread_name_prefix="flexilims-api")
 
     def routes(self) -> list[Route]:
         routes = [
@@ -210,13 +221,16 @@ class Api:
                 limit = self.store.settings.max_body_bytes
                 body = await json_body(request, limit) if wants_body else None
                 key = request.headers.get(IDEMPOTENCY_HEADER) if keyed else None
-                value, replayed = await run_in_threadpool(
-                    self.call,
-                    request_token(request),
-                    operation,
-                    dict(request.query_params),
-                    body,
-                    key,
+                value, replayed = await asyncio.get_running_loop().run_in_executor(
+                    self.executor,
+                    functools.partial(
+                        self.call,
+                        request_token(request),
+                        operation,
+                        dict(request.query_params),
+                        body,
+                        key,
+                    ),
                 )
                 response = reply(value)
                 if replayed:

@@ -95,12 +95,10 @@ class Store:
     @contextmanager
     def read(self):
         """A connection for reading without a transaction of its own: no BEGIN
-        or COMMIT; each statement sees the latest committed data."""
+        or COMMIT; each statement sees the latest committed data (PostgreSQL's
+        connections are in autocommit: :func:`flexilims.store.db.create_engine`)."""
         with self.engine.connect() as conn:
-            if self.is_postgres:
-                conn.execution_options(isolation_level="AUTOCOMMIT")
-            else:
-                conn.execution_options(**{db.READ: True})
+            conn.execution_options(**{db.READ: True})
             yield conn
 
     @contextmanager

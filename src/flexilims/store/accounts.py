@@ -8,6 +8,9 @@ Everything lives in the database: any number of servers can share it.
 import functools
 import hashlib
 import secrets
+import threading
+import time
+import weakref
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -68,6 +71,7 @@ _TOKEN_QUERY = (
         m.users.c.username,
         m.users.c.full_name,
         m.users.c.is_admin,
+        m.tokens.c.expires_at,
         m.memberships.c.project_id,
     )
     .select_from(
@@ -82,6 +86,80 @@ _TOKEN_QUERY = (
         m.users.c.disabled.is_(False),
     )
 )
+
+
+class TokenCache:
+    """The actors of tokens a process checked lately, trusted for a few seconds.
+
+    One per store (so per server worker): a request whose token was checked
+    less than ``seconds`` ago skips the database. A token revoked, a user
+    disabled or a membership changed by another process takes effect here
+    within ``seconds``; changes made through this process's
+    :class:`Accounts` take effect at once (they empty the cache). Only valid
+    tokens are kept, never past their own expiry, and at most ``size`` of
+    them.
+
+    Parameters
+    ----------
+    seconds : float
+        How long an entry is trusted (0: never, every request checks).
+    size : int
+        Most tokens kept; the cache is emptied when it is full.
+    """
+
+    def __init__(self, seconds: float, size: int = 10_000):
+        self.seconds, self.size = seconds, size
+        self.entries: dict[str, tuple[Actor, float]] = {}
+        self.lock = threading.Lock()
+
+    def get(self, digest: str) -> Actor | None:
+        """The actor of a token checked less than ``seconds`` ago, or None."""
+        entry = self.entries.get(digest)
+        if entry is None:
+            return None
+        actor, until = entry
+        if time.monotonic() < until:
+            return actor
+        self.entries.pop(digest, None)
+        return None
+
+    def put(self, digest: str, actor: Actor, expires_at_ms: int) -> None:
+        """Trust a token just checked for ``seconds``, at most until it expires."""
+        if self.seconds <= 0:
+            return
+        left = min(self.seconds, (expires_at_ms - now_ms()) / 1000)
+        with self.lock:
+            if len(self.entries) >= self.size:
+                self.entries.clear()
+            self.entries[digest] = (actor, time.monotonic() + left)
+
+    def forget(self, digest: str | None = None) -> None:
+        """Forget one token (all of them without a digest)."""
+        with self.lock:
+            if digest is None:
+                self.entries.clear()
+            else:
+                self.entries.pop(digest, None)
+
+
+#: The token cache of each open store.
+_TOKEN_CACHES: "weakref.WeakKeyDictionary[Store, TokenCache]" = (
+    weakref.WeakKeyDictionary()
+)
+_TOKEN_CACHES_LOCK = threading.Lock()
+
+
+def token_cache(store: Store) -> TokenCache:
+    """The :class:`TokenCache` of a store (made on first use, with the
+    store's ``token_cache_seconds``)."""
+    cache = _TOKEN_CACHES.get(store)
+    if cache is None:
+        with _TOKEN_CACHES_LOCK:
+            cache = _TOKEN_CACHES.get(store)
+            if cache is None:
+                cache = TokenCache(store.settings.token_cache_seconds)
+                _TOKEN_CACHES[store] = cache
+    return cache
 
 
 @dataclass(frozen=True)
@@ -106,6 +184,7 @@ class Accounts:
     def __init__(self, store: Store):
         self.store = store
         self.hasher = hasher(store.settings.password_hashing)
+        self.tokens = token_cache(store)
 
     # --------------------------------------------------------------- projects
 
@@ -178,6 +257,7 @@ class Accounts:
                         user_id=user_id, project_id=project_id
                     )
                 )
+        self.tokens.forget()
 
     def remove_member(self, username: str, project: str) -> None:
         user_id = self._user_id(username)
@@ -189,6 +269,7 @@ class Accounts:
                     m.memberships.c.project_id == project_id,
                 )
             )
+        self.tokens.forget()
 
     # ------------------------------------------------------------------ users
 
@@ -229,6 +310,7 @@ class Accounts:
                 .where(m.tokens.c.user_id == user_id)
                 .values(revoked=True)
             )
+        self.tokens.forget()
 
     def set_disabled(self, username: str, disabled: bool = True) -> None:
         """Stop (or let again) a user from logging in; disabling ends their
@@ -246,6 +328,7 @@ class Accounts:
                     .where(m.tokens.c.user_id == user_id)
                     .values(revoked=True)
                 )
+        self.tokens.forget()
 
     def remove_user(self, username: str) -> None:
         user_id = self._user_id(username)
@@ -255,6 +338,7 @@ class Accounts:
                 m.memberships.delete().where(m.memberships.c.user_id == user_id)
             )
             conn.execute(m.users.delete().where(m.users.c.id == user_id))
+        self.tokens.forget()
 
     def users(self) -> list[dict]:
         """Every user with their projects."""
@@ -451,22 +535,28 @@ class Accounts:
             )
 
     def actor_for_token(self, token: str | None) -> Actor:
-        """The actor a token belongs to, in one query; 403 if it is not valid."""
+        """The actor a token belongs to, in one query (none if this process
+        checked it less than ``token_cache_seconds`` ago: :class:`TokenCache`);
+        403 if it is not valid."""
         if not token:
             raise Forbidden("a valid token is required: authenticate first")
+        digest = _digest(token)
+        actor = self.tokens.get(digest)
+        if actor is not None:
+            return actor
         with self.store.read() as conn:
-            rows = conn.execute(
-                _TOKEN_QUERY, {"digest": _digest(token), "now": now_ms()}
-            ).all()
+            rows = conn.execute(_TOKEN_QUERY, {"digest": digest, "now": now_ms()}).all()
         if not rows:
             raise Forbidden("token not valid or expired: authenticate again")
         first = rows[0]
-        return Actor(
+        actor = Actor(
             username=first.username,
             full_name=first.full_name,
             is_admin=first.is_admin,
             project_ids=frozenset(r.project_id for r in rows if r.project_id),
         )
+        self.tokens.put(digest, actor, first.expires_at)
+        return actor
 
     def revoke_tokens(self, username: str) -> int:
         """Revoke every token of a user; returns how many were live."""
@@ -477,12 +567,17 @@ class Accounts:
                 .where(m.tokens.c.user_id == user_id, m.tokens.c.revoked.is_(False))
                 .values(revoked=True)
             )
+        self.tokens.forget()
         return result.rowcount
 
     def revoke_token(self, token: str) -> None:
+        """End a token (at once in this process, within
+        ``token_cache_seconds`` in others)."""
+        digest = _digest(token)
         with self.store.write() as conn:
             conn.execute(
                 sa.update(m.tokens)
-                .where(m.tokens.c.token_hash == _digest(token))
+                .where(m.tokens.c.token_hash == digest)
                 .values(revoked=True)
             )
+        self.tokens.forget(digest)

@@ -43,6 +43,7 @@ from ..writes import (
     checked_and_stored,
     checked_attributes,
     failed,
+    in_key_order,
     is_hex_id,
     lower_keys,
     merged_attributes,
@@ -388,7 +389,7 @@ class Changes:
         if op.kept is None:
             # Names are lower-cased on save; restores and imports keep them
             # as they were (update-one does not lower-case).
-            sent, stored = lower_keys(sent), lower_keys(stored)
+            sent, stored = lower_keys(sent), in_key_order(lower_keys(stored))
         if op.check_settings:
             validate_attributes(
                 op.type,

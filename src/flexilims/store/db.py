@@ -6,10 +6,11 @@ for each other instead of failing on a lock upgrade. Its file is created
 readable by its owner only: it holds password hashes.
 
 Both backends get the timeouts of :mod:`flexilims.settings` (connect,
-statement, lock), pooled connections are checked before use (the server
-recovers by itself when the database returns), and a database that cannot be
-reached, is frozen or is too busy raises :class:`flexilims.errors.Unavailable`
-(HTTP 503 with ``Retry-After``), never a driver error.
+statement, lock), pooled connections left unused for a moment are checked
+before use (the server recovers by itself when the database returns), and a
+database that cannot be reached, is frozen or is too busy raises
+:class:`flexilims.errors.Unavailable` (HTTP 503 with ``Retry-After``), never a
+driver error.
 """
 
 import math
@@ -32,7 +33,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 #: Execution option asking for a write transaction (``BEGIN IMMEDIATE`` on SQLite).
 WRITE = "flexilims_write"
-#: Execution option for reads on SQLite: no BEGIN (autocommit statements).
+#: Execution option for reads: no BEGIN (autocommit statements).
 READ = "flexilims_read"
 
 
@@ -53,6 +54,21 @@ def _configure_sqlite(engine: sa.Engine, busy_timeout_ms: int) -> None:
         if options.get(READ) or options.get("isolation_level") == "AUTOCOMMIT":
             return
         connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE) else "BEGIN")
+
+
+def _configure_postgres(engine: sa.Engine) -> None:
+    """Connections in autocommit, so that reads (:data:`READ`) need no BEGIN
+    and COMMIT and no switch of mode per request; every other transaction
+    starts with an explicit ``BEGIN``, as psycopg would have sent."""
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        # A connection given another isolation level (flexilims check's
+        # snapshot) is out of autocommit: psycopg begins for itself.
+        if connection.get_execution_options().get(READ):
+            return
+        if connection.connection.driver_connection.autocommit:
+            connection.exec_driver_sql("BEGIN")
 
 
 #: PostgreSQL error codes (SQLSTATE) after which the same request may succeed
@@ -271,6 +287,39 @@ class _Pool(sa.pool.QueuePool):
             raise unavailable(error, self.retry_after) from error
 
 
+def _check_idle_connections(engine: sa.Engine, after_seconds: float) -> None:
+    """Check a pooled connection (``SELECT 1``) before use when it has been
+    unused for more than ``after_seconds``; trust one used more recently.
+
+    A connection that fails the check is dropped with every connection
+    pooled before it (the database restarted: they are all gone), and the
+    pool opens a new one. Checking every connection before every use would
+    cost each request a round trip to the database.
+    """
+    dialect = engine.dialect
+
+    @sa.event.listens_for(engine.pool, "checkin")
+    def _on_checkin(dbapi_connection, record):
+        if record is not None:
+            record.info[_LAST_USED] = time.monotonic()
+
+    @sa.event.listens_for(engine.pool, "checkout")
+    def _on_checkout(dbapi_connection, record, proxy):
+        last_used = record.info.get(_LAST_USED)
+        if last_used is None or time.monotonic() - last_used <= after_seconds:
+            return
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error:
+            alive = False
+        if not alive:
+            raise sa.exc.InvalidatePoolError()
+
+
+#: Where a pooled connection keeps when it was last given back.
+_LAST_USED = "flexilims_last_used"
+
+
 def create_owner_only(path: Path) -> None:
     """Create an empty file readable and writable by its owner only, unless
     it exists (database files and backups hold password hashes)."""
@@ -323,7 +372,6 @@ def create_engine(url: str, settings=None) -> sa.Engine:
     retry_after = settings.retry_after_seconds
     pool_options = {
         "poolclass": type("Pool", (_Pool,), {"retry_after": retry_after}),
-        "pool_pre_ping": True,
         "pool_timeout": settings.connect_timeout_seconds,
     }
     parsed = sa.engine.make_url(url)
@@ -342,24 +390,29 @@ def create_engine(url: str, settings=None) -> sa.Engine:
         engine = sa.create_engine(
             parsed,
             pool_recycle=3600,
+            isolation_level="AUTOCOMMIT",
             connect_args=_postgres_connect_args(settings),
             **pool_options,
             **JSON_OPTIONS,
         )
+        _configure_postgres(engine)
         _Deadlines(
             settings.statement_timeout_seconds + settings.connect_timeout_seconds,
             settings.connect_timeout_seconds,
         ).install(engine)
     _raise_unavailable(engine, retry_after)
+    _check_idle_connections(engine, settings.connection_check_after_seconds)
     return engine
 
 
 def _postgres_connect_args(settings) -> dict:
     """libpq options: a connect timeout, statement and lock timeouts, and TCP
-    keepalives so that a vanished server is noticed."""
+    keepalives so that a vanished server is noticed; psycopg's
+    ``prepare_threshold`` (None: never prepare) when the ``prepared_statements``
+    setting is off, for poolers in transaction mode."""
     statement_ms = int(settings.statement_timeout_seconds * 1000)
     lock_ms = int(settings.lock_timeout_seconds * 1000)
-    return {
+    args = {
         # libpq reads whole seconds, and anything below 2 as 2.
         "connect_timeout": max(2, math.ceil(settings.connect_timeout_seconds)),
         "options": f"-c statement_timeout={statement_ms} -c lock_timeout={lock_ms}",
@@ -368,6 +421,9 @@ def _postgres_connect_args(settings) -> dict:
         "keepalives_interval": 10,
         "keepalives_count": 3,
     }
+    if not settings.prepared_statements:
+        args["prepare_threshold"] = None
+    return args
 
 
 #: The newest migration's revision: a database at it needs no Alembic at all
