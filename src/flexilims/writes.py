@@ -22,6 +22,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 import orjson
 
@@ -327,19 +328,48 @@ def checked_and_stored(
     return dict(attributes), in_key_order(stored)
 
 
+_STRING_OR_BIG_FLOAT = re.compile(rb'"(?:[^"\\]|\\.)*"|(-?[0-9.]+e\+[0-9]+)')
+
+
+def _fixed_point(match: re.Match) -> bytes:
+    number = match.group(1)
+    if number is None:
+        return match.group(0)
+    return format(Decimal(number.decode()), "f").encode() + b".0"
+
+
+def json_bytes(value) -> bytes:
+    """A JSON document as the store writes it, in UTF-8.
+
+    Floats that JSON writes with a positive exponent (``1e+16``) are written
+    in fixed point with a fraction (``10000000000000000.0``): PostgreSQL's
+    ``jsonb`` keeps numbers as ``numeric``, which would give ``1e+16`` back as
+    the integer ``10000000000000000``.
+    """
+    data = orjson.dumps(value)
+    if b"e+" in data:
+        data = _STRING_OR_BIG_FLOAT.sub(_fixed_point, data)
+    return data
+
+
+def json_text(value) -> str:
+    """A JSON document as text, as the store writes it (:func:`json_bytes`)."""
+    return json_bytes(value).decode()
+
+
 def attributes_json(attributes: Mapping, action: str, limits: Limits) -> str:
     """Stored attributes as the JSON text the database holds, refused if
     larger than the limit."""
-    text = orjson.dumps(attributes)
-    if len(text) > limits.max_attributes_bytes:
+    data = json_bytes(attributes)
+    if len(data) > limits.max_attributes_bytes:
         raise failed(
             action,
-            f"The attributes are {len(text):,} bytes of JSON; an entity holds at "
+            f"The attributes are {len(data):,} bytes of JSON; an entity holds at "
             f"most {limits.max_attributes_bytes:,}. Store large data in files "
             "and their paths in attributes.",
             field="attributes",
         )
-    return text.decode()
+    return data.decode()
 
 
 def check_size(attributes: Mapping, action: str, limits: Limits) -> None:

@@ -15,12 +15,10 @@ driver error.
 
 import math
 import os
-import re
 import socket
 import sqlite3
 import threading
 import time
-from decimal import Decimal
 from pathlib import Path
 
 import orjson
@@ -28,6 +26,7 @@ import sqlalchemy as sa
 
 from .. import settings as settings_module
 from ..errors import Unavailable
+from ..writes import json_text
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -330,30 +329,6 @@ def create_owner_only(path: Path) -> None:
 
 
 #: A JSON string (skipped) or a number with a positive exponent (``1e+16``).
-_STRING_OR_BIG_FLOAT = re.compile(rb'"(?:[^"\\]|\\.)*"|(-?[0-9.]+e\+[0-9]+)')
-
-
-def _fixed_point(match: re.Match) -> bytes:
-    number = match.group(1)
-    if number is None:
-        return match.group(0)
-    return format(Decimal(number.decode()), "f").encode() + b".0"
-
-
-def json_text(value) -> str:
-    """A JSON document as text, as the store writes it.
-
-    Floats that JSON writes with a positive exponent (``1e+16``) are written
-    in fixed point with a fraction (``10000000000000000.0``): PostgreSQL's
-    ``jsonb`` keeps numbers as ``numeric``, which would give ``1e+16`` back as
-    the integer ``10000000000000000``.
-    """
-    text = orjson.dumps(value)
-    if b"e+" in text:
-        text = _STRING_OR_BIG_FLOAT.sub(_fixed_point, text)
-    return text.decode()
-
-
 JSON_OPTIONS = {"json_serializer": json_text, "json_deserializer": orjson.loads}
 
 
