@@ -22,7 +22,9 @@ def server_config(config_dir, store, project, database_url, monkeypatch):
     accounts.add_member("ada", project.name)
     from servers import ServerProcess
 
-    server = ServerProcess(database_url)
+    # Tokens are revoked here, in another process than the server's: with its
+    # token cache off, the server sees each revocation at once.
+    server = ServerProcess(database_url, env={"FLEXILIMS_TOKEN_CACHE_SECONDS": "0"})
     config = yaml.safe_load((config_dir / "config.yml").read_text())
     config.update(flexilims_url=server.base_url, flexilims_username="ada")
     (config_dir / "config.yml").write_text(yaml.safe_dump(config))
