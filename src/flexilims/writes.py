@@ -315,7 +315,8 @@ def checked_and_stored(
     -------
     (dict, dict)
         The attributes as given (None becomes an empty dict), and as
-        :func:`stored_attributes` stores them.
+        :func:`stored_attributes` stores them, but in the order given (names
+        may still be lower-cased; :func:`in_key_order` then).
     """
     if attributes is None:
         return {}, {}
@@ -325,7 +326,7 @@ def checked_and_stored(
     for key, value in attributes.items():
         check_attribute_name(key, action, limits)
         stored[key] = checked_value(key, value, action, limits, nulls)
-    return dict(attributes), in_key_order(stored)
+    return dict(attributes), stored
 
 
 _STRING_OR_BIG_FLOAT = re.compile(rb'"(?:[^"\\]|\\.)*"|(-?[0-9.]+e\+[0-9]+)')

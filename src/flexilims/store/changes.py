@@ -389,7 +389,8 @@ class Changes:
         if op.kept is None:
             # Names are lower-cased on save; restores and imports keep them
             # as they were (update-one does not lower-case).
-            sent, stored = lower_keys(sent), in_key_order(lower_keys(stored))
+            sent, stored = lower_keys(sent), lower_keys(stored)
+        stored = in_key_order(stored)
         if op.check_settings:
             validate_attributes(
                 op.type,

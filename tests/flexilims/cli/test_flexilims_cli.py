@@ -115,10 +115,13 @@ def test_user_disable_and_enable(run, store, project, snapshot):
 
 
 def test_a_disabled_member_is_refused_by_a_running_server(
-    run, store, project, server, snapshot
+    run, store, project, start_server, snapshot
 ):
     """Over a real server: the member's next request fails (tokens revoked,
-    the password no longer logs in); enabled again, the same client goes on."""
+    the password no longer logs in); enabled again, the same client goes on.
+    (The server checks every token anew here: by default a disable from
+    another process takes effect within ``token_cache_seconds``.)"""
+    server = start_server(env={"FLEXILIMS_TOKEN_CACHE_SECONDS": "0"})
     accounts = Accounts(store)
     accounts.add_user("jane", "pw", "Jane Doe")
     accounts.add_member("jane", "test")
