@@ -18,6 +18,8 @@ from .entities import ENTITY_COLUMNS, Actor, entity_replies
 
 #: Roots read and built together.
 ROOTS_PER_BATCH = 500
+#: Entity ids per query of their links.
+LINK_IDS = 5000
 
 _E = m.entities
 _PARENT = _E.alias("parent")
@@ -117,12 +119,16 @@ def _unreached(conn, project_id: str) -> list:
     ).all()
 
 
-def _entities(conn, rows, link_query) -> dict[str, dict]:
+def _entities(conn, rows) -> dict[str, dict]:
     """Replies by id, in row order, with their links and an empty
     ``children``."""
     linked: dict[str, list[str]] = {}
-    for entity_id, linked_id in conn.execute(link_query):
-        linked.setdefault(entity_id, []).append(linked_id)
+    ids = [row.id for row in rows]
+    for start in range(0, len(ids), LINK_IDS):
+        for entity_id, linked_id in conn.execute(
+            _links_of(ids[start : start + LINK_IDS])
+        ):
+            linked.setdefault(entity_id, []).append(linked_id)
     by_id = {}
     for entity in entity_replies(rows):
         entity["customEntities"] = linked.get(entity["id"], [])
@@ -251,7 +257,7 @@ def _batch(conn, project_id: str, root_ids: list[str]) -> dict[str, dict]:
         .join(tree, tree.c.id == _E.c.id)
         .order_by(_E.c.date_created, _E.c.id)
     ).all()
-    by_id = _entities(conn, rows, _links_of(sa.select(tree.c.id)))
+    by_id = _entities(conn, rows)
     roots = set(root_ids)
     _nest(by_id, roots)
     return {root_id: by_id[root_id] for root_id in root_ids}
@@ -262,7 +268,7 @@ def _cycle_roots(conn, project_id: str) -> list[dict]:
     rows = _unreached(conn, project_id)
     if not rows:
         return []
-    by_id = _entities(conn, rows, _links_of([row.id for row in rows]))
+    by_id = _entities(conn, rows)
     cuts = _cycle_cuts(by_id)
     _nest(by_id, cuts)
     return [entity for entity in by_id.values() if entity["id"] in cuts]
