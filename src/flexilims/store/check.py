@@ -126,7 +126,7 @@ def check(
     roots = [Path(root).expanduser() for root in data_roots]
     if not roots:
         report.skipped.append("dataset_paths: no data root given (--data-root)")
-    with _snapshot(store) as conn:
+    with db.Snapshot(store) as conn:
         _orphans(conn, report)
         _loops(conn, report)
         _genealogy(conn, report)
@@ -136,26 +136,6 @@ def check(
     if fix:
         _repair(store, report, scan)
     return report
-
-
-class _snapshot:
-    """A read transaction that sees one state of the database throughout."""
-
-    def __init__(self, store: Store):
-        self.store = store
-
-    def __enter__(self) -> sa.Connection:
-        self.conn = self.store.engine.connect()
-        if self.store.is_postgres:
-            self.conn = self.conn.execution_options(
-                isolation_level="REPEATABLE READ", postgresql_readonly=True
-            )
-        self.transaction = self.conn.begin()
-        return self.conn
-
-    def __exit__(self, *exc):
-        self.transaction.rollback()
-        self.conn.close()
 
 
 def _orphans(conn, report: Report) -> None:

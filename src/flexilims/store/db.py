@@ -568,3 +568,24 @@ def driver_insert(driver_connection, table: sa.Table, rows: list, columns=None):
         raise sa.exc.IntegrityError(statement, None, error) from error
     finally:
         cursor.close()
+
+
+class Snapshot:
+    """A read transaction that sees one state of the database throughout
+    (``with Snapshot(store) as conn``; ``store`` a :class:`flexilims.store.Store`)."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def __enter__(self) -> sa.Connection:
+        self.conn = self.store.engine.connect()
+        if self.store.is_postgres:
+            self.conn = self.conn.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+        self.transaction = self.conn.begin()
+        return self.conn
+
+    def __exit__(self, *exc):
+        self.transaction.rollback()
+        self.conn.close()

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 
 from ..errors import ProjectNotFound
+from . import db
 from . import models as m
 from .entities import ENTITY_COLUMNS, Actor, entity_replies
 
@@ -155,26 +156,6 @@ def _nest(by_id: dict[str, dict], roots: set[str]) -> None:
             siblings[_free_key(siblings, entity)] = entity
 
 
-class _Snapshot:
-    """A read transaction that sees one state of the database throughout."""
-
-    def __init__(self, store):
-        self.store = store
-
-    def __enter__(self) -> sa.Connection:
-        self.conn = self.store.engine.connect()
-        if self.store.is_postgres:
-            self.conn = self.conn.execution_options(
-                isolation_level="REPEATABLE READ", postgresql_readonly=True
-            )
-        self.transaction = self.conn.begin()
-        return self.conn
-
-    def __exit__(self, *exc):
-        self.transaction.rollback()
-        self.conn.close()
-
-
 def export_roots(
     store, project_name: str, actor: Actor | None = None
 ) -> Iterator[tuple[str, dict]]:
@@ -204,7 +185,7 @@ def export_roots(
     ProjectNotFound
         There is no such project (raised before anything is yielded).
     """
-    snapshot = _Snapshot(store)
+    snapshot = db.Snapshot(store)
     conn = snapshot.__enter__()
     try:
         project = conn.execute(
