@@ -80,23 +80,29 @@ def _subtrees(conn, project_id: str, root_ids: list[str]) -> list:
     oldest first: one query per level (and per 5,000 parents), each an index
     lookup of the parents' ids (no origin cycle is below a root: each entity
     below one leads up to it)."""
-    rows = _rows(conn, _E.c.id, root_ids, project_id)
+    rows = _rows(conn, _E.c.id, root_ids)
     parents = root_ids
     while parents:
-        level = _rows(conn, _E.c.origin_id, parents, project_id)
+        # Children in other projects are not exported (nor what is below them).
+        level = [
+            row
+            for row in _rows(conn, _E.c.origin_id, parents)
+            if row.project_id == project_id
+        ]
         rows += level
         parents = [row.id for row in level]
     rows.sort(key=lambda row: (row.date_created, row.id))
     return rows
 
 
-def _rows(conn, column, values: list[str], project_id: str) -> list:
+def _rows(conn, column, values: list[str]) -> list:
+    """Entities whose ``column`` is one of ``values`` (an indexed column:
+    nothing else in the condition, so that the database uses its index)."""
     found = []
     for start in range(0, len(values), LINK_IDS):
         found += conn.execute(
             sa.select(*ENTITY_COLUMNS).where(
-                _among(conn, column, values[start : start + LINK_IDS]),
-                _E.c.project_id == project_id,
+                _among(conn, column, values[start : start + LINK_IDS])
             )
         ).all()
     return found
