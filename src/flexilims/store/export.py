@@ -2,15 +2,16 @@
 
 :func:`export_roots` yields the project's root entities one at a time, each
 with its whole subtree, reading the database a batch of roots at a time in
-one snapshot: the roots in one query, then per batch one query for the
-entities below them and one for their links. Memory holds a batch, not the
-project; :func:`flexilims.store.dumpfile.write_roots` writes them as they
-come. :func:`export_project` gathers them into one dict.
+one snapshot: the roots in one query, then per batch one query per level of
+the hierarchy for the entities below them and one for their links. Memory
+holds a batch, not the project; :func:`flexilims.store.dumpfile.write_roots`
+writes them as they come. :func:`export_project` gathers them into one dict.
 """
 
 from collections.abc import Iterator
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from ..errors import ProjectNotFound
 from . import db
@@ -19,7 +20,7 @@ from .entities import ENTITY_COLUMNS, Actor, entity_replies
 
 #: Roots read and built together.
 ROOTS_PER_BATCH = 500
-#: Entity ids per query of their links.
+#: Entity ids per query (of their children or their links).
 LINK_IDS = 5000
 
 _E = m.entities
@@ -75,15 +76,47 @@ def _roots(project_id: str) -> sa.Select:
     )
 
 
-def _below(project_id: str, root_ids: list[str]) -> sa.CTE:
-    """The ids of ``root_ids`` and of every entity of the project below them
-    (no origin cycle is below a root: each entity below one leads up to it)."""
-    tree = sa.select(_E.c.id).where(_E.c.id.in_(root_ids)).cte("tree", recursive=True)
-    return tree.union_all(
-        sa.select(_E.c.id).where(
-            _E.c.origin_id == tree.c.id, _E.c.project_id == project_id
+def _subtrees(conn, project_id: str, root_ids: list[str]) -> list:
+    """The rows of ``root_ids`` and of every entity of the project below them,
+    oldest first: one query per level (and per 5,000 parents), each an index
+    lookup of the parents' ids (no origin cycle is below a root: each entity
+    below one leads up to it)."""
+    rows = _rows(conn, _E.c.id, root_ids)
+    parents = root_ids
+    while parents:
+        # Children in other projects are not exported (nor what is below them).
+        level = [
+            row
+            for row in _rows(conn, _E.c.origin_id, parents)
+            if row.project_id == project_id
+        ]
+        rows += level
+        parents = [row.id for row in level]
+    rows.sort(key=lambda row: (row.date_created, row.id))
+    return rows
+
+
+def _rows(conn, column, values: list[str]) -> list:
+    """Entities whose ``column`` is one of ``values`` (an indexed column:
+    nothing else in the condition, so that the database uses its index)."""
+    found = []
+    for start in range(0, len(values), LINK_IDS):
+        found += conn.execute(
+            sa.select(*ENTITY_COLUMNS).where(
+                _among(conn, column, values[start : start + LINK_IDS])
+            )
+        ).all()
+    return found
+
+
+def _among(conn, column, values: list[str]):
+    """``column IN values``: one array parameter on PostgreSQL (``= ANY``),
+    whose plan does not depend on the number of values."""
+    if conn.dialect.name == "postgresql":
+        return column == sa.any_(
+            sa.bindparam("values", values, type_=postgresql.ARRAY(sa.String))
         )
-    )
+    return column.in_(values)
 
 
 def _unreached(conn, project_id: str) -> list:
@@ -127,7 +160,7 @@ def _entities(conn, rows) -> dict[str, dict]:
     ids = [row.id for row in rows]
     for start in range(0, len(ids), LINK_IDS):
         for entity_id, linked_id in conn.execute(
-            _links_of(ids[start : start + LINK_IDS])
+            _links_of(conn, ids[start : start + LINK_IDS])
         ):
             linked.setdefault(entity_id, []).append(linked_id)
     by_id = {}
@@ -138,11 +171,11 @@ def _entities(conn, rows) -> dict[str, dict]:
     return by_id
 
 
-def _links_of(ids) -> sa.Select:
+def _links_of(conn, ids: list[str]) -> sa.Select:
     links = m.entity_links
     return (
         sa.select(links.c.entity_id, links.c.linked_id)
-        .where(links.c.entity_id.in_(ids))
+        .where(_among(conn, links.c.entity_id, ids))
         .order_by(links.c.entity_id, links.c.linked_id)
     )
 
@@ -232,13 +265,7 @@ def _batch(conn, project_id: str, root_ids: list[str]) -> dict[str, dict]:
     """Roots by id, each with its subtree."""
     if not root_ids:
         return {}
-    tree = _below(project_id, root_ids)
-    rows = conn.execute(
-        sa.select(*ENTITY_COLUMNS)
-        .join(tree, tree.c.id == _E.c.id)
-        .order_by(_E.c.date_created, _E.c.id)
-    ).all()
-    by_id = _entities(conn, rows)
+    by_id = _entities(conn, _subtrees(conn, project_id, root_ids))
     roots = set(root_ids)
     _nest(by_id, roots)
     return {root_id: by_id[root_id] for root_id in root_ids}
