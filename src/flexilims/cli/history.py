@@ -7,20 +7,19 @@ from ..errors import BadRequest
 from ..store.accounts import Accounts
 from ..store.trash import ADMIN
 from .common import database_option, open_store
-from .terminal import changes_text, emit_history, output_options, versions_frame
+from .terminal import (
+    changes_text,
+    emit_history,
+    output_options,
+    paging_options,
+    versions_frame,
+)
 
 
 @click.command("history")
 @click.argument("entity_id", metavar="[ID]", required=False)
 @click.option("--project", "project_name", help="Every entity of a project instead.")
-@click.option(
-    "--limit",
-    type=click.IntRange(1, 1000),
-    default=100,
-    show_default=True,
-    help="At most this many versions.",
-)
-@click.option("--before", type=int, help="Only versions older than this one (paging).")
+@paging_options
 @output_options
 @database_option
 def history_command(entity_id, project_name, limit, before, fmt, database):

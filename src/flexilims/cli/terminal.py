@@ -24,6 +24,20 @@ CELL_WIDTH = 60
 # ----------------------------------------------------------------- output
 
 
+def paging_options(command):
+    """``--limit`` and ``--before``: one page of versions of a history."""
+    command = click.option(
+        "--before", type=int, help="Only versions older than this one (paging)."
+    )(command)
+    return click.option(
+        "--limit",
+        type=click.IntRange(1, 1000),
+        default=100,
+        show_default=True,
+        help="At most this many versions.",
+    )(command)
+
+
 def output_options(command):
     """``--json`` and ``--csv`` (and the default ``--table``) as ``fmt``."""
     for flag, what in (

@@ -17,6 +17,7 @@ from flexilims.cli.terminal import (
     emit,
     emit_history,
     output_options,
+    paging_options,
     plural,
     trash_frame,
 )
@@ -81,14 +82,7 @@ def _batch_of(session, entity: dict) -> str | None:
 @click.command("history")
 @click.argument("name", required=False)
 @type_option()
-@click.option(
-    "--limit",
-    type=click.IntRange(1, 1000),
-    default=100,
-    show_default=True,
-    help="At most this many versions.",
-)
-@click.option("--before", type=int, help="Only versions older than this one (paging).")
+@paging_options
 @project_option()
 @output_options
 def history_command(name, datatype, limit, before, project, fmt):
