@@ -31,20 +31,33 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "flexilims"))
 BACKENDS = ["sqlite", "postgres"]
 
 
+#: The one engine of each test database for the whole run: a new engine per
+#: test would open a connection each time (and SQLite checkpoints at close).
+_ENGINES: dict[str, sa.Engine] = {}
+
+
+def engine_of(url: str) -> sa.Engine:
+    """The shared engine of a test database (fixtures and :func:`store`)."""
+    if url not in _ENGINES:
+        _ENGINES[url] = db.create_engine(url)
+    return _ENGINES[url]
+
+
 @pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory):
     """A migrated SQLite file shared by the tests, emptied before each one."""
     path = tmp_path_factory.mktemp("sqlite") / "flexilims.db"
     url = f"sqlite:///{path}"
-    engine = db.create_engine(url)
-    db.upgrade(engine)
-    engine.dispose()
-    return url
+    db.upgrade(engine_of(url))
+    yield url
+    _ENGINES.pop(url).dispose()
 
 
 @pytest.fixture(scope="session")
 def postgres_url():
-    """A database of its own on the test server, migrated once, dropped at the end."""
+    """A database of its own on the test server, migrated once, dropped at the
+    end. Commits do not wait for the disk (``synchronous_commit=off``): a
+    crash of the test server may lose the last transactions, never corrupt."""
     server = os.environ.get(POSTGRES_ENV)
     if not server:
         pytest.skip(f"PostgreSQL skipped: set {POSTGRES_ENV} to run these tests")
@@ -52,29 +65,49 @@ def postgres_url():
     admin = sa.create_engine(db.create_engine(server).url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f"CREATE DATABASE {name}")
+        conn.exec_driver_sql(f"ALTER DATABASE {name} SET synchronous_commit = off")
     url = db.create_engine(server).url.set(database=name)
-    engine = db.create_engine(url.render_as_string(hide_password=False))
-    db.upgrade(engine)
-    engine.dispose()
-    yield url.render_as_string(hide_password=False)
+    url = url.render_as_string(hide_password=False)
+    db.upgrade(engine_of(url))
+    yield url
+    _ENGINES.pop(url).dispose()
     with admin.connect() as conn:
         conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     admin.dispose()
 
 
+#: Tables in an order that deletes children before the rows they point to.
+_TABLES = [table.name for table in reversed(models.metadata.sorted_tables)]
+
+#: One query naming the tables that hold rows (most tests fill only a few).
+_FILLED = " UNION ALL ".join(
+    f"SELECT '{table}' WHERE EXISTS (SELECT 1 FROM {table})" for table in _TABLES
+)
+
+#: The sequences of PostgreSQL's serial columns, with their tables.
+_SEQUENCES = """
+SELECT table_name, pg_get_serial_sequence(quote_ident(table_name), column_name)
+FROM information_schema.columns
+WHERE table_schema = current_schema() AND starts_with(column_default, 'nextval')
+"""
+_sequences: dict[str, list] = {}
+
+
 def empty_database(url: str) -> None:
-    """Delete every row of every table (servers on the database may stay up)."""
-    engine = db.create_engine(url)
-    tables = [t.name for t in reversed(models.metadata.sorted_tables)]
+    """Delete every row of the tables that hold any, and restart PostgreSQL's
+    sequences, in one transaction (servers on the database may stay up)."""
+    engine = engine_of(url)
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.exec_driver_sql(
-                f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"
-            )
-        else:
-            for table in tables:
+        filled = {name for (name,) in conn.exec_driver_sql(_FILLED)}
+        for table in _TABLES:
+            if table in filled:
                 conn.exec_driver_sql(f"DELETE FROM {table}")
-    engine.dispose()
+        if engine.dialect.name == "postgresql":
+            if url not in _sequences:
+                _sequences[url] = conn.exec_driver_sql(_SEQUENCES).all()
+            for table, sequence in _sequences[url]:
+                if table in filled:
+                    conn.exec_driver_sql(f"ALTER SEQUENCE {sequence} RESTART")
 
 
 @pytest.fixture(params=BACKENDS)
@@ -87,9 +120,10 @@ def database_url(request):
 
 @pytest.fixture
 def store(database_url):
-    store = Store.open(database_url)
-    yield store
-    store.engine.dispose()
+    """A store on the test database, with the default lab settings."""
+    store = Store(engine_of(database_url))
+    store.ensure_lab_settings()
+    return store
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """Lab settings: the datatypes a lab uses and the rules for their attributes."""
 
+import copy
+import functools
 from importlib import resources
 
 import sqlalchemy as sa
@@ -17,7 +19,13 @@ from . import models as m
 
 
 def default_settings() -> dict:
-    """The lab settings a new database starts with (``lab_settings.yml``)."""
+    """The lab settings a new database starts with (``lab_settings.yml``): a
+    copy of their one parsing per process."""
+    return copy.deepcopy(_parsed_default_settings())
+
+
+@functools.cache
+def _parsed_default_settings() -> dict:
     text = resources.files("flexilims.store").joinpath("lab_settings.yml").read_text()
     return yaml.safe_load(text)
 
