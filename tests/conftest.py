@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, settings
 
 from flexilims.store import Store, db, models
 from flexilims.store.accounts import Accounts
+from servers import ServerProcess
 
 # Passwords hashed at argon2's lowest cost: the tests create hundreds of users
 # (server processes started by the tests inherit it).
@@ -124,6 +125,28 @@ def store(database_url):
     store = Store(engine_of(database_url))
     store.ensure_lab_settings()
     return store
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory):
+    """``servers(database_url, *serve_options, env=None)``: the base URL of a
+    ``flexilims serve`` process on a test database, started when first asked
+    for and shared by every test asking for the same options and environment
+    (the database is emptied under it between tests). Its standard error goes
+    to a file of the run's temporary folder."""
+    logs = tmp_path_factory.mktemp("servers")
+    running: dict[tuple, ServerProcess] = {}
+
+    def server_for(database_url: str, *options: str, env: dict | None = None):
+        key = (database_url, options, tuple(sorted((env or {}).items())))
+        if key not in running:
+            log = logs / f"server-{len(running)}.log"
+            running[key] = ServerProcess(database_url, *options, env=env, log=log)
+        return running[key].base_url
+
+    yield server_for
+    for process in running.values():
+        process.stop()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from flexilims import protocol
 from flexilims.server import create_app
 from flexilims.store.accounts import Accounts
-from servers import API, ServerProcess
+from servers import API
 
 
 @dataclass
@@ -83,19 +83,15 @@ def jane(project, make_user, login):
 
 
 @pytest.fixture
-def start_server(database_url, store):
-    """Factory: ``start_server(*serve_options, env=None)`` runs ``flexilims
-    serve`` on the test database (with ``env`` added to its environment) and
-    returns its base URL; stopped after the test."""
-    processes = []
+def start_server(database_url, store, servers):
+    """Factory: ``start_server(*serve_options, env=None)``: the base URL of a
+    ``flexilims serve`` process on the test database (with ``env`` added to its
+    environment), shared with the other tests asking for the same."""
 
     def start(*args: str, env: dict | None = None) -> str:
-        processes.append(ServerProcess(database_url, *args, env=env))
-        return processes[-1].base_url
+        return servers(database_url, *args, env=env)
 
-    yield start
-    for process in processes:
-        process.stop()
+    return start
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from click.testing import CliRunner
 
 from flexilims import Flexilims, LocalSession
 from flexilims.store.accounts import Accounts
-from servers import ServerProcess
 
 TRANSPORTS = ["local", "http"]
 
@@ -33,21 +32,6 @@ def config_dir(tmp_path, monkeypatch, database_url):
     (folder / "config.yml").write_text(yaml.safe_dump(config))
     monkeypatch.setenv("FLEXIZNAM_CONFIG_DIR", str(folder))
     return folder
-
-
-@pytest.fixture(scope="session")
-def servers():
-    """One server process per database, started when first needed."""
-    running: dict[str, ServerProcess] = {}
-
-    def server_for(database_url: str) -> str:
-        if database_url not in running:
-            running[database_url] = ServerProcess(database_url)
-        return running[database_url].base_url
-
-    yield server_for
-    for process in running.values():
-        process.stop()
 
 
 @pytest.fixture(params=TRANSPORTS)

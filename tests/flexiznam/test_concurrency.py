@@ -1,6 +1,7 @@
 """Many client processes appending under one recording of a 2-worker server."""
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -13,8 +14,11 @@ from flexilims import Flexilims
 from flexilims.store.accounts import Accounts
 from servers import ServerProcess
 
-PROCESSES = 16
-DATASETS_EACH = 500
+#: Client processes and datasets each of a run: ``FLEXIZNAM_TEST_APPENDS``
+#: (``PROCESSESxDATASETS``) sets others, e.g. ``16x500``, the size first run
+#: (minutes on two cores, where the default takes seconds).
+APPENDS = os.environ.get("FLEXIZNAM_TEST_APPENDS", "8x100")
+PROCESSES, DATASETS_EACH = (int(number) for number in APPENDS.split("x"))
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)

@@ -15,22 +15,19 @@ from flexiznam.errors import ConfigurationError, FlexilimsError
 
 
 @pytest.fixture
-def server_config(config_dir, store, project, database_url, monkeypatch):
+def server_config(config_dir, store, project, database_url, monkeypatch, servers):
     """A config pointing at a real server; user ``ada`` is a member of ``test``."""
     accounts = Accounts(store)
     accounts.add_user("ada", "ada-password", full_name="Ada L")
     accounts.add_member("ada", project.name)
-    from servers import ServerProcess
-
     # Tokens are revoked here, in another process than the server's: with its
     # token cache off, the server sees each revocation at once.
-    server = ServerProcess(database_url, env={"FLEXILIMS_TOKEN_CACHE_SECONDS": "0"})
+    base_url = servers(database_url, env={"FLEXILIMS_TOKEN_CACHE_SECONDS": "0"})
     config = yaml.safe_load((config_dir / "config.yml").read_text())
-    config.update(flexilims_url=server.base_url, flexilims_username="ada")
+    config.update(flexilims_url=base_url, flexilims_username="ada")
     (config_dir / "config.yml").write_text(yaml.safe_dump(config))
     monkeypatch.setattr(remote, "keyring_password", lambda url, username: None)
-    yield server.base_url
-    server.stop()
+    return base_url
 
 
 def count_tokens(store) -> int:

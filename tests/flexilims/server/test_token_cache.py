@@ -11,7 +11,6 @@ import requests
 from flexilims.errors import Forbidden
 from flexilims.store.accounts import Accounts, TokenCache, token_cache
 from flexilims.store.entities import Actor
-from servers import ServerProcess
 
 JANE = Actor(username="jane", full_name="Jane Doe")
 
@@ -23,71 +22,64 @@ def get(base: str, token: str) -> requests.Response:
 
 
 def test_a_token_revoked_elsewhere_stops_working_within_the_window(
-    database_url, store, project
+    database_url, store, project, servers
 ):
     accounts = Accounts(store)
     accounts.add_user("jane", "pw", "Jane Doe")
     accounts.add_member("jane", "test")
     # One worker: every request meets the same cache.
-    server = ServerProcess(
+    base = servers(
         database_url, "--workers", "1", env={"FLEXILIMS_TOKEN_CACHE_SECONDS": "3"}
     )
-    try:
-        token = accounts.authenticate("jane", "pw")
-        assert get(server.base_url, token).status_code == 200
-        accounts.revoke_token(token)
-        revoked_at = time.monotonic()
-        # Trusted from the worker's cache for a moment (no database lookup)...
-        first = get(server.base_url, token)
-        seen_within = time.monotonic() - revoked_at
-        if seen_within < 2.5:
-            assert first.status_code == 200
-        # ... and refused within the window.
-        while get(server.base_url, token).status_code == 200:
-            assert time.monotonic() - revoked_at < 3 + 2, "revocation not seen"
-            time.sleep(0.1)
-        reply = get(server.base_url, token)
-        assert reply.status_code == 403
-        assert "token not valid or expired" in reply.text
-    finally:
-        server.stop()
+    token = accounts.authenticate("jane", "pw")
+    assert get(base, token).status_code == 200
+    accounts.revoke_token(token)
+    revoked_at = time.monotonic()
+    # Trusted from the worker's cache for a moment (no database lookup)...
+    first = get(base, token)
+    seen_within = time.monotonic() - revoked_at
+    if seen_within < 2.5:
+        assert first.status_code == 200
+    # ... and refused within the window.
+    while get(base, token).status_code == 200:
+        assert time.monotonic() - revoked_at < 3 + 2, "revocation not seen"
+        time.sleep(0.1)
+    reply = get(base, token)
+    assert reply.status_code == 403
+    assert "token not valid or expired" in reply.text
 
 
 def test_revoking_through_the_server_ends_the_token_at_once(
-    database_url, store, project
+    database_url, store, project, servers
 ):
     accounts = Accounts(store)
     accounts.add_user("jane", "pw", "Jane Doe")
-    server = ServerProcess(
+    base = servers(
         database_url, "--workers", "1", env={"FLEXILIMS_TOKEN_CACHE_SECONDS": "60"}
     )
-    try:
-        token = accounts.authenticate("jane", "pw")
-        assert get(server.base_url, token).status_code == 200
-        reply = requests.post(
-            server.base_url + "revoke",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-        )
-        assert reply.status_code == 200
-        assert get(server.base_url, token).status_code == 403
-    finally:
-        server.stop()
+    token = accounts.authenticate("jane", "pw")
+    assert get(base, token).status_code == 200
+    reply = requests.post(
+        base + "revoke",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert reply.status_code == 200
+    assert get(base, token).status_code == 403
 
 
-def test_a_cached_token_never_outlives_its_expiry(database_url, store, project):
+def test_a_cached_token_never_outlives_its_expiry(
+    database_url, store, project, servers
+):
     accounts = Accounts(store)
     accounts.add_user("jane", "pw", "Jane Doe")
-    server = ServerProcess(
+    base = servers(
         database_url, "--workers", "1", env={"FLEXILIMS_TOKEN_CACHE_SECONDS": "60"}
     )
-    try:
-        token = accounts.authenticate("jane", "pw", lifetime_ms=1500)
-        assert get(server.base_url, token).status_code == 200
-        time.sleep(1.6)
-        assert get(server.base_url, token).status_code == 403
-    finally:
-        server.stop()
+    token = accounts.authenticate("jane", "pw", lifetime_ms=1500)
+    assert get(base, token).status_code == 200
+    time.sleep(1.6)
+    assert get(base, token).status_code == 403
 
 
 def test_changes_made_in_the_process_empty_its_cache(store, project):
