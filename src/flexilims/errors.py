@@ -86,7 +86,7 @@ class FlexilimsError(OSError):
         return cls(message)
 
     def __reduce__(self):
-        return (_rebuild, (type(self), self.message, self.details()))
+        return (_rebuild, (type(self), self.message, self.details(), self.status))
 
 
 def _plain(message: str) -> str:
@@ -94,8 +94,13 @@ def _plain(message: str) -> str:
     return message.removesuffix(NULL_HINT).rstrip()
 
 
-def _rebuild(cls, message, details):
-    return cls.from_details(message, details)
+def _rebuild(cls, message, details, status=None):
+    error = cls.from_details(message, details)
+    if status is not None and status != error.status:
+        # A status its class does not give (from :func:`error_for_status`).
+        error.status = status
+        error.args = (f"Error {status}:  {message}",)
+    return error
 
 
 class BadRequest(FlexilimsError):
@@ -212,35 +217,67 @@ class OperationFailed(BadRequest):
         The refused operation's place in the batch (from 0).
     cause : FlexilimsError
         Why it was refused.
+    operation : str or None
+        What the operation does (``create mouse M1``), when the message names it.
     """
 
     code = "operation_failed"
 
-    def __init__(self, message: str, *, index: int, cause: FlexilimsError):
-        self.index, self.cause = index, cause
+    def __init__(
+        self,
+        message: str,
+        *,
+        index: int,
+        cause: FlexilimsError,
+        operation: str | None = None,
+    ):
+        self.index, self.cause, self.operation = index, cause, operation
         self.status = cause.status
         super().__init__(message, field=cause.field)
         self.detail, self.reason = cause.detail, cause.reason
 
     def fields(self) -> dict:
-        return {"index": self.index, "cause": self.cause.details()}
+        fields = {"index": self.index, "cause": self.cause.details()}
+        if self.operation is not None:
+            fields["operation"] = self.operation
+        return fields
 
     @classmethod
     def _build(cls, message, details):
         cause_details = details.get("cause") or {}
-        inner = message.split(": ", 1)[-1]
+        index, operation = details.get("index"), details.get("operation")
+        if not isinstance(operation, str):
+            operation = None
+        # The cause's message follows the place: a name in the operation may
+        # hold ": " too.
+        prefix = f"{_place(index, operation)}: "
+        if message.startswith(prefix):
+            inner = message[len(prefix) :]
+        else:
+            inner = message.split(": ", 1)[-1]
         cause = error_from_details(400, inner, cause_details)
-        return cls(message, index=details.get("index"), cause=cause)
+        return cls(message, index=index, cause=cause, operation=operation)
 
     @classmethod
     def at(
         cls, index: int, cause: FlexilimsError, description: str | None = None
     ) -> "OperationFailed":
         """The error of operation ``index``, its message naming the operation."""
-        place = f"operation {index}" + (f" ({description})" if description else "")
+        description = description or None
         return cls(
-            f"Batch failed at {place}: {cause.message}", index=index, cause=cause
+            f"{_place(index, description)}: {cause.message}",
+            index=index,
+            cause=cause,
+            operation=description,
         )
+
+
+def _place(index, operation: str | None) -> str:
+    """``Batch failed at operation 3 (create mouse M1)``, the opening of the
+    message of :class:`OperationFailed`."""
+    return f"Batch failed at operation {index}" + (
+        f" ({operation})" if operation else ""
+    )
 
 
 class IdempotencyKeyReused(BadRequest):

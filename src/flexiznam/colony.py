@@ -7,6 +7,7 @@ it and turns its row into mouse attributes.
 
 import logging
 import re
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,17 +37,38 @@ def _attribute_value(value):
     return value
 
 
-def read_colony_file(path: Path) -> "pd.DataFrame":
-    """Read a colony export (CSV, or XLSX/XLS through openpyxl)."""
+def read_colony_file(path: Path, name_column: str | None = None) -> "pd.DataFrame":
+    """Read a colony export (CSV, or XLSX/XLS through openpyxl).
+
+    Parameters
+    ----------
+    path : Path
+        The export.
+    name_column : str, optional
+        A column read as text, as written (animal names such as ``007``
+        would otherwise become numbers).
+
+    Raises
+    ------
+    ConfigurationError
+        The file does not exist or cannot be read as a table.
+    """
     import pandas as pd
 
     if not path.exists():
         raise ConfigurationError(
             f"The colony file {path} does not exist: fix `colony: file:` in the config."
         )
-    if path.suffix.lower() in (".xlsx", ".xls", ".xlsm"):
-        return pd.read_excel(path)
-    return pd.read_csv(path)
+    dtype = {name_column: str} if name_column else None
+    try:
+        if path.suffix.lower() in (".xlsx", ".xls", ".xlsm"):
+            return pd.read_excel(path, dtype=dtype)
+        return pd.read_csv(path, dtype=dtype)
+    except (ValueError, zipfile.BadZipFile) as error:
+        raise ConfigurationError(
+            f"Cannot read the colony file {path} ({error}): export it again as "
+            "CSV or XLSX, or fix `colony: file:` in the config."
+        ) from error
 
 
 def lookup_mouse(animal_name: str, config: dict) -> dict | None:
@@ -64,6 +86,15 @@ def lookup_mouse(animal_name: str, config: dict) -> dict | None:
     dict or None
         Attributes of the mouse, or None when no colony file is configured
         (a message then says how to configure one).
+
+    Raises
+    ------
+    ConfigurationError
+        The file is missing or unreadable, or lacks a configured column.
+    FlexilimsError
+        No animal of that name in the file.
+    NameNotUniqueError
+        Several animals of that name.
     """
     colony = config.get("colony") or {}
     if not colony.get("file"):
@@ -74,8 +105,8 @@ def lookup_mouse(animal_name: str, config: dict) -> dict | None:
         )
         return None
     path = Path(colony["file"]).expanduser()
-    table = read_colony_file(path)
     name_column = colony.get("name_column") or "Animal_name"
+    table = read_colony_file(path, name_column)
     if name_column not in table.columns:
         raise ConfigurationError(
             f"The colony file {path} has no column '{name_column}' "
@@ -96,10 +127,16 @@ def lookup_mouse(animal_name: str, config: dict) -> dict | None:
     mapping = colony.get("columns") or {
         column: _attribute_name(column) for column in table.columns
     }
+    absent = [column for column in mapping if column not in row.index]
+    if absent:
+        raise ConfigurationError(
+            f"The colony file {path} has no column '{absent[0]}' "
+            f"(it has {', '.join(map(str, table.columns))}): "
+            "fix `colony: columns:`."
+        )
     attributes = {}
     for column, attribute in mapping.items():
-        if column in row.index:
-            value = _attribute_value(row[column])
-            if value is not None:
-                attributes[attribute] = value
+        value = _attribute_value(row[column])
+        if value is not None:
+            attributes[attribute] = value
     return attributes

@@ -55,8 +55,10 @@ def from_store(error: store_errors.FlexilimsError, datatype=None) -> FlexiznamEr
         return from_store(error.cause, datatype)
     if isinstance(error, store_errors.NameTaken):
         kind = error.datatype or datatype or "entity"
+        article = "An" if kind[0].lower() in "aeiou" else "A"
         return NameNotUniqueError(
-            f"A {kind} named {error.name} already exists in project {error.project}."
+            f"{article} {kind} named {error.name} already exists in project "
+            f"{error.project}."
         )
     if isinstance(error, store_errors.TypeNotDefined):
         return FlexilimsError(type_not_defined_message(error.datatype, error.defined))

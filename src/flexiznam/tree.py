@@ -42,7 +42,7 @@ def tree_rows(
         parent is not in the list are roots).
     depth : int, optional
         Levels shown below the roots (0: the roots only).
-    types : collection of str, optional
+    types : str or collection of str, optional
         Only these types are shown.
 
     Returns
@@ -50,8 +50,17 @@ def tree_rows(
     list of (dict, int, int)
         Each shown entity, its level (0 for roots) and how many entities
         below it the depth hides.
+
+    Raises
+    ------
+    ValueError
+        A negative depth.
     """
-    if types is not None:
+    if depth is not None and depth < 0:
+        raise ValueError(f"The depth of a tree is 0 or more, not {depth}.")
+    if isinstance(types, str):
+        types = {types}
+    elif types is not None:
         types = set(types)
     shown = [e for e in entities if types is None or e["type"] in types]
     parents = _shown_parents(entities, types)

@@ -62,9 +62,13 @@ def _clean_value(value, keys, path2string, dataset_class):
     return value
 
 
+def _missing(value) -> bool:
+    """None, or a missing scalar of any kind (NaN of every float type, NA, NaT)."""
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+
+
 def _same(first, second) -> bool:
-    first_missing = first is None or (isinstance(first, float) and np.isnan(first))
-    second_missing = second is None or (isinstance(second, float) and np.isnan(second))
+    first_missing, second_missing = _missing(first), _missing(second)
     if first_missing or second_missing:
         return first_missing and second_missing
     try:
@@ -78,7 +82,7 @@ def compare_series(first_series, second_series, series_name=("first", "second"))
     """Compare two series and return a dataframe of differences
 
     Indices present in one series only count as differences, with None on the
-    other side; None and NaN count as equal.
+    other side; missing values (None, NaN, ``pd.NA``, ``NaT``) count as equal.
 
     Parameters
     ----------

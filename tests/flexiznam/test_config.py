@@ -1,12 +1,11 @@
-"""Configuration, zero-configuration start, utils and the flexiznam command."""
+"""Configuration, zero-configuration start and the flexiznam command."""
 
-import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
 
 from flexilims.connect import open_store
-from flexiznam import config, utils
+from flexiznam import config
 from flexiznam.cli import cli
 from flexiznam.errors import ConfigurationError
 
@@ -83,30 +82,6 @@ def test_demo_prints_the_tree_and_runs_twice(fresh_home):
     assert second.output == first.output
     tree = runner.invoke(cli, ["tree", "demo"])
     assert "sample slice_01" in tree.output
-
-
-def test_clean_dictionary_recursively(tmp_path):
-    import numpy as np
-
-    data = {
-        "a": tmp_path,
-        "drop": 1,
-        "nested": {"drop": 2, "b": [tmp_path, np.int64(3)]},
-    }
-    cleaned = utils.clean_dictionary_recursively(data, keys=["drop"])
-    assert cleaned is data
-    assert data == {"a": str(tmp_path), "nested": {"b": [str(tmp_path), 3]}}
-    kept = utils.clean_dictionary_recursively({"p": tmp_path}, path2string=False)
-    assert kept["p"] == tmp_path
-
-
-def test_compare_series():
-    first = pd.Series({"a": 1, "b": [1, 2], "c": None, "d": "x"})
-    second = pd.Series({"a": 1, "b": [1, 3], "c": float("nan"), "e": "y"})
-    diff = utils.compare_series(first, second, series_name=("online", "yaml"))
-    assert list(diff.columns) == ["online", "yaml"]
-    assert list(diff.index) == ["b", "d", "e"]
-    assert diff.loc["d", "yaml"] is None and diff.loc["e", "online"] is None
 
 
 def write_config(folder, text: str) -> None:

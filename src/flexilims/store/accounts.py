@@ -297,7 +297,10 @@ class Accounts:
             )
 
     def set_password(self, username: str, password: str) -> None:
-        """Change a user's password and revoke their tokens."""
+        """Change a user's password and revoke their tokens (an empty
+        password is refused: it would let anyone log in)."""
+        if not password:
+            raise BadRequest(f"Give {username} a password that is not empty.")
         user_id = self._user_id(username)
         with self.store.write() as conn:
             conn.execute(
