@@ -239,12 +239,15 @@ def test_an_upload_interrupted_before_its_commit_says_so(
     flz_cli, yaml_file, store, snapshot, monkeypatch
 ):
     before = snapshot(store)
+    # The handler the upload found, given back after it (Python's own, or
+    # SIG_IGN in a shell's background job).
+    handler = signal.getsignal(signal.SIGINT)
     interrupt_batches(monkeypatch, "forced")
     result = flz_cli("upload", yaml_file)
     fails(result, "Interrupted before the database confirmed the upload.")
     assert f"`flexiznam upload {yaml_file} --conflicts skip`" in result.output
     assert snapshot(store) == before
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is handler
 
 
 def test_check_paths(flz_cli, yaml_file, session_folder, raw_root):
