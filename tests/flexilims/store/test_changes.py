@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from flexilims import BadRequest, Forbidden, LocalSession
-from flexilims.store import Store, changes, db, new_id, trash
+from flexilims.store import Store, db, new_id, rows, trash
 from flexilims.store import models as m
 from flexilims.store.accounts import Accounts
 from flexilims.store.transfer import import_project
@@ -360,7 +360,7 @@ TRICKY = ["M1", "M10", "m1", "Mé", "Me", "M1 ", "x" * 300, "x" * 299 + "y"]
 def test_a_batch_finds_the_names_already_present(store, session, monkeypatch):
     """Creations of names already there are skipped, exactly those (by
     project and type), however many look-ups it takes."""
-    monkeypatch.setattr(changes, "CHUNK", 3)
+    monkeypatch.setattr(rows, "CHUNK", 3)
     present = TRICKY[::2]
     session.batch([{"type": "mouse", "name": name} for name in present])
     session.post("session", "M10", {}, strict_validation=False)
@@ -431,16 +431,17 @@ def plans(conn, query, params) -> list[str]:
     return found
 
 
-def test_the_name_look_up_probes_the_unique_index(fresh_postgres):
+def test_look_ups_by_name_and_id_probe_an_index(fresh_postgres):
     """With no statistics (a large import's own rows) and after ANALYZE, with
     the values known or not (prepared statements), the names of a chunk are
     looked up one index probe each (the unique (project, type, name) index,
     or the name index filtered by project and type), never by scanning the
-    type's entities nor through the pg_trgm index."""
+    type's entities nor through the pg_trgm index; ids one probe of the
+    primary key each."""
     store = fresh_postgres
     project = Accounts(store).create_project("test")
     names = [f"M{i}_S20210505_R{i % 4}_D{i % 5}" for i in range(3000)]
-    rows = [
+    entities = [
         {
             "id": new_id(),
             "project_id": project.id,
@@ -456,21 +457,31 @@ def test_the_name_look_up_probes_the_unique_index(fresh_postgres):
         for i, name in enumerate(names)
     ]
     params = {"project_id": project.id, "type": "dataset", "names": names[-500:]}
+    ids = {"ids": sorted(entity["id"] for entity in entities[-500:])}
 
-    def assert_unique_index(conn):
-        for plan in plans(conn, changes.NAMED_POSTGRES, params):
+    def assert_index_probes(conn):
+        for plan in plans(conn, rows.NAMED_POSTGRES, params):
             assert plan.startswith("Nested Loop"), plan
             probes = set(re.findall(r"Index Scan using (\w+) on entities", plan))
             assert probes, plan
             assert probes <= {"uq_entities_project_id_type_name", "ix_entities_name"}
             for other in ("Seq Scan", "Hash", "Bitmap", "date_created"):
                 assert other not in plan, plan
+        for query in (rows.ENTITIES_LOCKED_POSTGRES, rows.IDS_POSTGRES):
+            for plan in plans(conn, query, ids):
+                assert plan.startswith("Nested Loop"), plan
+                assert re.search(r"Index (Only )?Scan using pk_entities", plan), plan
+                for other in ("Seq Scan", "Hash", "Bitmap"):
+                    assert other not in plan, plan
 
     with store.write() as conn:
-        conn.execute(m.entities.insert(), rows)
-        assert_unique_index(conn)
+        conn.execute(m.entities.insert(), entities)
+        assert_index_probes(conn)
     with store.write() as conn:
         conn.exec_driver_sql("ANALYZE entities")
-        assert_unique_index(conn)
-        found = conn.execute(changes.NAMED_POSTGRES, params).all()
+        assert_index_probes(conn)
+        found = conn.execute(rows.NAMED_POSTGRES, params).all()
+        by_id = conn.execute(rows.ENTITIES_LOCKED_POSTGRES, ids).all()
+        assert rows.existing(conn, ids["ids"] + ["0" * 24]) == set(ids["ids"])
     assert sorted(row.name for row in found) == sorted(names[-500:])
+    assert [row.id for row in by_id] == ids["ids"]
