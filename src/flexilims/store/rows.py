@@ -77,8 +77,8 @@ def _named_postgres() -> sa.Select:
     """
     e = m.entities
     wanted = (
-        sa.func.unnest(sa.bindparam("names", type_=postgresql.ARRAY(e.c.name.type)))
-        .table_valued(sa.column("name", e.c.name.type))
+        sa.func.unnest(sa.bindparam("names", type_=postgresql.ARRAY(sa.String)))
+        .table_valued(sa.column("name", sa.String))
         .render_derived()
         .alias("wanted")
     )
@@ -115,8 +115,8 @@ def _by_id_postgres(*columns, lock: bool) -> sa.Select:
     parent's key) need not wait."""
     e = m.entities
     wanted = (
-        sa.func.unnest(sa.bindparam("ids", type_=postgresql.ARRAY(e.c.id.type)))
-        .table_valued(sa.column("id", e.c.id.type))
+        sa.func.unnest(sa.bindparam("ids", type_=postgresql.ARRAY(sa.String)))
+        .table_valued(sa.column("id", sa.String))
         .render_derived()
         .alias("wanted")
     )
