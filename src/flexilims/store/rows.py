@@ -47,6 +47,9 @@ PROJECTS = sa.select(m.projects).where(
 ENTITIES = sa.select(*ENTITY_COLUMNS).where(
     m.entities.c.id.in_(sa.bindparam("ids", expanding=True))
 )
+IDS = sa.select(m.entities.c.id).where(
+    m.entities.c.id.in_(sa.bindparam("ids", expanding=True))
+)
 NAMED = sa.select(*ENTITY_COLUMNS).where(
     m.entities.c.project_id == sa.bindparam("project_id"),
     m.entities.c.type == sa.bindparam("type"),
@@ -157,13 +160,7 @@ def entities(conn, ids: list[str], *, lock: bool) -> dict[str, dict]:
 
 def existing(conn, ids: list[str]) -> set[str]:
     """Those of these ids that are ids of entities."""
-    query = (
-        IDS_POSTGRES
-        if _postgres(conn)
-        else sa.select(m.entities.c.id).where(
-            m.entities.c.id.in_(sa.bindparam("ids", expanding=True))
-        )
-    )
+    query = IDS_POSTGRES if _postgres(conn) else IDS
     found = set()
     for chunk in chunks(ids):
         found.update(conn.execute(query, {"ids": chunk}).scalars())
