@@ -10,17 +10,20 @@ of its own as a user would:
 - ``flexilims export --project bench OUT`` of what was imported;
 
 and prints the wall time, the CPU time (user + system) and the peak resident
-memory of each command (from the child's resource usage), the medians over
-``--repeat`` runs, and whether the export gives back the dump (compared root
-by root, so the check itself stays small). Target (issue 11): 1,000,000
-entities imported in at most 60 s on SQLite with a peak under 1 GB.
+memory of each command (from the child's resource usage), on PostgreSQL the
+CPU time of the server processes of the bench's database too (sampled from
+``/proc`` every 0.1 s when the server runs on this machine, else ``n/a``),
+the medians over ``--repeat`` runs, and whether the export gives back the
+dump (compared root by root, so the check itself stays small). Target
+(issue 11): 1,000,000 entities imported in at most 60 s on SQLite with a peak
+under 1 GB.
 
-Databases: a temporary SQLite file and, when ``FLEXILIMS_TEST_POSTGRES_URL``
-names a server, a temporary database on it (or the ``--database`` URLs given:
-each run empties the project ``bench`` it imports into).
+Databases: a temporary SQLite file and, on the PostgreSQL server named by
+``--database-url`` (default: ``FLEXILIMS_TEST_POSTGRES_URL``), a database of
+the bench's own for each run, dropped after it.
 
 Run: ``python bench/bench_import.py [--entities 100000] [--repeat 3]
-[--database URL ...] [--dump FILE]``.
+[--backend sqlite|postgresql ...] [--database-url SERVER] [--dump FILE]``.
 """
 
 import argparse
@@ -32,6 +35,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -191,15 +195,52 @@ def _remove_sqlite(path: Path) -> None:
         (path.parent / name).unlink(missing_ok=True)
 
 
-def run(*args: str) -> dict:
+class ServerCpu:
+    """CPU seconds of the PostgreSQL processes serving one database, sampled
+    from ``/proc`` (their command line names the database) until stopped; the
+    last sample of each process is kept (at most 0.1 s of each is missed)."""
+
+    def __init__(self, database: str):
+        self.marker = f" {database} "
+        self.seen: dict[int, float] = {}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def _sample(self) -> None:
+        tick = os.sysconf("SC_CLK_TCK")
+        while not self.done.wait(0.1):
+            for pid in (int(p) for p in os.listdir("/proc") if p.isdigit()):
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as stream:
+                        cmdline = stream.read().decode(errors="replace")
+                    if self.marker not in cmdline.replace("\0", " ") + " ":
+                        continue
+                    with open(f"/proc/{pid}/stat") as stream:
+                        fields = stream.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                self.seen[pid] = (int(fields[11]) + int(fields[12])) / tick
+
+    def stop(self) -> float | None:
+        self.done.set()
+        self.thread.join()
+        return sum(self.seen.values()) if self.seen else None
+
+
+def run(*args: str, database: str | None = None) -> dict:
     """Run ``flexilims ARGS`` in a child process: its wall and CPU seconds and
-    its peak resident memory (MB), from the child's own resource usage."""
+    its peak resident memory (MB), from the child's own resource usage; and
+    the CPU seconds of the PostgreSQL processes serving ``database``."""
     command = [sys.executable, "-m", "flexilims.cli", *args]
     with tempfile.TemporaryFile("w+") as out:
+        server = ServerCpu(database) if database else None
         start = time.perf_counter()
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - start
+        time.sleep(0.2 if server else 0)
+        server_cpu = server.stop() if server else None
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read()
@@ -209,6 +250,7 @@ def run(*args: str) -> dict:
         "wall": wall,
         "cpu": usage.ru_utime + usage.ru_stime,
         "rss": usage.ru_maxrss / 1024,
+        "server_cpu": server_cpu,
         "out": text,
     }
 
@@ -225,20 +267,32 @@ def project_id(url: str) -> str:
 
 
 def line(backend: str, what: str, figures: dict) -> str:
+    server = figures.get("server_cpu")
+    if backend == "sqlite":
+        server = ""
+    elif server is None:
+        server = "   server CPU     n/a"
+    else:
+        server = f"   server CPU {server:7.2f} s"
     return (
         f"{backend:10s} {what:14s} wall {figures['wall']:7.2f} s   "
-        f"CPU {figures['cpu']:7.2f} s   peak RSS {figures['rss']:7.0f} MB"
+        f"CPU {figures['cpu']:7.2f} s   peak RSS {figures['rss']:7.0f} MB{server}"
     )
 
 
 def median(runs: list[dict]) -> dict:
-    return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+    figures = {}
+    for key in ("wall", "cpu", "rss", "server_cpu"):
+        values = [r[key] for r in runs if r.get(key) is not None]
+        figures[key] = statistics.median(values) if values else None
+    return figures
 
 
 def bench(backend, folder, server, dump, total, repeat, check) -> None:
     imports, exports = [], []
     for attempt in range(repeat):
         url, drop = fresh_database(backend, folder, server)
+        database = sa.make_url(url).database if backend == "postgresql" else None
         try:
             figures = run(
                 "import",
@@ -248,13 +302,20 @@ def bench(backend, folder, server, dump, total, repeat, check) -> None:
                 "--no-progress",
                 "--database",
                 url,
+                database=database,
             )
             assert f"Imported {total} entities" in figures["out"], figures["out"]
             imports.append(figures)
             print(line(backend, f"import #{attempt + 1}", figures), flush=True)
             exported = folder / "export.json"
             figures = run(
-                "export", "--project", PROJECT, str(exported), "--database", url
+                "export",
+                "--project",
+                PROJECT,
+                str(exported),
+                "--database",
+                url,
+                database=database,
             )
             exports.append(figures)
             same = ""
@@ -282,7 +343,13 @@ def main() -> None:
         "--backend",
         action="append",
         choices=("sqlite", "postgresql"),
-        help="Default: SQLite, and PostgreSQL when FLEXILIMS_TEST_POSTGRES_URL is set.",
+        help="Default: SQLite, and PostgreSQL when a server is named.",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("FLEXILIMS_TEST_POSTGRES_URL"),
+        help="PostgreSQL server on which each run creates, then drops, a "
+        "database of its own (default: FLEXILIMS_TEST_POSTGRES_URL).",
     )
     parser.add_argument(
         "--no-check",
@@ -291,7 +358,9 @@ def main() -> None:
         help="Skip comparing the export with the dump.",
     )
     args = parser.parse_args()
-    server = os.environ.get("FLEXILIMS_TEST_POSTGRES_URL")
+    server = args.database_url
+    if "postgresql" in (args.backend or []) and not server:
+        parser.error("PostgreSQL needs --database-url (or FLEXILIMS_TEST_POSTGRES_URL)")
     backends = args.backend or ["sqlite"] + (["postgresql"] if server else [])
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)

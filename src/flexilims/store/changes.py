@@ -17,6 +17,8 @@ hand them to :class:`Changes`, inside one write transaction:
    entities, updates, the attribute index, links and one history row per
    entity that changed.
 
+The statements that read and write the rows are in :mod:`.rows`.
+
 A refusal raises the rule's error; nothing is written (the caller's
 transaction is rolled back).
 """
@@ -25,9 +27,7 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import protocol
 from ..errors import BadRequest, Forbidden
@@ -52,21 +52,18 @@ from ..writes import (
     text_problem,
     validate_attributes,
 )
-from . import db, labsettings
+from . import db, labsettings, rows
 from . import models as m
-from .entities import (
-    COUNTER_BUMPS,
-    ENTITY_COLUMNS,
-    Actor,
-    entity_reply,
-    entity_row,
-    index_rows,
-    new_id,
-    now_ms,
-)
+from .entities import Actor, entity_reply, new_id, now_ms
 
-#: Most values in one ``IN (...)`` list (well below SQLite's and psycopg's limits).
-CHUNK = 5000
+# The row writes others use, where they always were.
+from .rows import (  # noqa: F401
+    CHUNK,
+    HISTORY_COLUMNS,
+    incremental_number,
+    insert_entities,
+    record_history,
+)
 
 
 @dataclass
@@ -209,25 +206,13 @@ class Changes:
     def _fetch_projects(self, project_ids: set) -> None:
         ids = sorted(i for i in project_ids if is_hex_id(i))
         if ids:
-            rows = self.conn.execute(_PROJECTS, {"ids": ids})
-            self.projects = {row.id: row for row in rows}
+            self.projects = rows.projects(self.conn, ids)
 
     def _fetch_entities(self, ids: list[str], *, lock: bool) -> None:
-        query = _ENTITIES_LOCKED if lock and self.store.is_postgres else _ENTITIES
-        for chunk in _chunks(ids):
-            for row in self.conn.execute(query, {"ids": chunk}):
-                self.rows[row.id] = dict(row._mapping)
+        self.rows.update(rows.entities(self.conn, ids, lock=lock))
 
     def _fetch_links(self, ids: list[str]) -> None:
-        table = m.entity_links
-        for entity_id in ids:
-            self.links[entity_id] = set()
-        for chunk in _chunks(ids):
-            query = sa.select(table.c.entity_id, table.c.linked_id).where(
-                table.c.entity_id.in_(chunk)
-            )
-            for entity_id, linked_id in self.conn.execute(query):
-                self.links[entity_id].add(linked_id)
+        self.links.update(rows.links(self.conn, ids))
 
     def _fetch_names(self, operations: list[Operation]) -> None:
         """The entities holding the names the operations create or rename to."""
@@ -240,31 +225,14 @@ class Changes:
             elif op.op == "update" and op.id in self.rows:
                 project = self.rows[op.id]["project_id"]
                 wanted.setdefault((project, op.type), set()).add(op.name)
-        query = _NAMED_LOCKED if self.store.is_postgres else _NAMED
         for (project_id, datatype), names in wanted.items():
-            for chunk in _chunks(sorted(names)):
-                values = {"project_id": project_id, "type": datatype, "names": chunk}
-                for row in self.conn.execute(query, values):
-                    self.names[(project_id, datatype, row.name)] = row.id
-                    self.rows.setdefault(row.id, dict(row._mapping))
+            for row in rows.named(self.conn, project_id, datatype, sorted(names)):
+                self.names[(project_id, datatype, row["name"])] = row["id"]
+                self.rows.setdefault(row["id"], row)
 
     def _fetch_ancestors(self, ids: list[str]) -> None:
-        """The parent of every entity above ``ids`` (a walk that ends even on
-        a database that holds a loop: ``UNION`` keeps each id once)."""
-        if not ids:
-            return
-        e = m.entities
-        for chunk in _chunks(ids):
-            up = (
-                sa.select(e.c.id, e.c.origin_id)
-                .where(e.c.id.in_(chunk))
-                .cte("up", recursive=True)
-            )
-            up = up.union(
-                sa.select(e.c.id, e.c.origin_id).join(up, e.c.id == up.c.origin_id)
-            )
-            for entity_id, origin_id in self.conn.execute(sa.select(up)):
-                self.parents[entity_id] = origin_id
+        """The parent of every entity above ``ids``."""
+        self.parents.update(rows.parents(self.conn, ids))
 
     def parent_of(self, entity_id: str) -> str | None:
         """The parent of an entity as the hierarchy stands in this transaction."""
@@ -573,7 +541,7 @@ class Changes:
         for staged in changed:
             staged.after["date_updated"] = self.stamp
         self._number(new)
-        insert_entities(
+        rows.insert_entities(
             self.conn,
             new,
             {key: row.name for key, row in self.projects.items()},
@@ -581,15 +549,15 @@ class Changes:
             self.inserts,
         )
         if changed:
-            update_entities(self.conn, [staged.after for staged in changed])
-            reindex(self.conn, [staged.after for staged in changed])
+            rows.update_entities(self.conn, [staged.after for staged in changed])
+            rows.reindex(self.conn, [staged.after for staged in changed])
         links = [
             (entity_id, linked)
             for entity_id, staged in {**self.created, **self.updated}.items()
             for linked in staged.links
         ]
         self.inserts(m.entity_links, links)
-        record_history(
+        rows.record_history(
             self.conn,
             self.actor,
             [(s.action, None, s.after) for s in self.created.values()]
@@ -608,13 +576,13 @@ class Changes:
             if incremental is None:
                 missing.setdefault(row["type"], []).append(row)
                 continue
-            number = incremental_number(row["type"], incremental)
+            number = rows.incremental_number(row["type"], incremental)
             if number is not None and number > highest.get(row["type"], 0):
                 highest[row["type"]] = number
         if highest:
-            raise_counters(self.conn, highest)
+            rows.raise_counters(self.conn, highest)
         for datatype, group in missing.items():
-            numbers = reserve_numbers(self.conn, datatype, len(group))
+            numbers = rows.reserve_numbers(self.conn, datatype, len(group))
             for row, number in zip(group, numbers, strict=True):
                 row["incremental_id"] = number
 
@@ -637,30 +605,6 @@ class Changes:
 _ROOT = object()
 
 
-def _locked(query: sa.Select) -> sa.Select:
-    """``query`` locking its rows until the transaction ends, in id order (so
-    that two transactions locking the same rows queue instead of deadlocking),
-    with ``FOR NO KEY UPDATE``: inserts of children (whose foreign key check
-    shares the parent's key) need not wait."""
-    return query.order_by(m.entities.c.id).with_for_update(key_share=True)
-
-
-# The look-ups of :meth:`Changes.prepare`, built once and bound per call.
-_PROJECTS = sa.select(m.projects).where(
-    m.projects.c.id.in_(sa.bindparam("ids", expanding=True))
-)
-_ENTITIES = sa.select(*ENTITY_COLUMNS).where(
-    m.entities.c.id.in_(sa.bindparam("ids", expanding=True))
-)
-_ENTITIES_LOCKED = _locked(_ENTITIES)
-_NAMED = sa.select(*ENTITY_COLUMNS).where(
-    m.entities.c.project_id == sa.bindparam("project_id"),
-    m.entities.c.type == sa.bindparam("type"),
-    m.entities.c.name.in_(sa.bindparam("names", expanding=True)),
-)
-_NAMED_LOCKED = _locked(_NAMED)
-
-
 def _may_move(op: Operation) -> bool:
     """Whether an operation may put an existing entity below another."""
     if op.origin_id is None and op.origin_ref is None and not op.replace:
@@ -672,198 +616,3 @@ def _storable(text) -> bool:
     """Whether ``text`` may be looked up: text a database can hold (the rules
     refuse the rest with their own words when they check the operation)."""
     return isinstance(text, str) and text_problem(text) is None
-
-
-def _chunks(values: list) -> Iterable[list]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
-
-
-# ----------------------------------------------------------- bulk writes
-
-
-def insert_entities(
-    conn,
-    rows: list[dict],
-    project_names: dict,
-    texts: dict | None = None,
-    inserts=None,
-) -> None:
-    """Insert entity rows (in order: parents first) with their index rows.
-
-    ``project_names`` gives the name of each project (for the message of a
-    name taken meanwhile: PostgreSQL reads nothing more after an error);
-    ``texts`` the attributes' JSON text already made (see
-    :attr:`Changes.texts`); ``inserts`` inserts the index rows (default:
-    :func:`flexilims.store.db.bulk_insert` at once).
-
-    Raises
-    ------
-    NameTaken
-        One row whose name another transaction took meanwhile.
-    BadRequest
-        Several rows, one of which clashed with a concurrent write.
-    """
-    if not rows:
-        return
-    try:
-        db.bulk_insert(
-            conn,
-            m.entities,
-            [entity_row(row, _text_of(row, texts)) for row in rows],
-        )
-    except sa.exc.IntegrityError as error:
-        if len(rows) == 1 and db.is_unique_violation(error):
-            row = rows[0]
-            project = project_names.get(row["project_id"], row["project_id"])
-            raise protocol.name_taken(
-                "Save", row["type"], row["name"], project
-            ) from error
-        raise BadRequest(
-            "Save failed. An entity was created or deleted at the same time "
-            f"({type(error.orig).__name__}); try again."
-        ) from error
-    (inserts or functools.partial(db.bulk_insert, conn))(
-        m.attribute_values,
-        [r for row in rows for r in index_rows(row, row["attributes"])],
-    )
-
-
-_UPDATE = (
-    sa.update(m.entities)
-    .where(m.entities.c.id == sa.bindparam("b_id"))
-    .values(
-        name=sa.bindparam("b_name", type_=m.entities.c.name.type),
-        origin_id=sa.bindparam("b_origin_id", type_=m.entities.c.origin_id.type),
-        attributes=sa.bindparam("b_attributes", type_=m.entities.c.attributes.type),
-        date_updated=sa.bindparam("b_date_updated", type_=sa.BigInteger),
-    )
-)
-
-
-def update_entities(conn, rows: list[dict]) -> None:
-    """Write the name, origin, attributes and update date of changed entities."""
-    conn.execute(
-        _UPDATE,
-        [
-            {
-                "b_id": row["id"],
-                "b_name": row["name"],
-                "b_origin_id": row["origin_id"],
-                "b_attributes": row["attributes"],
-                "b_date_updated": row["date_updated"],
-            }
-            for row in rows
-        ],
-    )
-
-
-def reindex(conn, rows: list[dict]) -> None:
-    """Rebuild the attribute index rows of updated entities."""
-    ids = [row["id"] for row in rows]
-    for chunk in _chunks(ids):
-        conn.execute(
-            m.attribute_values.delete().where(m.attribute_values.c.entity_id.in_(chunk))
-        )
-    db.bulk_insert(
-        conn,
-        m.attribute_values,
-        [r for row in rows for r in index_rows(row, row["attributes"])],
-    )
-
-
-#: Columns of a history row as :func:`record_history` writes them (the id is
-#: the version number, given by the database).
-HISTORY_COLUMNS = tuple(c for c in m.history.columns if c.name != "id")
-
-
-def record_history(
-    conn,
-    actor: Actor,
-    changes: list[tuple],
-    stamp: int,
-    texts: dict | None = None,
-    inserts=None,
-) -> None:
-    """One history row per change: ``(action, before, after)`` with rows or
-    entity replies (None for a creation's before or a deletion's after);
-    ``texts`` the attributes' JSON text already made (see
-    :attr:`Changes.texts`); ``inserts`` inserts the rows (default:
-    :func:`flexilims.store.db.bulk_insert` at once)."""
-    rows = []
-    for action, before, after in changes:
-        text = _text_of(after, texts) if after is not None else None
-        before = _as_reply(before)
-        after = _as_reply(after)
-        entity = before or after
-        rows.append(
-            (
-                entity["id"],
-                entity["project"],
-                action,
-                actor.full_name,
-                stamp,
-                db.json_text(before) if before is not None else None,
-                _reply_json(after, text) if after is not None else None,
-            )
-        )
-    (inserts or functools.partial(db.bulk_insert, conn))(
-        m.history, rows, HISTORY_COLUMNS
-    )
-
-
-def _as_reply(entity):
-    if entity is None or "incrementalId" in entity:
-        return entity
-    return entity_reply(entity)
-
-
-def _text_of(row: dict, texts: dict | None) -> str | None:
-    """The JSON text of a row's attributes, if made already for these very
-    attributes."""
-    known = texts.get(row["id"]) if texts else None
-    if known is not None and known[0] is row.get("attributes"):
-        return known[1]
-    return None
-
-
-def _reply_json(reply: dict, attributes_text: str | None) -> str:
-    """A reply as JSON text, its attributes spliced in from their text."""
-    if attributes_text is None:
-        return db.json_text(reply)
-    return db.json_text({**reply, "attributes": orjson.Fragment(attributes_text)})
-
-
-# -------------------------------------------------------------- counters
-
-
-def incremental_number(datatype: str, incremental: str) -> int | None:
-    """The counter value of an incremental id in the store's format, if it is."""
-    prefix = datatype.upper()
-    digits = incremental[len(prefix) :]
-    if incremental.startswith(prefix) and digits.isascii() and digits.isdigit():
-        return int(digits)
-    return None
-
-
-def reserve_numbers(conn, datatype: str, count: int) -> list[str]:
-    """Reserve ``count`` incremental ids of a type in one atomic upsert."""
-    bump = COUNTER_BUMPS[conn.dialect.name]
-    last = conn.execute(bump, {"name": datatype, "count": count}).scalar_one()
-    prefix = datatype.upper()
-    return [f"{prefix}{n:07d}" for n in range(last - count + 1, last + 1)]
-
-
-def raise_counters(conn, highest: dict[str, int]) -> None:
-    """Raise each type's counter to at least the given number."""
-    c = m.counters
-    postgres = conn.dialect.name == "postgresql"
-    insert = (postgresql.insert if postgres else sqlite.insert)(c)
-    larger = sa.func.greatest if postgres else sa.func.max
-    for datatype, number in highest.items():
-        conn.execute(
-            insert.values(name=datatype, value=number).on_conflict_do_update(
-                index_elements=[c.c.name],
-                set_={"value": larger(c.c.value, insert.excluded.value)},
-            )
-        )

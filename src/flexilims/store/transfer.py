@@ -29,13 +29,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from tqdm.auto import tqdm
 
 from .. import protocol
 from ..errors import BadRequest, FlexilimsError, NameTaken
 from ..writes import is_hex_id
-from . import bulk, dumpfile
+from . import bulk, dumpfile, rows
 from . import models as m
 from .changes import Changes, Operation
 from .entities import Actor, new_id, now_ms
@@ -352,23 +351,6 @@ def _why(error: FlexilimsError) -> str:
     return error.reason
 
 
-def _existing(conn, column, values: list) -> set:
-    """The ``values`` found in ``column``: one ``= ANY(array)`` query on
-    PostgreSQL, ``IN`` lists on SQLite."""
-    found = set()
-    if not values:
-        return found
-    if conn.dialect.name == "postgresql":
-        array = sa.bindparam("values", values, type_=postgresql.ARRAY(sa.String))
-        return set(
-            conn.execute(sa.select(column).where(column == sa.any_(array))).scalars()
-        )
-    for start in range(0, len(values), 5000):
-        query = sa.select(column).where(column.in_(values[start : start + 5000]))
-        found.update(conn.execute(query).scalars())
-    return found
-
-
 class _Import:
     """One import in one write transaction: roots are read, checked and
     written a chunk at a time; roots whose origin comes later in the file,
@@ -433,7 +415,7 @@ class _Import:
             if not (origin is None or origin in self.written or origin in chunk):
                 unknown.add(origin)
             chunk.update(node.id for node in group)
-        found = _existing(self.conn, m.entities.c.id, sorted(unknown))
+        found = rows.existing(self.conn, sorted(unknown))
         ready, waiting, placed = [], [], set()
         for group in groups:
             origin = group[0].operation.origin_id
@@ -518,9 +500,7 @@ class _Import:
                 else:
                     unknown.append((node, linked))
         if unknown:
-            found = _existing(
-                self.conn, m.entities.c.id, sorted({link for _, link in unknown})
-            )
+            found = rows.existing(self.conn, sorted({link for _, link in unknown}))
             for node, linked in unknown:
                 if linked in found:
                     pairs.append((node.id, linked))

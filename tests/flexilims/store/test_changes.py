@@ -2,17 +2,22 @@
 parents by any way in, walks that end on a database that holds one, deletes
 bounded by the user's projects, no lost update, a version for every write."""
 
+import os
 import random
+import re
+import secrets
 import threading
 
 import pytest
 import sqlalchemy as sa
 
 from flexilims import BadRequest, Forbidden, LocalSession
+from flexilims.store import Store, db, new_id, rows, trash
 from flexilims.store import models as m
-from flexilims.store import trash
 from flexilims.store.accounts import Accounts
 from flexilims.store.transfer import import_project
+
+POSTGRES_ENV = "FLEXILIMS_TEST_POSTGRES_URL"
 
 LOOP = "cannot move below"
 
@@ -342,3 +347,141 @@ def test_allowed_parents_on_every_write(store, session, family, snapshot):
     # Roots are always fine, and a type without allowed_parents takes any parent.
     session.post("recording", "R", {})
     session.post("mouse", "below", {}, origin_id=family["data"]["id"])
+
+
+# ---------------------------------------------------------- names claimed
+
+#: Names that only an exact comparison tells apart: prefixes of each other,
+#: case, accents, and long names equal up to 63 characters (PostgreSQL's
+#: ``name`` type, which an array of names must not be cast to).
+TRICKY = ["M1", "M10", "m1", "Mé", "Me", "M1 ", "x" * 300, "x" * 299 + "y"]
+
+
+def test_a_batch_finds_the_names_already_present(store, session, monkeypatch):
+    """Creations of names already there are skipped, exactly those (by
+    project and type), however many look-ups it takes."""
+    monkeypatch.setattr(rows, "CHUNK", 3)
+    present = TRICKY[::2]
+    session.batch([{"type": "mouse", "name": name} for name in present])
+    session.post("session", "M10", {}, strict_validation=False)
+    other = Accounts(store).create_project("other")
+    LocalSession(store, project_id=other.id, username="alice").post("mouse", "m1", {})
+    before = {e["name"]: e["id"] for e in session.get("mouse")}
+    reply = session.batch(
+        [{"type": "mouse", "name": name} for name in TRICKY], conflicts="skip"
+    )
+    statuses = {r["name"]: r["status"] for r in reply["results"]}
+    assert statuses == {
+        name: "skipped" if name in present else "created" for name in TRICKY
+    }
+    ids = {r["name"]: r["id"] for r in reply["results"]}
+    assert {name: ids[name] for name in present} == before
+    with pytest.raises(BadRequest, match="already exist"):
+        session.batch([{"type": "mouse", "name": "x" * 300}])
+
+
+def test_an_import_finds_the_names_already_present(store, project, snapshot):
+    session = LocalSession(store, project_id=project.id, username="alice")
+    session.post("mouse", "x" * 299 + "y", {})
+    dump = {
+        name: {"type": "mouse", "name": name, "attributes": {}}
+        for name in ("x" * 300, "x" * 299 + "y")
+    }
+    before = snapshot(store)
+    with pytest.raises(BadRequest, match="already exist"):
+        import_project(store, dump, "test", progress=False)
+    assert snapshot(store) == before
+
+
+@pytest.fixture
+def fresh_postgres():
+    """A new, migrated PostgreSQL database: its store (no statistics yet)."""
+    server = os.environ.get(POSTGRES_ENV)
+    if not server:
+        pytest.skip(f"PostgreSQL only: set {POSTGRES_ENV}")
+    name = f"flexilims_test_plan_{secrets.token_hex(4)}"
+    admin = sa.create_engine(db.create_engine(server).url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    url = db.create_engine(server).url.set(database=name)
+    store = Store.open(url.render_as_string(hide_password=False))
+    yield store
+    store.engine.dispose()
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.dispose()
+
+
+def plans(conn, query, params) -> list[str]:
+    """The plans PostgreSQL makes for a query of the store, with the values
+    known (custom plan) and unknown (generic plan, as for a prepared
+    statement), sent by the store's engine as it sends the query."""
+
+    def explain(conn, cursor, statement, parameters, context, executemany):
+        return "EXPLAIN " + statement, parameters
+
+    found = []
+    for mode in ("force_custom_plan", "force_generic_plan"):
+        conn.exec_driver_sql(f"SET LOCAL plan_cache_mode = {mode}")
+        sa.event.listen(conn, "before_cursor_execute", explain, retval=True)
+        try:
+            found.append("\n".join(conn.execute(query, params).scalars()))
+        finally:
+            sa.event.remove(conn, "before_cursor_execute", explain)
+    return found
+
+
+def test_look_ups_by_name_and_id_probe_an_index(fresh_postgres):
+    """With no statistics (a large import's own rows) and after ANALYZE, with
+    the values known or not (prepared statements), the names of a chunk are
+    looked up one index probe each (the unique (project, type, name) index,
+    or the name index filtered by project and type), never by scanning the
+    type's entities nor through the pg_trgm index; ids one probe of the
+    primary key each."""
+    store = fresh_postgres
+    project = Accounts(store).create_project("test")
+    names = [f"M{i}_S20210505_R{i % 4}_D{i % 5}" for i in range(3000)]
+    entities = [
+        {
+            "id": new_id(),
+            "project_id": project.id,
+            "type": "dataset",
+            "name": name,
+            "incremental_id": f"DATASET{i:07d}",
+            "attributes": {"path": name},
+            "created_by": "me",
+            "date_created": i,
+            "date_updated": i,
+            "origin_id": None,
+        }
+        for i, name in enumerate(names)
+    ]
+    params = {"project_id": project.id, "type": "dataset", "names": names[-500:]}
+    ids = {"ids": sorted(entity["id"] for entity in entities[-500:])}
+
+    def assert_index_probes(conn):
+        for plan in plans(conn, rows.NAMED_POSTGRES, params):
+            assert plan.startswith("Nested Loop"), plan
+            probes = set(re.findall(r"Index Scan using (\w+) on entities", plan))
+            assert probes, plan
+            assert probes <= {"uq_entities_project_id_type_name", "ix_entities_name"}
+            for other in ("Seq Scan", "Hash", "Bitmap", "date_created"):
+                assert other not in plan, plan
+        for query in (rows.ENTITIES_LOCKED_POSTGRES, rows.IDS_POSTGRES):
+            for plan in plans(conn, query, ids):
+                assert plan.startswith("Nested Loop"), plan
+                assert re.search(r"Index (Only )?Scan using pk_entities", plan), plan
+                for other in ("Seq Scan", "Hash", "Bitmap"):
+                    assert other not in plan, plan
+
+    with store.write() as conn:
+        conn.execute(m.entities.insert(), entities)
+        assert_index_probes(conn)
+    with store.write() as conn:
+        conn.exec_driver_sql("ANALYZE entities")
+        assert_index_probes(conn)
+        found = conn.execute(rows.NAMED_POSTGRES, params).all()
+        by_id = conn.execute(rows.ENTITIES_LOCKED_POSTGRES, ids).all()
+        assert rows.existing(conn, ids["ids"] + ["0" * 24]) == set(ids["ids"])
+    assert sorted(row.name for row in found) == sorted(names[-500:])
+    assert [row.id for row in by_id] == ids["ids"]

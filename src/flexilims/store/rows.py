@@ -1,0 +1,399 @@
+"""The statements of the write path (:mod:`.changes`): the batched look-ups
+that :meth:`.Changes.prepare` makes, and the bulk writes of
+:meth:`.Changes.write` (entities, updates, attribute index, history,
+incremental-id counters).
+
+Look-ups take many ids or names at once, ``CHUNK`` at a time; on PostgreSQL
+the rows an update or a creation may change are locked ``FOR NO KEY UPDATE``.
+"""
+
+import functools
+from collections.abc import Iterable, Iterator
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .. import protocol
+from ..errors import BadRequest
+from . import db
+from . import models as m
+from .entities import (
+    COUNTER_BUMPS,
+    ENTITY_COLUMNS,
+    Actor,
+    entity_reply,
+    entity_row,
+    index_rows,
+)
+
+#: Most values in one ``IN (...)`` list (well below SQLite's and psycopg's limits).
+CHUNK = 5000
+
+
+def chunks(values: list) -> Iterable[list]:
+    """``values`` in lists of at most :data:`CHUNK`."""
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+# ------------------------------------------------------------- look-ups
+
+
+# The look-ups of :meth:`.Changes.prepare`, built once and bound per call.
+PROJECTS = sa.select(m.projects).where(
+    m.projects.c.id.in_(sa.bindparam("ids", expanding=True))
+)
+ENTITIES = sa.select(*ENTITY_COLUMNS).where(
+    m.entities.c.id.in_(sa.bindparam("ids", expanding=True))
+)
+IDS = sa.select(m.entities.c.id).where(
+    m.entities.c.id.in_(sa.bindparam("ids", expanding=True))
+)
+NAMED = sa.select(*ENTITY_COLUMNS).where(
+    m.entities.c.project_id == sa.bindparam("project_id"),
+    m.entities.c.type == sa.bindparam("type"),
+    m.entities.c.name.in_(sa.bindparam("names", expanding=True)),
+)
+
+
+def _named_postgres() -> sa.Select:
+    """The entities of a project and type holding some names, locked (``FOR
+    NO KEY UPDATE``), on PostgreSQL: one index probe per name of one array
+    parameter, whatever the statistics of the table (there are none inside a
+    large import's transaction).
+
+    Written so that no scan is possible or cheaper: ``name IN (...)`` or a
+    join on ``name =`` was planned as a scan of every entity of the type per
+    call without statistics, and after ``ANALYZE`` as probes of the pg_trgm
+    index (which serves ``=`` and is costed as nearly free for a value known
+    only at run time: 15 ms per name of a large table). So: a ``LATERAL``
+    subquery with ``LIMIT 1`` (a nested loop, one probe per name), the name
+    as the range ``>= name AND <= name`` (the rows of ``=`` under the
+    database's deterministic collation; only a btree serves it), ordered by
+    name (which the unique (project_id, type, name) index gives after its two
+    equality columns, so that it beats the (project_id, type, date_created)
+    index when both look alike without statistics). The probe is of the
+    unique index, or on a small table of the name index filtered by project
+    and type (a name is held by at most one entity per project and type).
+    Each row found is locked as it is found, in the order of the names.
+    """
+    e = m.entities
+    wanted = (
+        sa.func.unnest(sa.bindparam("names", type_=postgresql.ARRAY(sa.String)))
+        .table_valued(sa.column("name", sa.String))
+        .render_derived()
+        .alias("wanted")
+    )
+    found = (
+        sa.select(*ENTITY_COLUMNS)
+        .where(
+            e.c.project_id == sa.bindparam("project_id"),
+            e.c.type == sa.bindparam("type"),
+            e.c.name >= wanted.c.name,
+            e.c.name <= wanted.c.name,
+        )
+        .order_by(e.c.name)
+        .limit(sa.literal_column("1"))
+        .with_for_update(key_share=True)
+        .correlate(wanted)
+        .lateral("found")
+    )
+    return sa.select(*found.c).select_from(wanted.join(found, sa.true()))
+
+
+#: The look-up of names on PostgreSQL.
+NAMED_POSTGRES = _named_postgres()
+
+
+def _by_id_postgres(*columns, lock: bool) -> sa.Select:
+    """``columns`` of the entities of the ids of one array parameter, on
+    PostgreSQL: one probe of the primary key per id (a ``LATERAL`` subquery
+    with ``LIMIT 1``), also without statistics, where ``id IN (...)`` of
+    5,000 ids is planned as a scan of the whole table (inside a large import).
+    With ``lock``, rows are locked until the transaction ends as they are
+    found, in the order of the ids (sorted by the caller: two transactions
+    locking the same rows queue instead of deadlocking), with ``FOR NO KEY
+    UPDATE``: inserts of children (whose foreign key check shares the
+    parent's key) need not wait."""
+    e = m.entities
+    wanted = (
+        sa.func.unnest(sa.bindparam("ids", type_=postgresql.ARRAY(sa.String)))
+        .table_valued(sa.column("id", sa.String))
+        .render_derived()
+        .alias("wanted")
+    )
+    found = sa.select(*columns).where(e.c.id == wanted.c.id)
+    found = found.limit(sa.literal_column("1"))
+    if lock:
+        found = found.with_for_update(key_share=True)
+    found = found.correlate(wanted).lateral("found")
+    return sa.select(*found.c).select_from(wanted.join(found, sa.true()))
+
+
+ENTITIES_POSTGRES = _by_id_postgres(*ENTITY_COLUMNS, lock=False)
+ENTITIES_LOCKED_POSTGRES = _by_id_postgres(*ENTITY_COLUMNS, lock=True)
+IDS_POSTGRES = _by_id_postgres(m.entities.c.id, lock=False)
+
+
+def _postgres(conn) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def projects(conn, ids: list[str]) -> dict[str, sa.Row]:
+    """The projects of these ids, by id."""
+    return {row.id: row for row in conn.execute(PROJECTS, {"ids": ids})}
+
+
+def entities(conn, ids: list[str], *, lock: bool) -> dict[str, dict]:
+    """The entities of these ids (sorted), by id; locked on PostgreSQL if
+    ``lock``."""
+    query = ENTITIES
+    if _postgres(conn):
+        query = ENTITIES_LOCKED_POSTGRES if lock else ENTITIES_POSTGRES
+    found = {}
+    for chunk in chunks(ids):
+        for row in conn.execute(query, {"ids": chunk}):
+            found[row.id] = dict(row._mapping)
+    return found
+
+
+def existing(conn, ids: list[str]) -> set[str]:
+    """Those of these ids that are ids of entities."""
+    query = IDS_POSTGRES if _postgres(conn) else IDS
+    found = set()
+    for chunk in chunks(ids):
+        found.update(conn.execute(query, {"ids": chunk}).scalars())
+    return found
+
+
+def links(conn, ids: list[str]) -> dict[str, set]:
+    """The ids each of these entities links to (an empty set for none)."""
+    table = m.entity_links
+    found: dict[str, set] = {entity_id: set() for entity_id in ids}
+    for chunk in chunks(ids):
+        query = sa.select(table.c.entity_id, table.c.linked_id).where(
+            table.c.entity_id.in_(chunk)
+        )
+        for entity_id, linked_id in conn.execute(query):
+            found[entity_id].add(linked_id)
+    return found
+
+
+def named(conn, project_id: str, datatype: str, names: list[str]) -> Iterator[dict]:
+    """The entities of a project and type that hold these names (locked on
+    PostgreSQL, :data:`NAMED_POSTGRES`)."""
+    query = NAMED_POSTGRES if _postgres(conn) else NAMED
+    for chunk in chunks(names):
+        values = {"project_id": project_id, "type": datatype, "names": chunk}
+        for row in conn.execute(query, values):
+            yield dict(row._mapping)
+
+
+def parents(conn, ids: list[str]) -> dict[str, str | None]:
+    """The parent of every entity above ``ids`` (a walk that ends even on a
+    database that holds a loop: ``UNION`` keeps each id once)."""
+    found: dict[str, str | None] = {}
+    e = m.entities
+    for chunk in chunks(ids):
+        up = (
+            sa.select(e.c.id, e.c.origin_id)
+            .where(e.c.id.in_(chunk))
+            .cte("up", recursive=True)
+        )
+        up = up.union(
+            sa.select(e.c.id, e.c.origin_id).join(up, e.c.id == up.c.origin_id)
+        )
+        for entity_id, origin_id in conn.execute(sa.select(up)):
+            found[entity_id] = origin_id
+    return found
+
+
+# ----------------------------------------------------------- bulk writes
+
+
+def insert_entities(
+    conn,
+    rows: list[dict],
+    project_names: dict,
+    texts: dict | None = None,
+    inserts=None,
+) -> None:
+    """Insert entity rows (in order: parents first) with their index rows.
+
+    ``project_names`` gives the name of each project (for the message of a
+    name taken meanwhile: PostgreSQL reads nothing more after an error);
+    ``texts`` the attributes' JSON text already made (see
+    :attr:`.Changes.texts`); ``inserts`` inserts the index rows (default:
+    :func:`flexilims.store.db.bulk_insert` at once).
+
+    Raises
+    ------
+    NameTaken
+        One row whose name another transaction took meanwhile.
+    BadRequest
+        Several rows, one of which clashed with a concurrent write.
+    """
+    if not rows:
+        return
+    try:
+        db.bulk_insert(
+            conn,
+            m.entities,
+            [entity_row(row, _text_of(row, texts)) for row in rows],
+        )
+    except sa.exc.IntegrityError as error:
+        if len(rows) == 1 and db.is_unique_violation(error):
+            row = rows[0]
+            project = project_names.get(row["project_id"], row["project_id"])
+            raise protocol.name_taken(
+                "Save", row["type"], row["name"], project
+            ) from error
+        raise BadRequest(
+            "Save failed. An entity was created or deleted at the same time "
+            f"({type(error.orig).__name__}); try again."
+        ) from error
+    (inserts or functools.partial(db.bulk_insert, conn))(
+        m.attribute_values,
+        [r for row in rows for r in index_rows(row, row["attributes"])],
+    )
+
+
+_UPDATE = (
+    sa.update(m.entities)
+    .where(m.entities.c.id == sa.bindparam("b_id"))
+    .values(
+        name=sa.bindparam("b_name", type_=m.entities.c.name.type),
+        origin_id=sa.bindparam("b_origin_id", type_=m.entities.c.origin_id.type),
+        attributes=sa.bindparam("b_attributes", type_=m.entities.c.attributes.type),
+        date_updated=sa.bindparam("b_date_updated", type_=sa.BigInteger),
+    )
+)
+
+
+def update_entities(conn, rows: list[dict]) -> None:
+    """Write the name, origin, attributes and update date of changed entities."""
+    conn.execute(
+        _UPDATE,
+        [
+            {
+                "b_id": row["id"],
+                "b_name": row["name"],
+                "b_origin_id": row["origin_id"],
+                "b_attributes": row["attributes"],
+                "b_date_updated": row["date_updated"],
+            }
+            for row in rows
+        ],
+    )
+
+
+def reindex(conn, rows: list[dict]) -> None:
+    """Rebuild the attribute index rows of updated entities."""
+    ids = [row["id"] for row in rows]
+    for chunk in chunks(ids):
+        conn.execute(
+            m.attribute_values.delete().where(m.attribute_values.c.entity_id.in_(chunk))
+        )
+    db.bulk_insert(
+        conn,
+        m.attribute_values,
+        [r for row in rows for r in index_rows(row, row["attributes"])],
+    )
+
+
+#: Columns of a history row as :func:`record_history` writes them (the id is
+#: the version number, given by the database).
+HISTORY_COLUMNS = tuple(c for c in m.history.columns if c.name != "id")
+
+
+def record_history(
+    conn,
+    actor: Actor,
+    changes: list[tuple],
+    stamp: int,
+    texts: dict | None = None,
+    inserts=None,
+) -> None:
+    """One history row per change: ``(action, before, after)`` with rows or
+    entity replies (None for a creation's before or a deletion's after);
+    ``texts`` the attributes' JSON text already made (see
+    :attr:`.Changes.texts`); ``inserts`` inserts the rows (default:
+    :func:`flexilims.store.db.bulk_insert` at once)."""
+    rows = []
+    for action, before, after in changes:
+        text = _text_of(after, texts) if after is not None else None
+        before = _as_reply(before)
+        after = _as_reply(after)
+        entity = before or after
+        rows.append(
+            (
+                entity["id"],
+                entity["project"],
+                action,
+                actor.full_name,
+                stamp,
+                db.json_text(before) if before is not None else None,
+                _reply_json(after, text) if after is not None else None,
+            )
+        )
+    (inserts or functools.partial(db.bulk_insert, conn))(
+        m.history, rows, HISTORY_COLUMNS
+    )
+
+
+def _as_reply(entity):
+    if entity is None or "incrementalId" in entity:
+        return entity
+    return entity_reply(entity)
+
+
+def _text_of(row: dict, texts: dict | None) -> str | None:
+    """The JSON text of a row's attributes, if made already for these very
+    attributes."""
+    known = texts.get(row["id"]) if texts else None
+    if known is not None and known[0] is row.get("attributes"):
+        return known[1]
+    return None
+
+
+def _reply_json(reply: dict, attributes_text: str | None) -> str:
+    """A reply as JSON text, its attributes spliced in from their text."""
+    if attributes_text is None:
+        return db.json_text(reply)
+    return db.json_text({**reply, "attributes": orjson.Fragment(attributes_text)})
+
+
+# -------------------------------------------------------------- counters
+
+
+def incremental_number(datatype: str, incremental: str) -> int | None:
+    """The counter value of an incremental id in the store's format, if it is."""
+    prefix = datatype.upper()
+    digits = incremental[len(prefix) :]
+    if incremental.startswith(prefix) and digits.isascii() and digits.isdigit():
+        return int(digits)
+    return None
+
+
+def reserve_numbers(conn, datatype: str, count: int) -> list[str]:
+    """Reserve ``count`` incremental ids of a type in one atomic upsert."""
+    bump = COUNTER_BUMPS[conn.dialect.name]
+    last = conn.execute(bump, {"name": datatype, "count": count}).scalar_one()
+    prefix = datatype.upper()
+    return [f"{prefix}{n:07d}" for n in range(last - count + 1, last + 1)]
+
+
+def raise_counters(conn, highest: dict[str, int]) -> None:
+    """Raise each type's counter to at least the given number."""
+    c = m.counters
+    postgres = conn.dialect.name == "postgresql"
+    insert = (postgresql.insert if postgres else sqlite.insert)(c)
+    larger = sa.func.greatest if postgres else sa.func.max
+    for datatype, number in highest.items():
+        conn.execute(
+            insert.values(name=datatype, value=number).on_conflict_do_update(
+                index_elements=[c.c.name],
+                set_={"value": larger(c.c.value, insert.excluded.value)},
+            )
+        )
