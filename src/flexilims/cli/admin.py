@@ -3,11 +3,8 @@
 import warnings
 
 import click
-import pandas as pd
-import yaml
 
 from ..errors import BadRequest
-from ..store import labsettings
 from .common import database_option, open_accounts, open_store
 from .terminal import confirm, emit, output_options, plural, table
 
@@ -94,6 +91,8 @@ def user_enable(username, database):
 @database_option
 def user_list(fmt, database):
     """List users with their projects (and whether they are disabled)."""
+    import pandas as pd
+
     rows = [
         {
             "username": account["username"],
@@ -148,6 +147,8 @@ def project_create(name, project_id, database):
 @database_option
 def project_list(fmt, database):
     """List projects with their ids."""
+    import pandas as pd
+
     rows = [{"id": p.id, "name": p.name} for p in open_accounts(database).projects()]
     emit(pd.DataFrame(rows, columns=["id", "name"]), fmt, empty="No projects.")
 
@@ -184,6 +185,8 @@ def settings():
 @database_option
 def settings_show(database):
     """Print the lab settings as YAML."""
+    import yaml
+
     current = open_store(database).lab_settings()
     click.echo(yaml.safe_dump(current, sort_keys=False), nl=False)
 
@@ -201,6 +204,11 @@ def settings_load(path, yes, dry_run, database):
     leaves out are removed. What it adds, changes and removes is listed
     first; removing a datatype that entities use asks for confirmation.
     """
+    import pandas as pd
+    import yaml
+
+    from ..store import labsettings
+
     try:
         with open(path, encoding="utf-8") as stream:
             new = yaml.safe_load(stream)

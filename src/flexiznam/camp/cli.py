@@ -8,7 +8,6 @@ The checks exit with status 1 when they find problems.
 from pathlib import Path
 
 import click
-import pandas as pd
 
 from flexilims.cli.terminal import emit, output_options, table
 
@@ -201,6 +200,8 @@ def check_paths_command(project, fmt):
             {"problem": "unreferenced", "path": str(folder)}
             for folder in result["unreferenced"]
         ]
+        import pandas as pd
+
         emit(pd.DataFrame(rows, columns=["problem", *PATH_COLUMNS]), fmt)
     total = len(result["missing"]) + len(result["unreferenced"])
     if total:
@@ -227,6 +228,8 @@ def check_names_command(project, fmt):
         for item in problems:
             click.echo(f"{item['type']:10} {item['name']}: {item['problem']}")
     else:
+        import pandas as pd
+
         columns = ["type", "name", "id", "problem"]
         emit(pd.DataFrame(problems, columns=columns), fmt)
     if problems:
