@@ -93,12 +93,13 @@ def cli_code(*args: str) -> str:
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_commands_that_print_no_table_load_no_pandas(flz_cli, flz_session):
-    """On the embedded database and on a server: the text tree and ``show
-    --json`` need no pandas; a command on a server loads no SQLAlchemy (the
-    config's database_url is not parsed)."""
+    """On the embedded database and on a server: the text tree, ``show
+    --json`` and the count of entities per type in JSON need no pandas; a
+    command on a server loads no SQLAlchemy (the config's database_url is not
+    parsed)."""
     flz.add_mouse("M1", "test", flexilims_session=flz_session)
     remote = not isinstance(flz_session, LocalSession)
-    for args in (("tree", "test"), ("show", "M1", "--json")):
+    for args in (("tree", "test"), ("show", "M1", "--json"), ("ls", "--json")):
         loaded = loaded_after(cli_code(*args))
         assert loaded == ({"requests"} if remote else {"sqlalchemy"}), args
     # The premise: a table does load pandas.

@@ -6,7 +6,7 @@ import click
 
 from ..errors import BadRequest
 from .common import database_option, open_accounts, open_store
-from .terminal import confirm, emit, output_options, plural, table
+from .terminal import confirm, emit_rows, output_options, plural, table
 
 
 @click.group()
@@ -91,8 +91,6 @@ def user_enable(username, database):
 @database_option
 def user_list(fmt, database):
     """List users with their projects (and whether they are disabled)."""
-    import pandas as pd
-
     rows = [
         {
             "username": account["username"],
@@ -104,7 +102,7 @@ def user_list(fmt, database):
         for account in open_accounts(database).users()
     ]
     columns = ["username", "full_name", "admin", "disabled", "projects"]
-    emit(pd.DataFrame(rows, columns=columns), fmt, empty="No users.")
+    emit_rows(rows, columns, fmt, empty="No users.")
 
 
 # ----------------------------------------------------------------- tokens
@@ -147,10 +145,8 @@ def project_create(name, project_id, database):
 @database_option
 def project_list(fmt, database):
     """List projects with their ids."""
-    import pandas as pd
-
     rows = [{"id": p.id, "name": p.name} for p in open_accounts(database).projects()]
-    emit(pd.DataFrame(rows, columns=["id", "name"]), fmt, empty="No projects.")
+    emit_rows(rows, ["id", "name"], fmt, empty="No projects.")
 
 
 @project.command("add-member")

@@ -121,6 +121,20 @@ def emit(frame: "pd.DataFrame", fmt: str, empty: str | None = None) -> None:
         click.echo(table(frame))
 
 
+def emit_rows(
+    rows: list[dict], columns: list[str], fmt: str, empty: str | None = None
+) -> None:
+    """Print rows (dicts of text, numbers, booleans and None) as :func:`emit`
+    prints them as a frame of ``columns``; JSON needs no pandas."""
+    if fmt == "json":
+        records = [{column: row.get(column) for column in columns} for row in rows]
+        click.echo(json.dumps(records, indent=2, ensure_ascii=False))
+        return
+    import pandas as pd
+
+    emit(pd.DataFrame(rows, columns=columns), fmt, empty)
+
+
 def local_time(value) -> str:
     """A time (ms since the epoch, or a datetime) as local date and time."""
     if value is None or value != value:  # None, NaN or pandas' NaT
@@ -221,11 +235,14 @@ def emit_history(frame: "pd.DataFrame", fmt: str, empty: str | None = None) -> N
     emit(frame, fmt, empty)
 
 
-def trash_frame(batches: list[dict], project_names: dict) -> "pd.DataFrame":
-    """Batches of the trash (``session.trash``) as rows; projects by name."""
-    import pandas as pd
+#: The columns of :func:`trash_rows`.
+TRASH_COLUMNS = ["batch", "deleted_at", "deleted_by", "project", "root", "count"]
 
-    rows = [
+
+def trash_rows(batches: list[dict], project_names: dict) -> list[dict]:
+    """Batches of the trash (``session.trash``) as rows of
+    :data:`TRASH_COLUMNS` (for :func:`emit_rows`); projects by name."""
+    return [
         {
             "batch": batch["batch"],
             "deleted_at": local_time(batch["deleted_at"]),
@@ -236,8 +253,6 @@ def trash_frame(batches: list[dict], project_names: dict) -> "pd.DataFrame":
         }
         for batch in batches
     ]
-    columns = ["batch", "deleted_at", "deleted_by", "project", "root", "count"]
-    return pd.DataFrame(rows, columns=columns)
 
 
 # -------------------------------------------------------------- questions

@@ -4,7 +4,14 @@ import click
 
 from ..errors import BadRequest
 from .common import database_option, open_store
-from .terminal import confirm, emit, output_options, plural, trash_frame
+from .terminal import (
+    TRASH_COLUMNS,
+    confirm,
+    emit_rows,
+    output_options,
+    plural,
+    trash_rows,
+)
 
 
 @click.group("trash")
@@ -24,8 +31,8 @@ def trash_list(project_name, fmt, database):
     store = open_store(database)
     projects = {p.id: p.name for p in Accounts(store).projects()}
     project_id = Accounts(store).project(project_name).id if project_name else None
-    frame = trash_frame(trash.batches(store, project_id), projects)
-    emit(frame, fmt, empty="The trash is empty.")
+    rows = trash_rows(trash.batches(store, project_id), projects)
+    emit_rows(rows, TRASH_COLUMNS, fmt, empty="The trash is empty.")
 
 
 @trash_group.command("restore")

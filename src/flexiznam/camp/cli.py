@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from flexilims.cli.terminal import emit, output_options, table
+from flexilims.cli.terminal import emit, emit_rows, output_options, table
 
 from ..cli.common import chosen_project, project_option
 from ..config import config_file
@@ -200,9 +200,7 @@ def check_paths_command(project, fmt):
             {"problem": "unreferenced", "path": str(folder)}
             for folder in result["unreferenced"]
         ]
-        import pandas as pd
-
-        emit(pd.DataFrame(rows, columns=["problem", *PATH_COLUMNS]), fmt)
+        emit_rows(rows, ["problem", *PATH_COLUMNS], fmt)
     total = len(result["missing"]) + len(result["unreferenced"])
     if total:
         _fail(
@@ -228,10 +226,7 @@ def check_names_command(project, fmt):
         for item in problems:
             click.echo(f"{item['type']:10} {item['name']}: {item['problem']}")
     else:
-        import pandas as pd
-
-        columns = ["type", "name", "id", "problem"]
-        emit(pd.DataFrame(problems, columns=columns), fmt)
+        emit_rows(problems, ["type", "name", "id", "problem"], fmt)
     if problems:
         count = len({item["id"] for item in problems})
         _fail(f"{count} entit{'y' if count == 1 else 'ies'} to fix.")

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from flexilims.cli.terminal import emit, local_time, output_options, plural, table
+from flexilims.cli.terminal import (
+    emit,
+    emit_rows,
+    local_time,
+    output_options,
+    plural,
+    table,
+)
 from flexilims.errors import NotFound
 
 from ..errors import FlexilimsError, type_not_defined_message
@@ -74,11 +81,9 @@ def ls_command(datatype, parent, project, fmt):
         filters["origin_id"] = find_one(session, parent)["id"]
     entities = session.get(datatype, **filters)
     if datatype is None and parent is None:
-        import pandas as pd
-
-        counts = pd.Series([e["type"] for e in entities], dtype=object)
-        frame = counts.value_counts(sort=False).rename_axis("type")
-        emit(frame.reset_index(name="count"), fmt, empty="The project is empty.")
+        counts = Counter(entity["type"] for entity in entities)
+        rows = [{"type": kind, "count": count} for kind, count in counts.items()]
+        emit_rows(rows, ["type", "count"], fmt, empty="The project is empty.")
         return
     what = f"{datatype}s" if datatype else "entities"
     what += f" below {parent}" if parent else ""

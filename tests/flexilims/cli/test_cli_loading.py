@@ -81,14 +81,27 @@ def test_help_of_every_command_loads_no_heavy_library(package):
     assert loaded == set()
 
 
-def test_a_command_that_prints_no_table_loads_no_pandas(database_url, store):
-    code = (
+def run_code(database_url: str, *args: str) -> str:
+    """Code that runs ``flexilims ARGS --database database_url``."""
+    return (
         "from flexilims.cli import cli\n"
-        "cli.main(['user', 'add', 'jane', '--password', 'pw', '--database', "
-        f"{database_url!r}], standalone_mode=False)"
+        f"cli.main({[*args, '--database', database_url]!r}, standalone_mode=False)"
     )
-    loaded, printed = loaded_after(code)
+
+
+def test_commands_that_print_no_table_load_no_pandas(database_url, store):
+    """Nor does ``--json``; the store and SQLAlchemy are loaded, as needed."""
+    loaded, printed = loaded_after(
+        run_code(database_url, "user", "add", "jane", "--password", "pw")
+    )
     assert printed == "Added user jane."
     assert Accounts(store).authenticate("jane", "pw")
     assert "pandas" not in loaded and "numpy" not in loaded
     assert {"sqlalchemy", "flexilims.store"} <= loaded
+    loaded, printed = loaded_after(run_code(database_url, "user", "list", "--json"))
+    assert [user["username"] for user in json.loads(printed)] == ["jane"]
+    assert "pandas" not in loaded and "numpy" not in loaded
+    # The premise: a table does load pandas.
+    loaded, printed = loaded_after(run_code(database_url, "user", "list"))
+    assert printed.splitlines()[1].startswith("jane")
+    assert {"pandas", "numpy"} <= loaded
