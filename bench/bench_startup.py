@@ -7,15 +7,22 @@ CPU time the child used beside the wall time:
 - on a fresh HOME (a new temporary folder, no config, no database): the first
   ``get_flexilims_session('demo')`` plus one ``get_entities`` (target: at most
   0.9 s, the import included);
-- the same on a HOME whose database exists already (every later process).
+- the same on a HOME whose database exists already (every later process);
+- the commands: ``flexilims --help`` and ``flexiznam --help`` (target: at most
+  0.25 s each; a bare ``python -c pass`` is printed beside them), a
+  ``flexilims user list`` on a small SQLite database and ``flexiznam tree
+  demo --depth 2`` on a HOME whose demo project exists.
 
 ``python -X importtime`` shows where an import's time goes:
 ``python -X importtime -c "import flexiznam.main" 2>&1 | sort -t'|' -k2 -n``.
+
+``python -X importtime -m flexilims.cli --help`` does the same for a command.
 
 Run: ``python bench/bench_startup.py [--runs 7] [--python PATH]``. Measure
 with the Python of an environment that has flexiznam installed without its
 test extras (``--python``) to see what a user gets: pytest brings Pygments,
 which Alembic's Mako loads (about 0.1 s) when a new database is migrated.
+The commands are the scripts installed beside that interpreter.
 """
 
 import argparse
@@ -26,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 IMPORT = "import flexiznam.main"
 FIRST_CALL = (
@@ -54,21 +62,44 @@ def _environment(home: str) -> dict:
 PYTHON = [sys.executable]
 
 
-def run_once(code: str, home: str) -> tuple[float, float]:
-    """Wall and CPU seconds of one ``python -c code`` with ``HOME=home``."""
+def command(name: str, *args: str) -> list[str]:
+    """The command line of the script ``name`` installed beside the Python."""
+    return [str(Path(PYTHON[0]).parent / name), *args]
+
+
+def run_once(code: str | list, home: str) -> tuple[float, float]:
+    """Wall and CPU seconds of one ``python -c code`` (or of the command line
+    ``code``, a list; ``{home}`` in it is the home) with ``HOME=home``."""
+    if isinstance(code, str):
+        line = [*PYTHON, "-c", code]
+    else:
+        line = [part.format(home=home) for part in code]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([*PYTHON, "-c", code], env=_environment(home), check=True, cwd=home)
+    subprocess.run(
+        line,
+        env=_environment(home),
+        check=True,
+        cwd=home,
+        stdout=subprocess.DEVNULL,
+    )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu
 
 
-def measure(label: str, code: str, runs: int, fresh_home: bool, target=None):
+def measure(
+    label: str, code, runs: int, fresh_home: bool, target=None, setup=()
+) -> None:
+    """Print the median and worst wall time and the median CPU time of
+    ``runs`` runs of ``code`` (see :func:`run_once`); ``setup`` (commands)
+    runs first on the shared HOME of a measure whose HOME is not fresh."""
     walls, cpus = [], []
     with tempfile.TemporaryDirectory(prefix="flexiznam-startup-") as shared:
         if not fresh_home:
+            for step in setup:
+                run_once(step, shared)
             run_once(code, shared)  # create the config folder and the database
         for _ in range(runs):
             if fresh_home:
@@ -113,6 +144,27 @@ def main():
         FIRST_CALL,
         args.runs,
         False,
+    )
+    measure("python -c pass", "pass", args.runs, True)
+    for name in ("flexilims", "flexiznam"):
+        measure(f"{name} --help", command(name, "--help"), args.runs, True, 0.25)
+    database = ["--database", "sqlite:///{home}/small.db"]
+    measure(
+        "flexilims user list (small SQLite database)",
+        command("flexilims", "user", "list", *database),
+        args.runs,
+        False,
+        setup=[
+            command("flexilims", "project", "create", "demo", *database),
+            command("flexilims", "user", "add", "jane", "--password", "pw", *database),
+        ],
+    )
+    measure(
+        "flexiznam tree demo --depth 2 (existing HOME)",
+        command("flexiznam", "tree", "demo", "--depth", "2"),
+        args.runs,
+        False,
+        setup=[command("flexiznam", "demo")],
     )
 
 

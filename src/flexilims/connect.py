@@ -3,22 +3,22 @@
 :func:`open_session` is the one way in for code above flexilims (flexiznam's
 included): it takes a database URL or a server URL and a project name or id,
 and returns a :class:`~flexilims.session.Session` whose methods are the same
-either way.
+either way. The store (SQLAlchemy) is loaded for databases only, the HTTP
+client (requests) for servers only.
 """
 
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from .errors import Forbidden, ProjectNotFound
-from .local import LocalSession
 from .session import Session
 from .settings import check_database_url, default_database_url
-from .store import Store
-from .store.accounts import Accounts
 from .writes import is_hex_id
 
 if TYPE_CHECKING:
     from .client import Flexilims
+    from .local import LocalSession
+    from .store import Store
 
 #: The project a new embedded database starts with, so that a new user can
 #: try everything at once.
@@ -34,7 +34,7 @@ def is_server_url(url: str) -> bool:
 
 
 @lru_cache(maxsize=8)
-def open_store(database_url: str) -> Store:
+def open_store(database_url: str) -> "Store":
     """The store at ``database_url``, opened once per process.
 
     A database without projects gets a ``demo`` project.
@@ -45,6 +45,9 @@ def open_store(database_url: str) -> Store:
         ``database_url`` is a path or a relative SQLite URL (the message
         gives the URL to use), or not a database URL at all.
     """
+    from .store import Store
+    from .store.accounts import Accounts
+
     check_database_url(database_url)
     store = Store.open(database_url)
     accounts = Accounts(store)
@@ -96,7 +99,7 @@ def open_session(
     """
     url = url or default_database_url()
     if is_server_url(url):
-        from .client import Flexilims  # requests: loaded for servers only
+        from .client import Flexilims
 
         client = Flexilims(
             username, password, base_url=url, token=token, timeout=timeout
@@ -104,13 +107,17 @@ def open_session(
         if project is not None:
             client.project_id = _project_on_server(client, project)
         return client
+    from .local import LocalSession
+
     session = LocalSession(open_store(url), username=username)
     if project is not None:
         session.project_id = _project_in_database(session, project)
     return session
 
 
-def _project_in_database(session: LocalSession, project: str) -> str:
+def _project_in_database(session: "LocalSession", project: str) -> str:
+    from .store.accounts import Accounts
+
     accounts = Accounts(session.store)
     try:
         found = accounts.project(project)

@@ -256,20 +256,9 @@ def check_database_url(url) -> str:
         The URL cannot be parsed, has an unknown scheme or driver, is a path,
         or is a relative SQLite path.
     """
+    check_database_url_form(url)
     import sqlalchemy as sa
 
-    if not isinstance(url, str) or not url.strip():
-        raise SettingError(f"No database URL given: use {DATABASE_URL_FORMS}.")
-    if "://" not in url:
-        path = Path(url).expanduser().absolute()
-        raise SettingError(
-            f"{url!r} is a path, not a database URL: use sqlite:///{path.as_posix()}"
-        )
-    if url.startswith("postgres://"):
-        raise SettingError(
-            f"{url!r}: the scheme is postgresql://, not postgres:// "
-            f"(use {'postgresql://' + url.removeprefix('postgres://')})."
-        )
     try:
         parsed = sa.engine.make_url(url)
         parsed.get_dialect()
@@ -287,6 +276,31 @@ def check_database_url(url) -> str:
                 "database in the current folder. Use the absolute URL "
                 f"sqlite:///{path.as_posix()}"
             )
+    return url
+
+
+def check_database_url_form(url) -> str:
+    """What :func:`check_database_url` checks without parsing ``url`` (nor
+    loading SQLAlchemy, a tenth of a second): it is text, not a path, and its
+    scheme is not ``postgres://``.
+
+    Raises
+    ------
+    SettingError
+        No URL, a path, or the ``postgres://`` scheme.
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise SettingError(f"No database URL given: use {DATABASE_URL_FORMS}.")
+    if "://" not in url:
+        path = Path(url).expanduser().absolute()
+        raise SettingError(
+            f"{url!r} is a path, not a database URL: use sqlite:///{path.as_posix()}"
+        )
+    if url.startswith("postgres://"):
+        raise SettingError(
+            f"{url!r}: the scheme is postgresql://, not postgres:// "
+            f"(use {'postgresql://' + url.removeprefix('postgres://')})."
+        )
     return url
 
 

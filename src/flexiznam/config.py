@@ -289,10 +289,33 @@ def check_config(config: dict, path: Path) -> None:
             f"flexilims_url {url!r} is not a server's URL: it looks like "
             "http://server:8000/flexilims/api/ (a database goes in database_url)."
         )
+    check_database_setting(config, path, parse=not url or config["offline_mode"])
+
+
+def check_database_setting(config: dict, path: Path, parse: bool = True) -> None:
+    """Refuse a ``database_url`` that names no database, saying which to use.
+
+    Parameters
+    ----------
+    parse : bool
+        False: only what needs no parsing (a path, no URL, ``postgres://``).
+        :func:`check_config` parses it when the config's sessions open the
+        database; a server's config (``flexilims_url``) has it parsed when a
+        session opens it offline: parsing loads SQLAlchemy, a tenth of a
+        second that every command on a server would pay.
+
+    Raises
+    ------
+    ConfigurationError
+        ``database_url`` is a path, a relative SQLite URL, or no URL.
+    """
+    check = flexilims_settings.check_database_url
+    if not parse:
+        check = flexilims_settings.check_database_url_form
     try:
-        flexilims_settings.check_database_url(config["database_url"])
+        check(config["database_url"])
     except flexilims_settings.SettingError as error:
-        refuse(f"database_url: {error}")
+        raise ConfigurationError(f"{path}: database_url: {error}") from None
 
 
 @functools.lru_cache(maxsize=16)

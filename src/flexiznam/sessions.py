@@ -12,7 +12,7 @@ import flexilims
 from flexilims.errors import FlexilimsError as StoreError
 from flexilims.errors import Forbidden, ProjectNotFound
 
-from .config import current_config, load_config
+from .config import check_database_setting, config_file, current_config, load_config
 from .errors import ConfigurationError, from_store
 
 
@@ -118,6 +118,8 @@ def get_flexilims_session(
                 reuse_token=reuse_token,
                 timeout=timeout,
             )
+        if config.get("flexilims_url"):  # checked when used, see check_config
+            check_database_setting(config, config_file())
         return flexilims.open_session(
             config["database_url"], project, username=username
         )

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+import flexiznam.main as flz
+from flexilims import LocalSession
 from flexilims.store import db
 
 #: Libraries that cost tens to hundreds of milliseconds to import.
@@ -79,3 +81,26 @@ def test_loaded_libraries_are_out_of_the_collectors_way(config_dir, project):
     )
     frozen, walked = map(int, result.stdout.split())
     assert walked < frozen / 10
+
+
+def cli_code(*args: str) -> str:
+    """Code that runs ``flexiznam ARGS`` (exit status 0, or an error)."""
+    return (
+        "from flexiznam.cli import cli\n"
+        f"assert cli.main({list(args)!r}, standalone_mode=False) in (None, 0)"
+    )
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_commands_that_print_no_table_load_no_pandas(flz_cli, flz_session):
+    """On the embedded database and on a server: the text tree, ``show
+    --json`` and the count of entities per type in JSON need no pandas; a
+    command on a server loads no SQLAlchemy (the config's database_url is not
+    parsed)."""
+    flz.add_mouse("M1", "test", flexilims_session=flz_session)
+    remote = not isinstance(flz_session, LocalSession)
+    for args in (("tree", "test"), ("show", "M1", "--json"), ("ls", "--json")):
+        loaded = loaded_after(cli_code(*args))
+        assert loaded == ({"requests"} if remote else {"sqlalchemy"}), args
+    # The premise: a table does load pandas.
+    assert {"pandas", "numpy"} <= loaded_after(cli_code("ls", "mouse"))

@@ -11,6 +11,7 @@ import flexiznam.main as flz
 from flexilims import Flexilims, LocalSession, ServerUnreachable
 from flexilims.store.accounts import Accounts
 from flexiznam import remote
+from flexiznam.config import load_config
 from flexiznam.errors import ConfigurationError, FlexilimsError
 
 
@@ -164,6 +165,28 @@ def test_offline_mode_opens_the_embedded_database(
     )
     assert "HTTPConnectionPool" not in str(unreachable.value)
     assert isinstance(unreachable.value.__cause__, ServerUnreachable)
+
+
+def test_a_servers_config_checks_its_database_url_when_offline(
+    config_dir, set_config, monkeypatch, tmp_path
+):
+    """Online, database_url is not used, so not parsed (that loads
+    SQLAlchemy); a session that opens it offline refuses it all the same."""
+    monkeypatch.chdir(tmp_path)
+    set_config(
+        flexilims_url="http://127.0.0.1:9/flexilims/api/", database_url="sqlite:///x.db"
+    )
+    assert load_config()["database_url"] == "sqlite:///x.db"
+    with pytest.raises(ConfigurationError) as refused:
+        flz.get_flexilims_session("test", offline_mode=True)
+    assert str(refused.value).startswith(
+        f"{config_dir / 'config.yml'}: database_url: 'sqlite:///x.db' is a "
+        "relative SQLite path"
+    )
+    assert not (tmp_path / "x.db").exists()
+    set_config(offline_mode=True)
+    with pytest.raises(ConfigurationError, match="is a relative SQLite path"):
+        load_config()
 
 
 def test_offline_mode_must_be_a_boolean(config_dir, set_config):

@@ -3,13 +3,10 @@
 import warnings
 
 import click
-import pandas as pd
-import yaml
 
 from ..errors import BadRequest
-from ..store import labsettings
 from .common import database_option, open_accounts, open_store
-from .terminal import confirm, emit, output_options, plural, table
+from .terminal import confirm, emit_rows, output_options, plural, table
 
 
 @click.group()
@@ -105,7 +102,7 @@ def user_list(fmt, database):
         for account in open_accounts(database).users()
     ]
     columns = ["username", "full_name", "admin", "disabled", "projects"]
-    emit(pd.DataFrame(rows, columns=columns), fmt, empty="No users.")
+    emit_rows(rows, columns, fmt, empty="No users.")
 
 
 # ----------------------------------------------------------------- tokens
@@ -149,7 +146,7 @@ def project_create(name, project_id, database):
 def project_list(fmt, database):
     """List projects with their ids."""
     rows = [{"id": p.id, "name": p.name} for p in open_accounts(database).projects()]
-    emit(pd.DataFrame(rows, columns=["id", "name"]), fmt, empty="No projects.")
+    emit_rows(rows, ["id", "name"], fmt, empty="No projects.")
 
 
 @project.command("add-member")
@@ -184,6 +181,8 @@ def settings():
 @database_option
 def settings_show(database):
     """Print the lab settings as YAML."""
+    import yaml
+
     current = open_store(database).lab_settings()
     click.echo(yaml.safe_dump(current, sort_keys=False), nl=False)
 
@@ -201,6 +200,11 @@ def settings_load(path, yes, dry_run, database):
     leaves out are removed. What it adds, changes and removes is listed
     first; removing a datatype that entities use asks for confirmation.
     """
+    import pandas as pd
+    import yaml
+
+    from ..store import labsettings
+
     try:
         with open(path, encoding="utf-8") as stream:
             new = yaml.safe_load(stream)

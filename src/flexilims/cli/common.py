@@ -1,14 +1,21 @@
 """What every ``flexilims`` command shares: the database option, opening the
-store, and turning store errors into a message and exit status 1."""
+store, and turning store errors into a message and exit status 1.
+
+The store, SQLAlchemy and pandas are imported by the commands that use them,
+so that ``--help`` and the commands that need neither start at once.
+"""
+
+from typing import TYPE_CHECKING
 
 import click
-import sqlalchemy as sa
 
 from .. import settings as settings_module
 from ..errors import FlexilimsError
-from ..store import Store
-from ..store.accounts import Accounts
 from .terminal import FriendlyGroup
+
+if TYPE_CHECKING:
+    from ..store import Store
+    from ..store.accounts import Accounts
 
 
 class Group(FriendlyGroup):
@@ -19,6 +26,8 @@ class Group(FriendlyGroup):
             return error.detail
         if isinstance(error, settings_module.SettingError):
             return str(error)
+        import sqlalchemy as sa
+
         if isinstance(error, sa.exc.OperationalError):
             return f"cannot use the database: {error.orig or error}"
         return None
@@ -48,7 +57,7 @@ def _member_twin() -> str:
     return f" (here: `flexiznam {command}`)" if command in MEMBER_TWINS else ""
 
 
-def open_store(database: str) -> Store:
+def open_store(database: str) -> "Store":
     """Open the database; its connections close when the command ends.
 
     Raises
@@ -63,6 +72,8 @@ def open_store(database: str) -> Store:
             f"of a server use the flexiznam commands{_member_twin()}."
         )
     settings_module.check_database_url(database)
+    from ..store import Store
+
     store = Store.open(database)
     context = click.get_current_context(silent=True)
     if context is not None:
@@ -70,10 +81,14 @@ def open_store(database: str) -> Store:
     return store
 
 
-def open_accounts(database: str) -> Accounts:
+def open_accounts(database: str) -> "Accounts":
+    from ..store.accounts import Accounts
+
     return Accounts(open_store(database))
 
 
 def shown(url: str) -> str:
     """A database URL with its password hidden."""
+    import sqlalchemy as sa
+
     return sa.engine.make_url(url).render_as_string(hide_password=True)

@@ -4,8 +4,6 @@ or a project, and going back to one (as a new version: history only grows)."""
 import click
 
 from ..errors import BadRequest
-from ..store.accounts import Accounts
-from ..store.trash import ADMIN
 from .common import database_option, open_store
 from .terminal import (
     changes_text,
@@ -27,6 +25,9 @@ def history_command(entity_id, project_name, limit, before, fmt, database):
 
     `flexilims revert ID VERSION` makes the entity as it was after a version.
     """
+    from ..store.accounts import Accounts
+    from ..store.trash import ADMIN
+
     if (entity_id is None) == (project_name is None):
         raise BadRequest("Give the id of an entity, or --project (not both).")
     store = open_store(database)
@@ -51,6 +52,8 @@ def revert_command(entity_id, version, database):
     The entity's name, parent and attributes become those of that version;
     the revert is a version of its own, so it can be reverted too.
     """
+    from ..store.trash import ADMIN
+
     store = open_store(database)
     entity = store.revert(ADMIN, entity_id, version)
     latest = store.history(ADMIN, entity_id=entity_id, limit=1)[0]

@@ -2,8 +2,6 @@
 
 import click
 
-from ..store import backup as backup_module
-from ..store.check import KINDS, check
 from .common import database_option, open_store, shown
 
 #: Problems listed per kind (the count is always complete).
@@ -34,6 +32,8 @@ def check_command(fix, data_roots, database):
     that break the genealogy convention, attribute values the lab settings
     refuse and, with --data-root, dataset paths missing on disk.
     """
+    from ..store.check import KINDS, check
+
     report = check(open_store(database), data_roots=data_roots, fix=fix)
     click.echo(f"Checked {report.entities} entities of {shown(database)}.")
     for kind, (meaning, fixable) in KINDS.items():
@@ -69,6 +69,8 @@ def backup_command(file, database):
     backup API); PostgreSQL: a pg_dump archive (needs pg_dump). FILE is
     readable by its owner only.
     """
+    from ..store import backup as backup_module
+
     written = backup_module.backup(database, file)
     click.echo(f"Backed up {shown(database)} to {written}.")
 
@@ -85,5 +87,7 @@ def restore_command(file, force, database):
     Refused when the database holds data, unless --force. Stop the servers
     of the database first: their tokens are gone after a restore.
     """
+    from ..store import backup as backup_module
+
     backup_module.restore(database, file, force=force)
     click.echo(f"Restored {file} into {shown(database)}.")

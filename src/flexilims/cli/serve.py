@@ -7,10 +7,8 @@ import threading
 import time
 
 import click
-import sqlalchemy as sa
 
 from .. import settings as settings_module
-from ..server import API_PREFIX, app_from_env
 from .common import database_option, open_store, shown
 
 #: Seconds between two looks of a worker at its parent, and the grace a worker
@@ -58,6 +56,8 @@ def worker_app():
     supervisor (``--workers N``), a watch on that supervisor."""
     import multiprocessing
 
+    from ..server import app_from_env
+
     parent = multiprocessing.parent_process()
     if parent is not None:
         # The supervisor's id as recorded at spawn: if it died while this
@@ -75,6 +75,8 @@ def worker_app():
 def serving_text(database: str, host: str, port: int, https: bool) -> str:
     """What ``serve`` says at start-up: the database, and where the API and
     the web interface answer."""
+    from ..server import API_PREFIX
+
     scheme = "https" if https else "http"
     shown_host = f"[{host}]" if ":" in host else host
     root = f"{scheme}://{shown_host}:{port}"
@@ -121,6 +123,7 @@ def serve(
 ):
     """Serve the Flexilims REST API (under /flexilims/api/) and the web
     interface (at /) with uvicorn."""
+    import sqlalchemy as sa
     import uvicorn
 
     if bool(ssl_certfile) != bool(ssl_keyfile):

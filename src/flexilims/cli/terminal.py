@@ -7,12 +7,16 @@ make into one message and exit status 1 (``--debug`` shows the traceback).
 """
 
 import json
+import math
 import warnings
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Key of ``ctx.meta`` set by ``--debug``.
 DEBUG = "flexilims.debug"
@@ -59,11 +63,11 @@ def output_options(command):
 def cell(value, width: int | None = CELL_WIDTH) -> str:
     """A value as a table shows it: text as is, the rest as JSON, shortened
     to ``width`` characters (None: in full)."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
-    if isinstance(value, pd.Timestamp | datetime):
+    if isinstance(value, datetime):  # pandas' Timestamp and NaT too
         return local_time(value)
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     text = " ".join(text.split())
@@ -72,9 +76,11 @@ def cell(value, width: int | None = CELL_WIDTH) -> str:
     return text
 
 
-def table(frame: pd.DataFrame) -> str:
+def table(frame: "pd.DataFrame") -> str:
     """Rows under a header line, text left-aligned, numbers right-aligned;
     long values are shortened, except in the last column."""
+    import pandas as pd
+
     if frame.empty:
         return " ".join(str(column) for column in frame.columns)
     shown = pd.DataFrame(index=range(len(frame)))
@@ -94,7 +100,7 @@ def table(frame: pd.DataFrame) -> str:
     return "\n".join(line.rstrip() for line in text.splitlines())
 
 
-def emit(frame: pd.DataFrame, fmt: str, empty: str | None = None) -> None:
+def emit(frame: "pd.DataFrame", fmt: str, empty: str | None = None) -> None:
     """Print ``frame`` as a table, JSON or CSV.
 
     Parameters
@@ -115,14 +121,28 @@ def emit(frame: pd.DataFrame, fmt: str, empty: str | None = None) -> None:
         click.echo(table(frame))
 
 
+def emit_rows(
+    rows: list[dict], columns: list[str], fmt: str, empty: str | None = None
+) -> None:
+    """Print rows (dicts of text, numbers, booleans and None) as :func:`emit`
+    prints them as a frame of ``columns``; JSON needs no pandas."""
+    if fmt == "json":
+        records = [{column: row.get(column) for column in columns} for row in rows]
+        click.echo(json.dumps(records, indent=2, ensure_ascii=False))
+        return
+    import pandas as pd
+
+    emit(pd.DataFrame(rows, columns=columns), fmt, empty)
+
+
 def local_time(value) -> str:
     """A time (ms since the epoch, or a datetime) as local date and time."""
-    if value is None or value is pd.NaT:
+    if value is None or value != value:  # None, NaN or pandas' NaT
         return ""
-    if isinstance(value, pd.Timestamp):
-        value = value.to_pydatetime()
     if not isinstance(value, datetime):
         value = datetime.fromtimestamp(value / 1000, UTC)
+    if hasattr(value, "to_pydatetime"):  # a pandas Timestamp
+        value = value.to_pydatetime()
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
@@ -175,10 +195,12 @@ def changes_text(action: str, changes: dict) -> str:
     return "; ".join(parts)
 
 
-def versions_frame(versions: list[dict], with_entity: bool = False) -> pd.DataFrame:
+def versions_frame(versions: list[dict], with_entity: bool = False) -> "pd.DataFrame":
     """Versions (``session.history``) as rows: version, when (a UTC time),
     who, action, (the entity's type and name,) and ``changes``
     (``{field: [before, after]}``)."""
+    import pandas as pd
+
     rows = []
     for version in versions:
         entity = version.get("after") or version.get("before") or {}
@@ -199,7 +221,7 @@ def versions_frame(versions: list[dict], with_entity: bool = False) -> pd.DataFr
     return frame
 
 
-def emit_history(frame: pd.DataFrame, fmt: str, empty: str | None = None) -> None:
+def emit_history(frame: "pd.DataFrame", fmt: str, empty: str | None = None) -> None:
     """Print versions (:func:`versions_frame`): ``changes`` as one line in a
     table, as JSON text in CSV, as objects in JSON."""
     frame = frame.copy()
@@ -213,9 +235,14 @@ def emit_history(frame: pd.DataFrame, fmt: str, empty: str | None = None) -> Non
     emit(frame, fmt, empty)
 
 
-def trash_frame(batches: list[dict], project_names: dict) -> pd.DataFrame:
-    """Batches of the trash (``session.trash``) as rows; projects by name."""
-    rows = [
+#: The columns of :func:`trash_rows`.
+TRASH_COLUMNS = ["batch", "deleted_at", "deleted_by", "project", "root", "count"]
+
+
+def trash_rows(batches: list[dict], project_names: dict) -> list[dict]:
+    """Batches of the trash (``session.trash``) as rows of
+    :data:`TRASH_COLUMNS` (for :func:`emit_rows`); projects by name."""
+    return [
         {
             "batch": batch["batch"],
             "deleted_at": local_time(batch["deleted_at"]),
@@ -226,8 +253,6 @@ def trash_frame(batches: list[dict], project_names: dict) -> pd.DataFrame:
         }
         for batch in batches
     ]
-    columns = ["batch", "deleted_at", "deleted_by", "project", "root", "count"]
-    return pd.DataFrame(rows, columns=columns)
 
 
 # -------------------------------------------------------------- questions

@@ -11,8 +11,6 @@ import os
 
 import click
 
-from ..store.dumpfile import write_roots
-from ..store.transfer import export_roots, import_project
 from .common import database_option, open_store
 
 
@@ -46,6 +44,8 @@ def import_command(file, project_name, create_project, created_by, progress, dat
     file is read as it is imported, in one transaction: a problem names the
     entity and writes nothing.
     """
+    from ..store.transfer import import_project
+
     try:
         summary = import_project(
             open_store(database),
@@ -88,6 +88,9 @@ def export_command(project_name, file, database):
 
     `flexilims import` reads it back; `-` writes to standard output.
     """
+    from ..store.dumpfile import write_roots
+    from ..store.transfer import export_roots
+
     entities = 0
 
     def counted(roots):

@@ -3,10 +3,15 @@
 import click
 
 from ..errors import BadRequest
-from ..store import now_ms, trash
-from ..store.accounts import Accounts
 from .common import database_option, open_store
-from .terminal import confirm, emit, output_options, plural, trash_frame
+from .terminal import (
+    TRASH_COLUMNS,
+    confirm,
+    emit_rows,
+    output_options,
+    plural,
+    trash_rows,
+)
 
 
 @click.group("trash")
@@ -20,11 +25,14 @@ def trash_group():
 @database_option
 def trash_list(project_name, fmt, database):
     """List deleted batches, newest first."""
+    from ..store import trash
+    from ..store.accounts import Accounts
+
     store = open_store(database)
     projects = {p.id: p.name for p in Accounts(store).projects()}
     project_id = Accounts(store).project(project_name).id if project_name else None
-    frame = trash_frame(trash.batches(store, project_id), projects)
-    emit(frame, fmt, empty="The trash is empty.")
+    rows = trash_rows(trash.batches(store, project_id), projects)
+    emit_rows(rows, TRASH_COLUMNS, fmt, empty="The trash is empty.")
 
 
 @trash_group.command("restore")
@@ -32,6 +40,8 @@ def trash_list(project_name, fmt, database):
 @database_option
 def trash_restore(batch, database):
     """Put a deleted batch back as it was."""
+    from ..store import trash
+
     result = trash.restore(open_store(database), batch)
     message = f"Restored {plural(result['restored'], 'entity')}."
     if result["links_dropped"]:
@@ -51,6 +61,8 @@ def trash_purge(batch, older_than, yes, database):
 
     Says how many entities that is and asks first (--yes does not ask).
     """
+    from ..store import now_ms, trash
+
     if batch is None and older_than is None:
         raise BadRequest(
             "Say which batch to purge, or purge batches older than a date "

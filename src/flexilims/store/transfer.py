@@ -29,7 +29,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from tqdm.auto import tqdm
 
 from .. import protocol
 from ..errors import BadRequest, FlexilimsError, NameTaken
@@ -637,6 +636,8 @@ def import_project(
     json.JSONDecodeError, UnicodeDecodeError
         The file is not UTF-8 JSON; nothing is written.
     """
+    from tqdm.auto import tqdm  # for imports only: exports do without it
+
     if created_by is None:
         try:
             created_by = getpass.getuser()

@@ -8,9 +8,8 @@ The checks exit with status 1 when they find problems.
 from pathlib import Path
 
 import click
-import pandas as pd
 
-from flexilims.cli.terminal import emit, output_options, table
+from flexilims.cli.terminal import emit, emit_rows, output_options, table
 
 from ..cli.common import chosen_project, project_option
 from ..config import config_file
@@ -201,7 +200,7 @@ def check_paths_command(project, fmt):
             {"problem": "unreferenced", "path": str(folder)}
             for folder in result["unreferenced"]
         ]
-        emit(pd.DataFrame(rows, columns=["problem", *PATH_COLUMNS]), fmt)
+        emit_rows(rows, ["problem", *PATH_COLUMNS], fmt)
     total = len(result["missing"]) + len(result["unreferenced"])
     if total:
         _fail(
@@ -227,8 +226,7 @@ def check_names_command(project, fmt):
         for item in problems:
             click.echo(f"{item['type']:10} {item['name']}: {item['problem']}")
     else:
-        columns = ["type", "name", "id", "problem"]
-        emit(pd.DataFrame(problems, columns=columns), fmt)
+        emit_rows(problems, ["type", "name", "id", "problem"], fmt)
     if problems:
         count = len({item["id"] for item in problems})
         _fail(f"{count} entit{'y' if count == 1 else 'ies'} to fix.")

@@ -7,12 +7,19 @@ or ``--csv``.
 """
 
 import json
+from collections import Counter
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
-import yaml
 
-from flexilims.cli.terminal import emit, local_time, output_options, plural, table
+from flexilims.cli.terminal import (
+    emit,
+    emit_rows,
+    local_time,
+    output_options,
+    plural,
+    table,
+)
 from flexilims.errors import NotFound
 
 from ..errors import FlexilimsError, type_not_defined_message
@@ -24,6 +31,9 @@ from .common import (
     project_option,
     type_option,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The columns of an entity listing.
 ENTITY_COLUMNS = ["type", "name", "id", "created_by", "created"]
@@ -37,9 +47,11 @@ def _detail(entity: dict) -> str:
     return str(attributes.get("dataset_type") or attributes.get("protocol") or "")
 
 
-def entities_frame(entities: list[dict], keys=()) -> pd.DataFrame:
+def entities_frame(entities: list[dict], keys=()) -> "pd.DataFrame":
     """Entities as rows: type, name, id, who created them and when, and the
     attributes ``keys``."""
+    import pandas as pd
+
     rows = []
     for entity in entities:
         attributes = entity.get("attributes") or {}
@@ -69,9 +81,9 @@ def ls_command(datatype, parent, project, fmt):
         filters["origin_id"] = find_one(session, parent)["id"]
     entities = session.get(datatype, **filters)
     if datatype is None and parent is None:
-        counts = pd.Series([e["type"] for e in entities], dtype=object)
-        frame = counts.value_counts(sort=False).rename_axis("type")
-        emit(frame.reset_index(name="count"), fmt, empty="The project is empty.")
+        counts = Counter(entity["type"] for entity in entities)
+        rows = [{"type": kind, "count": count} for kind, count in counts.items()]
+        emit_rows(rows, ["type", "count"], fmt, empty="The project is empty.")
         return
     what = f"{datatype}s" if datatype else "entities"
     what += f" below {parent}" if parent else ""
@@ -180,15 +192,15 @@ def show_command(name, datatype, project, as_json):
         ("parents", " > ".join(f"{p['type']} {p['name']}" for p in parents) or "-"),
     ]
     fields += [(key, value) for key, value in (entity.get("attributes") or {}).items()]
+    import pandas as pd
+
     click.echo(f"{entity['type']} {entity['name']}")
     click.echo(table(pd.DataFrame(fields, columns=["field", "value"])))
     if not children:
         click.echo("No children.")
         return
-    counts = pd.Series([child["type"] for child in children]).value_counts(sort=False)
-    click.echo(
-        "Children: " + ", ".join(plural(int(n), kind) for kind, n in counts.items())
-    )
+    counts = Counter(child["type"] for child in children)
+    click.echo("Children: " + ", ".join(plural(n, kind) for kind, n in counts.items()))
     click.echo(table(entities_frame(children[:SHOWN_CHILDREN]).drop(columns="created")))
     if len(children) > SHOWN_CHILDREN:
         click.echo(
@@ -258,6 +270,8 @@ def settings_show(datatype, as_json):
     Any user can read them, on the embedded database or a server. Changing
     them is for an admin: `flexilims settings load FILE`.
     """
+    import yaml
+
     settings = open_session(None).lab_settings()
     if datatype is not None:
         defined = list(settings["datatypes"])

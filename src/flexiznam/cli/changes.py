@@ -11,15 +11,16 @@ import click
 import orjson
 
 from flexilims.cli.terminal import (
+    TRASH_COLUMNS,
     changes_text,
     confirm,
     counts_text,
-    emit,
     emit_history,
+    emit_rows,
     output_options,
     paging_options,
     plural,
-    trash_frame,
+    trash_rows,
 )
 from flexilims.errors import FlexilimsError as StoreError
 
@@ -149,7 +150,8 @@ def trash_list(project, fmt):
         names = {
             p.get("id") or p.get("uuid"): p["name"] for p in session.get_project_info()
         }
-    emit(trash_frame(batches, names), fmt, empty="The trash is empty.")
+    rows = trash_rows(batches, names)
+    emit_rows(rows, TRASH_COLUMNS, fmt, empty="The trash is empty.")
 
 
 @trash_group.command("restore")
