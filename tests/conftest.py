@@ -32,6 +32,14 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "flexilims"))
 BACKENDS = ["sqlite", "postgres"]
 
 
+def pytest_collection_modifyitems(items):
+    """The files holding a test marked ``slow`` first (each file's tests kept
+    together, in order): pytest-xdist hands files to its workers in this
+    order, so that no long test starts when the others are nearly done."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
+
+
 #: The one engine of each test database for the whole run: a new engine per
 #: test would open a connection each time (and SQLite checkpoints at close).
 _ENGINES: dict[str, sa.Engine] = {}

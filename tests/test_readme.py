@@ -70,6 +70,7 @@ def fresh_home(tmp_path):
     return tmp_path, environment
 
 
+@pytest.mark.slow
 def test_the_examples_run_as_printed(fresh_home):
     home, environment = fresh_home
     assert DAY_FOLDER in README.read_text()

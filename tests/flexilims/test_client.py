@@ -466,6 +466,7 @@ def test_error_pages_from_elsewhere_keep_their_status(flexilims_stub):
     assert type(error) is BadRequest and error.message == "a & b 'c'\nd"
 
 
+@pytest.mark.slow
 def test_several_workers_share_the_tokens(start_server, store, jane, project):
     url = start_server("--workers", "2")
     client = Flexilims(jane.username, jane.password, project.id, base_url=url)

@@ -26,6 +26,8 @@ from flexilims.server import create_app
 from flexilims.settings import load
 from servers import API
 
+pytestmark = pytest.mark.slow
+
 #: The checks of replies: no 5xx, documented status codes, content types,
 #: headers and shapes, and no endpoint answering without a token.
 #: (``negative_data_rejection`` is left out: the protocol ignores query

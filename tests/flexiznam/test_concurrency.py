@@ -14,6 +14,8 @@ from flexilims import Flexilims
 from flexilims.store.accounts import Accounts
 from servers import ServerProcess
 
+pytestmark = pytest.mark.slow
+
 #: Client processes and datasets each of a run: ``FLEXIZNAM_TEST_APPENDS``
 #: (``PROCESSESxDATASETS``) sets others, e.g. ``16x500``, the size first run
 #: (minutes on two cores, where the default takes seconds).

@@ -66,6 +66,7 @@ def assert_same_frame(built, expected):
     assert list(built.dtypes) == list(expected.dtypes)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.lists(attributes, max_size=6), st.booleans())
 def test_frames_are_those_of_pandas(rows_attributes, index_by_name):

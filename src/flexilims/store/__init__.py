@@ -103,11 +103,18 @@ class Store:
 
     @contextmanager
     def write(self):
-        """A connection in a write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
+        """A connection in a write transaction (``BEGIN IMMEDIATE`` on SQLite);
+        after its commit, the statistics a large write asked for are renewed
+        (:func:`flexilims.store.db.analyze_after_commit`)."""
         with self.engine.connect() as conn:
             conn.execution_options(**{db.WRITE: True})
-            with conn.begin():
-                yield conn
+            try:
+                with conn.begin():
+                    yield conn
+            except BaseException:
+                db.forget_analyze(conn)
+                raise
+            db.analyze_if_asked(conn)
 
     #: Times a transaction is run when another one makes it fail (a deadlock).
     ATTEMPTS = 3

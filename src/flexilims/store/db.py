@@ -471,6 +471,42 @@ def upgrade(engine: sa.Engine) -> None:
         command.upgrade(alembic_config(engine), "head")
 
 
+#: Entities created by one transaction from which PostgreSQL's statistics of
+#: the table are renewed when it commits (:func:`analyze_after_commit`).
+ANALYZE_AFTER_ROWS = 1000
+
+_ANALYZE = "flexilims_analyze"
+
+
+def analyze_after_commit(conn: sa.Connection, table: sa.Table) -> None:
+    """Have PostgreSQL's statistics of ``table`` renewed once the transaction
+    of ``conn`` commits (by :meth:`flexilims.store.Store.write`).
+
+    After a large write the planner would otherwise plan from the table as it
+    was until autovacuum's next pass (a minute or more): a table grown from a
+    few rows to thousands within that minute is still "a few rows" to it, and
+    a look-up by name is planned as a walk of every entity of the type per
+    name (seconds per batch). ``ANALYZE`` samples at most 30,000 rows.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.info.setdefault(_ANALYZE, set()).add(table.name)
+
+
+def analyze_if_asked(conn: sa.Connection) -> None:
+    """Run the ``ANALYZE`` that :func:`analyze_after_commit` asked for, outside
+    any transaction (in autocommit, as reads are: :data:`READ`)."""
+    tables = sorted(conn.info.pop(_ANALYZE, ()))
+    if tables:
+        conn.execution_options(**{READ: True})
+        for table in tables:
+            conn.exec_driver_sql(f"ANALYZE {table}")
+
+
+def forget_analyze(conn: sa.Connection) -> None:
+    """Drop an ``ANALYZE`` asked for by a transaction that did not commit."""
+    conn.info.pop(_ANALYZE, None)
+
+
 #: Rows from which :func:`bulk_insert` uses ``COPY`` on PostgreSQL.
 COPY_FROM_ROWS = 100
 

@@ -236,6 +236,8 @@ def insert_entities(
     """
     if not rows:
         return
+    if len(rows) >= db.ANALYZE_AFTER_ROWS:
+        db.analyze_after_commit(conn, m.entities)
     try:
         db.bulk_insert(
             conn,

@@ -12,6 +12,7 @@ import threading
 import time
 
 import orjson
+import pytest
 import requests
 import sqlalchemy as sa
 from click.testing import CliRunner
@@ -23,6 +24,8 @@ from flexilims.store.accounts import Accounts
 from flexilims.store.idempotency import HEADER, REPLAY_HEADER
 from flexilims.store.transfer import export_project
 from servers import ServerProcess
+
+pytestmark = pytest.mark.slow
 
 #: Datasets in the killed batch (the figure of the issue).
 DATASETS = 5000

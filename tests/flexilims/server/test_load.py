@@ -2,8 +2,12 @@
 PostgreSQL, 8 on SQLite: no 5xx, and every acknowledged write present exactly
 once. The full minute of the issue is ``bench/bench_load.py``."""
 
+import pytest
+
 from flexilims.store.accounts import Accounts
 from load_driver import run_load, verify
+
+pytestmark = pytest.mark.slow
 
 #: Seconds of load per backend in the test suite. Long enough for every kind
 #: of request to meet every other many times over (thousands of requests, the

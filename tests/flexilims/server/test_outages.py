@@ -16,6 +16,8 @@ from flexilims.store.accounts import Accounts
 from own_postgres import OwnPostgres, postgres_bin
 from servers import ServerProcess
 
+pytestmark = pytest.mark.slow
+
 #: Short timeouts, so that the test waits seconds, not minutes.
 TIMEOUTS = {
     "FLEXILIMS_CONNECT_TIMEOUT_SECONDS": "2",

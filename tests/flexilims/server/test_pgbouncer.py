@@ -15,6 +15,8 @@ from flexilims.store.accounts import Accounts
 from pgbouncer import OwnPgBouncer, pgbouncer_bin
 from servers import ServerProcess
 
+pytestmark = pytest.mark.slow
+
 
 def test_the_setting_reaches_the_connections(database_url):
     if not database_url.startswith("postgresql"):

@@ -10,6 +10,8 @@ from flexilims import Flexilims
 from flexilims.store.accounts import Accounts
 from servers import ServerProcess
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def two_instances(database_url, store):

@@ -216,6 +216,7 @@ def failures(store) -> int:
         ).scalar()
 
 
+@pytest.mark.slow
 def test_failed_logins_are_throttled_per_user_and_per_address(
     database_url, store, snapshot
 ):
@@ -262,6 +263,7 @@ def test_failed_logins_are_throttled_per_user_and_per_address(
         process.stop()
 
 
+@pytest.mark.slow
 def test_unknown_users_and_wrong_passwords_take_the_same_time(tmp_path):
     """With the real argon2 cost: medians within 20 %. (The code path is the
     same on both backends; timed once, on SQLite.)"""

@@ -14,6 +14,8 @@ import requests
 
 from servers import API, ServerProcess
 
+pytestmark = pytest.mark.slow
+
 
 def children(pid: int) -> list[int]:
     """Processes whose parent is ``pid`` (from /proc)."""

@@ -21,6 +21,7 @@ def get(base: str, token: str) -> requests.Response:
     )
 
 
+@pytest.mark.slow
 def test_a_token_revoked_elsewhere_stops_working_within_the_window(
     database_url, store, project, servers
 ):

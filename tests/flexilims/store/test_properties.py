@@ -314,6 +314,7 @@ def storable(value) -> bool:
 # ------------------------------------------------------------ properties
 
 
+@pytest.mark.slow
 @given(name=NAMES, attributes=ATTRIBUTES)
 def test_a_save_stores_what_the_rules_say_or_nothing(backends, name, attributes):
     attributes = inflated(attributes)
@@ -357,6 +358,7 @@ def test_a_save_stores_what_the_rules_say_or_nothing(backends, name, attributes)
     one_outcome(outcomes)
 
 
+@pytest.mark.slow
 @given(
     original=ATTRIBUTES,
     change=ATTRIBUTES,
@@ -433,6 +435,7 @@ def _without_ids(outcome):
 UPDATE_KEYS = st.one_of(ATTRIBUTE_NAMES, st.sampled_from(["", "x"]))
 
 
+@pytest.mark.slow
 @given(key=UPDATE_KEYS, value=st.one_of(TEXT, long_text([10, 1000])))
 def test_update_many_sets_what_the_rules_allow_or_nothing(backends, key, value):
     outcomes, project = {}, new_project_name()
@@ -503,6 +506,7 @@ def test_any_get_is_answered_alike_by_every_backend(backends, params):
 EXISTING = {"x": 1, "sample_type": "brain", "z": [1.5]}
 
 
+@pytest.mark.slow
 @given(
     operations=st.lists(
         st.fixed_dictionaries(

@@ -514,22 +514,19 @@ def big_dump(mice: int, project_id: str | None = None) -> dict:
 
 def test_a_large_dump_is_one_transaction_of_batched_inserts(store, project):
     dump = big_dump(200)
-    begins, statements = [], []
-
-    def on_begin(conn):
-        begins.append(conn)
+    statements = []
 
     def on_execute(conn, cursor, statement, *args):
         statements.append(statement)
 
-    sa.event.listen(store.engine, "begin", on_begin)
     sa.event.listen(store.engine, "before_cursor_execute", on_execute)
     try:
         summary = import_project(store, copy.deepcopy(dump), "test", progress=False)
     finally:
-        sa.event.remove(store.engine, "begin", on_begin)
         sa.event.remove(store.engine, "before_cursor_execute", on_execute)
     assert summary["entities"] == 3800
+    # One transaction (PostgreSQL's ANALYZE after it runs in autocommit).
+    begins = [s for s in statements if s.lstrip().upper().startswith("BEGIN")]
     assert len(begins) == 1
     inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
     # One statement per table per chunk of rows, not one per row.

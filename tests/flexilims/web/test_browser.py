@@ -34,11 +34,14 @@ ARGS = [
     "--no-first-run",
 ]
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="no /usr/bin/chromium: install Debian's chromium (`apt-get install "
-    "chromium`, as .ci/run does) to run the browser tests",
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="no /usr/bin/chromium: install Debian's chromium (`apt-get install "
+        "chromium`, as .ci/run does) to run the browser tests",
+    ),
+]
 
 
 @pytest.fixture
