@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 #: of request to meet every other many times over (thousands of requests, the
 #: pools and the SQLite lock saturated after the first second), short enough
 #: for CI's budget on 2 shared cores; bench/bench_load.py runs the 60 s.
-LOAD_SECONDS = 8
+LOAD_SECONDS = 4
 CLIENTS = {"postgresql": 32, "sqlite": 8}
 
 

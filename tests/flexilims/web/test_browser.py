@@ -126,6 +126,11 @@ def serious_violations(page) -> list:
     return [v for v in found if v["impact"] in ("serious", "critical")]
 
 
+#: A page loaded whole, with no htmx request, swap or settling under way.
+SETTLED = """() => document.readyState === "complete"
+    && !document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling")"""
+
+
 class Steps:
     """Screenshots numbered in order, each page checked with axe."""
 
@@ -134,7 +139,7 @@ class Steps:
         self.checked: dict[str, list] = {}
 
     def __call__(self, name: str) -> None:
-        self.page.wait_for_load_state("networkidle")
+        self.page.wait_for_function(SETTLED)
         self.count += 1
         path = self.folder / f"{self.count:02d}-{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
