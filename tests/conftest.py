@@ -2,12 +2,12 @@
 names a server, a real PostgreSQL database, each fresh for every test."""
 
 import os
-import secrets
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 
+from databases import new_postgres_database
 from flexilims.store import Store, db, models
 from flexilims.store.accounts import Accounts
 from servers import ServerProcess
@@ -16,7 +16,6 @@ from servers import ServerProcess
 # (server processes started by the tests inherit it).
 os.environ["FLEXILIMS_PASSWORD_HASHING"] = "fast"
 
-POSTGRES_ENV = "FLEXILIMS_TEST_POSTGRES_URL"
 
 # Property tests (hypothesis, schemathesis): no deadline (a shared machine and
 # real databases make times vary), fixtures shared by the examples of a test.
@@ -65,24 +64,11 @@ def sqlite_url(tmp_path_factory):
 @pytest.fixture(scope="session")
 def postgres_url():
     """A database of its own on the test server, migrated once, dropped at the
-    end. Commits do not wait for the disk (``synchronous_commit=off``): a
-    crash of the test server may lose the last transactions, never corrupt."""
-    server = os.environ.get(POSTGRES_ENV)
-    if not server:
-        pytest.skip(f"PostgreSQL skipped: set {POSTGRES_ENV} to run these tests")
-    name = f"flexilims_test_{secrets.token_hex(4)}"
-    admin = sa.create_engine(db.create_engine(server).url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-        conn.exec_driver_sql(f"ALTER DATABASE {name} SET synchronous_commit = off")
-    url = db.create_engine(server).url.set(database=name)
-    url = url.render_as_string(hide_password=False)
-    db.upgrade(engine_of(url))
-    yield url
-    _ENGINES.pop(url).dispose()
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.dispose()
+    end (:func:`new_postgres_database`)."""
+    with new_postgres_database() as url:
+        db.upgrade(engine_of(url))
+        yield url
+        _ENGINES.pop(url).dispose()
 
 
 #: Tables in an order that deletes children before the rows they point to.

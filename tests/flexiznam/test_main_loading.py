@@ -2,7 +2,6 @@
 pays for pandas, SQLAlchemy, Alembic and requests only when a call needs
 them (start-up time is part of every script a lab runs)."""
 
-import json
 import subprocess
 import sys
 
@@ -11,24 +10,15 @@ import pytest
 import flexiznam.main as flz
 from flexilims import LocalSession
 from flexilims.store import db
+from loading import run_and_list_modules
 
 #: Libraries that cost tens to hundreds of milliseconds to import.
 HEAVY = ("pandas", "numpy", "sqlalchemy", "alembic", "mako", "requests")
 
 
 def loaded_after(code: str) -> set[str]:
-    """The heavy libraries a fresh interpreter (with this process's
-    environment, so its flexiznam config) has loaded after ``code``."""
-    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    modules = json.loads(result.stdout.splitlines()[-1])
-    return {name for name in HEAVY if name in modules}
+    """The heavy libraries a fresh interpreter has loaded after ``code``."""
+    return set(HEAVY) & run_and_list_modules(code)[0]
 
 
 def test_importing_the_api_loads_no_heavy_library():

@@ -3,13 +3,12 @@ command loads none of the heavy libraries, and a command loads only what it
 uses (start-up time is paid by every command a lab runs)."""
 
 import json
-import subprocess
-import sys
 
 import click
 import pytest
 
 from flexilims.store.accounts import Accounts
+from loading import run_and_list_modules
 
 #: Libraries (and parts of flexilims) that cost tens to hundreds of
 #: milliseconds to import.
@@ -30,16 +29,8 @@ HEAVY = (
 def loaded_after(code: str) -> tuple[set[str], str]:
     """The heavy modules a fresh interpreter has loaded after ``code``, and
     what it printed before."""
-    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    *printed, modules = result.stdout.splitlines()
-    return set(HEAVY) & set(json.loads(modules)), "\n".join(printed)
+    modules, printed = run_and_list_modules(code)
+    return set(HEAVY) & modules, printed
 
 
 def command_paths(group: click.Group, path=()) -> list[tuple[str, ...]]:

@@ -2,22 +2,19 @@
 parents by any way in, walks that end on a database that holds one, deletes
 bounded by the user's projects, no lost update, a version for every write."""
 
-import os
 import random
 import re
-import secrets
 import threading
 
 import pytest
 import sqlalchemy as sa
 
+from databases import new_postgres_database
 from flexilims import BadRequest, Forbidden, LocalSession
 from flexilims.store import Store, db, new_id, rows, trash
 from flexilims.store import models as m
 from flexilims.store.accounts import Accounts
 from flexilims.store.transfer import import_project
-
-POSTGRES_ENV = "FLEXILIMS_TEST_POSTGRES_URL"
 
 LOOP = "cannot move below"
 
@@ -396,20 +393,10 @@ def test_an_import_finds_the_names_already_present(store, project, snapshot):
 @pytest.fixture
 def fresh_postgres():
     """A new, migrated PostgreSQL database: its store (no statistics yet)."""
-    server = os.environ.get(POSTGRES_ENV)
-    if not server:
-        pytest.skip(f"PostgreSQL only: set {POSTGRES_ENV}")
-    name = f"flexilims_test_plan_{secrets.token_hex(4)}"
-    admin = sa.create_engine(db.create_engine(server).url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    url = db.create_engine(server).url.set(database=name)
-    store = Store.open(url.render_as_string(hide_password=False))
-    yield store
-    store.engine.dispose()
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.dispose()
+    with new_postgres_database("flexilims_test_plan") as url:
+        store = Store.open(url)
+        yield store
+        store.engine.dispose()
 
 
 def plans(conn, query, params) -> list[str]:
