@@ -2,9 +2,6 @@
 pays for pandas, SQLAlchemy, Alembic and requests only when a call needs
 them (start-up time is part of every script a lab runs)."""
 
-import subprocess
-import sys
-
 import pytest
 
 import flexiznam.main as flz
@@ -62,14 +59,7 @@ def test_loaded_libraries_are_out_of_the_collectors_way(config_dir, project):
         "flz.get_entities('mouse', flexilims_session=session)\n"
         "print(gc.get_freeze_count(), len(gc.get_objects()))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    frozen, walked = map(int, result.stdout.split())
+    frozen, walked = map(int, run_and_list_modules(probe)[1].split())
     assert walked < frozen / 10
 
 
