@@ -57,6 +57,22 @@ NAMED = sa.select(*ENTITY_COLUMNS).where(
 )
 
 
+def _unnested(parameter: str, column: str):
+    """The values of one array parameter, as a table of one column."""
+    values = sa.bindparam(parameter, type_=postgresql.ARRAY(sa.String))
+    return (
+        sa.func.unnest(values)
+        .table_valued(sa.column(column, sa.String))
+        .render_derived()
+        .alias("wanted")
+    )
+
+
+def _each_probe(wanted, found) -> sa.Select:
+    """The rows ``found`` (a ``LATERAL`` subquery) for each of ``wanted``."""
+    return sa.select(*found.c).select_from(wanted.join(found, sa.true()))
+
+
 def _named_postgres() -> sa.Select:
     """The entities of a project and type holding some names, locked (``FOR
     NO KEY UPDATE``), on PostgreSQL: one index probe per name of one array
@@ -79,12 +95,7 @@ def _named_postgres() -> sa.Select:
     Each row found is locked as it is found, in the order of the names.
     """
     e = m.entities
-    wanted = (
-        sa.func.unnest(sa.bindparam("names", type_=postgresql.ARRAY(sa.String)))
-        .table_valued(sa.column("name", sa.String))
-        .render_derived()
-        .alias("wanted")
-    )
+    wanted = _unnested("names", "name")
     found = (
         sa.select(*ENTITY_COLUMNS)
         .where(
@@ -99,7 +110,7 @@ def _named_postgres() -> sa.Select:
         .correlate(wanted)
         .lateral("found")
     )
-    return sa.select(*found.c).select_from(wanted.join(found, sa.true()))
+    return _each_probe(wanted, found)
 
 
 #: The look-up of names on PostgreSQL.
@@ -117,18 +128,13 @@ def _by_id_postgres(*columns, lock: bool) -> sa.Select:
     UPDATE``: inserts of children (whose foreign key check shares the
     parent's key) need not wait."""
     e = m.entities
-    wanted = (
-        sa.func.unnest(sa.bindparam("ids", type_=postgresql.ARRAY(sa.String)))
-        .table_valued(sa.column("id", sa.String))
-        .render_derived()
-        .alias("wanted")
-    )
+    wanted = _unnested("ids", "id")
     found = sa.select(*columns).where(e.c.id == wanted.c.id)
     found = found.limit(sa.literal_column("1"))
     if lock:
         found = found.with_for_update(key_share=True)
     found = found.correlate(wanted).lateral("found")
-    return sa.select(*found.c).select_from(wanted.join(found, sa.true()))
+    return _each_probe(wanted, found)
 
 
 ENTITIES_POSTGRES = _by_id_postgres(*ENTITY_COLUMNS, lock=False)
