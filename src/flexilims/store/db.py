@@ -13,6 +13,7 @@ database that cannot be reached, is frozen or is too busy raises
 driver error.
 """
 
+import logging
 import math
 import os
 import socket
@@ -27,6 +28,8 @@ import sqlalchemy as sa
 from .. import settings as settings_module
 from ..errors import Unavailable
 from ..writes import json_text
+
+logger = logging.getLogger("flexilims.store")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -494,12 +497,19 @@ def analyze_after_commit(conn: sa.Connection, table: sa.Table) -> None:
 
 def analyze_if_asked(conn: sa.Connection) -> None:
     """Run the ``ANALYZE`` that :func:`analyze_after_commit` asked for, outside
-    any transaction (in autocommit, as reads are: :data:`READ`)."""
+    any transaction (in autocommit, as reads are: :data:`READ`). The write has
+    committed: an ``ANALYZE`` that fails is logged, not raised (the
+    statistics stay as autovacuum left them)."""
     tables = sorted(conn.info.pop(_ANALYZE, ()))
     if tables:
         conn.execution_options(**{READ: True})
         for table in tables:
-            conn.exec_driver_sql(f"ANALYZE {table}")
+            try:
+                conn.exec_driver_sql(f"ANALYZE {table}")
+            except (sa.exc.DBAPIError, Unavailable) as error:
+                logger.warning(
+                    "ANALYZE %s after a large write failed: %s", table, error
+                )
 
 
 def forget_analyze(conn: sa.Connection) -> None:

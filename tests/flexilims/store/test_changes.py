@@ -500,3 +500,26 @@ def test_a_large_batch_renews_the_statistics_a_failed_one_does_not(fresh_postgre
     assert column_statistics(store) == 0
     session.batch(mice("large", db.ANALYZE_AFTER_ROWS))
     assert column_statistics(store) > 0
+
+
+def test_a_failed_analyze_leaves_the_committed_batch_and_is_logged(
+    fresh_postgres, monkeypatch, caplog
+):
+    """The batch has committed when its ``ANALYZE`` runs: another session
+    holding the table's statistics lock makes that ``ANALYZE`` time out, and
+    the batch still answers as written."""
+    monkeypatch.setenv("FLEXILIMS_LOCK_TIMEOUT_SECONDS", "0.5")
+    store = Store.open(fresh_postgres.engine.url.render_as_string(hide_password=False))
+    project = Accounts(store).create_project("lab")
+    session = LocalSession(store, project_id=project.id, username="jane")
+    mice = [{"type": "mouse", "name": f"m{i}"} for i in range(db.ANALYZE_AFTER_ROWS)]
+    with fresh_postgres.engine.connect() as holder:
+        holder.exec_driver_sql("BEGIN")
+        holder.exec_driver_sql("LOCK TABLE entities IN SHARE UPDATE EXCLUSIVE MODE")
+        reply = session.batch(mice)
+        holder.exec_driver_sql("ROLLBACK")
+    assert reply["created"] == db.ANALYZE_AFTER_ROWS
+    assert len(session.get("mouse")) == db.ANALYZE_AFTER_ROWS
+    assert "ANALYZE entities after a large write failed" in caplog.text
+    assert column_statistics(store) == 0
+    store.engine.dispose()
