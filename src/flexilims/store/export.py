@@ -58,19 +58,21 @@ def _cycle_cuts(by_id: dict[str, dict]) -> set[str]:
     return cuts
 
 
+def _with_parent_in(project_id: str):
+    """Entities joined to their parent when it is of ``project_id`` (no
+    parent row: a root of the project)."""
+    return _E.outerjoin(
+        _PARENT,
+        sa.and_(_PARENT.c.id == _E.c.origin_id, _PARENT.c.project_id == project_id),
+    )
+
+
 def _roots(project_id: str) -> sa.Select:
     """Ids and creation dates of the project's roots: entities without an
     origin, or whose origin is in another project, oldest first."""
     return (
         sa.select(_E.c.id, _E.c.date_created)
-        .select_from(
-            _E.outerjoin(
-                _PARENT,
-                sa.and_(
-                    _PARENT.c.id == _E.c.origin_id, _PARENT.c.project_id == project_id
-                ),
-            )
-        )
+        .select_from(_with_parent_in(project_id))
         .where(_E.c.project_id == project_id, _PARENT.c.id.is_(None))
         .order_by(_E.c.date_created, _E.c.id)
     )
@@ -124,14 +126,7 @@ def _unreached(conn, project_id: str) -> list:
     empty unless the project holds a cycle."""
     tree = (
         sa.select(_E.c.id)
-        .select_from(
-            _E.outerjoin(
-                _PARENT,
-                sa.and_(
-                    _PARENT.c.id == _E.c.origin_id, _PARENT.c.project_id == project_id
-                ),
-            )
-        )
+        .select_from(_with_parent_in(project_id))
         .where(_E.c.project_id == project_id, _PARENT.c.id.is_(None))
         .cte("reached", recursive=True)
     )
