@@ -165,9 +165,27 @@ def unavailable(
     )
 
 
+#: SQLSTATEs of a connection the server ended: shutting down, terminated by
+#: an administrator, crashed, or a connection exception (class 08).
+CONNECTION_ENDED_SQLSTATES = ("57P01", "57P02", "57P03")
+
+
+def _connection_ended(error: BaseException) -> bool:
+    state = getattr(_driver_error(error), "sqlstate", None)
+    return state is not None and (
+        state in CONNECTION_ENDED_SQLSTATES or state.startswith("08")
+    )
+
+
 def _raise_unavailable(engine: sa.Engine, retry_after: float) -> None:
     @sa.event.listens_for(engine, "handle_error")
     def _on_error(context):
+        # The server ended the connection (it shut down, or the connection was
+        # terminated): the connection and every one pooled before it are
+        # gone, whether or not the driver has noticed yet. Dropping them now
+        # spares the next requests the same failure.
+        if _connection_ended(context.original_exception):
+            context.is_disconnect = True
         # A failed pre-ping is how the pool finds a dead connection and opens
         # a new one: leave it to the pool.
         if context.is_pre_ping:

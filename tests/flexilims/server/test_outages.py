@@ -18,8 +18,13 @@ from servers import ServerProcess
 
 pytestmark = pytest.mark.slow
 
-#: Short timeouts, so that the test waits seconds, not minutes.
+#: Short timeouts, so that the test waits seconds, not minutes; pooled
+#: connections checked before every use, so that what one test leaves in a
+#: worker's pool (connections ended by its restart) cannot fail the next
+#: test's first request (tests/flexilims/store/test_db.py tests the window in
+#: which a recently used connection is trusted).
 TIMEOUTS = {
+    "FLEXILIMS_CONNECTION_CHECK_AFTER_SECONDS": "0",
     "FLEXILIMS_CONNECT_TIMEOUT_SECONDS": "2",
     "FLEXILIMS_STATEMENT_TIMEOUT_SECONDS": "4",
     "FLEXILIMS_LOCK_TIMEOUT_SECONDS": "2",

@@ -58,3 +58,27 @@ def test_a_recently_used_connection_is_trusted_and_the_pool_recovers(postgres):
         assert backend_pid(store) > 0
     finally:
         store.engine.dispose()
+
+
+def test_a_restart_costs_one_request_not_one_per_pooled_connection(postgres):
+    """Every pooled connection is gone after a restart: the first request to
+    meet one fails, and the pool drops the others with it."""
+    store = Store(
+        db.create_engine(postgres, Settings(connection_check_after_seconds=60))
+    )
+    try:
+        connections = [store.engine.connect() for _ in range(3)]
+        pids = [
+            conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            for conn in connections
+        ]
+        for conn in connections:
+            conn.close()
+        for pid in pids:
+            terminate(postgres, pid)
+        with pytest.raises(Unavailable):
+            backend_pid(store)
+        assert [backend_pid(store) for _ in range(3)]
+        assert not set(pids) & {backend_pid(store) for _ in range(3)}
+    finally:
+        store.engine.dispose()
