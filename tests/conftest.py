@@ -31,6 +31,15 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "flexilims"))
 BACKENDS = ["sqlite", "postgres"]
 
 
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto``: one worker more than the cores this process may use. Many
+    tests wait on a server process, a browser or a timeout, and the spare
+    worker runs others on the core they leave idle."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) + 1
+    return (os.cpu_count() or 1) + 1
+
+
 def pytest_collection_modifyitems(items):
     """The files holding a test marked ``slow`` first (each file's tests kept
     together, in order): pytest-xdist hands files to its workers in this
