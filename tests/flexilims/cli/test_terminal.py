@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from flexilims.cli.terminal import (
     FriendlyGroup,
     changes_text,
+    emit_rows,
     plural,
     table,
 )
@@ -76,3 +77,58 @@ def test_plurals_and_history_lines():
     assert changes_text("delete", {}) == "deleted"
     updated = {"attributes.path": ["a/b", None], "attributes.tags": [[1], [1, 2]]}
     assert changes_text("update", updated) == "path: a/b → null; tags: [1] → [1, 2]"
+
+
+@click.command()
+@click.option("--fmt", default="table")
+@click.option("--empty", is_flag=True)
+def listing(fmt, empty):
+    """Rows with every kind of cell a listing has."""
+    rows = [
+        {
+            "name": "a",
+            "count": 3,
+            "ratio": 1,
+            "flag": True,
+            "attributes": {"x": [1, "é"]},
+            "note": "x" * 70,
+        },
+        {
+            "name": "ünïcode " * 9,
+            "count": None,
+            "ratio": 2.5,
+            "flag": None,
+            "attributes": None,
+            "note": 'a, "quoted"\nline',
+        },
+        {"name": None, "count": 12, "ratio": float("nan"), "flag": False},
+    ]
+    columns = ["name", "count", "ratio", "flag", "attributes", "note"]
+    emit_rows([] if empty else rows, columns, fmt, empty="Nothing.")
+
+
+def test_listings_as_tables_and_csv():
+    """Integers among missing values show as floats; a missing value is an
+    empty cell; text is shortened, except in the last column; other values
+    are JSON in a table (ASCII), Python's text in CSV."""
+    table_text = CliRunner().invoke(listing).output
+    assert table_text.splitlines() == [
+        "name" + " " * 57 + "count ratio flag  attributes           note",
+        "a" + " " * 62 + '3.0   1.0 true  {"x": [1, "\\u00e9"]} ' + "x" * 70,
+        "ünïcode " * 7 + "ünï…         2.5" + " " * 28 + 'a, "quoted" line',
+        " " * 62 + "12.0       false",
+    ]
+    csv_text = CliRunner().invoke(listing, ["--fmt", "csv"]).output
+    assert csv_text == (
+        "name,count,ratio,flag,attributes,note\n"
+        "a,3.0,1.0,True,\"{'x': [1, 'é']}\","
+        + "x" * 70
+        + "\n"
+        + "ünïcode " * 9
+        + ',,2.5,,,"a, ""quoted""\nline"\n'
+        ",12.0,,False,,\n"
+    )
+    empty = CliRunner().invoke(listing, ["--empty"])
+    assert (empty.stdout, empty.stderr) == ("", "Nothing.\n")
+    empty_csv = CliRunner().invoke(listing, ["--empty", "--fmt", "csv"])
+    assert empty_csv.stdout == "name,count,ratio,flag,attributes,note\n"
