@@ -195,9 +195,9 @@ def emit(frame: "pd.DataFrame", fmt: str, empty: str | None = None) -> None:
 def emit_rows(
     rows: list[dict], columns: list[str], fmt: str, empty: str | None = None
 ) -> None:
-    """Print rows (dicts of text, numbers, booleans, times, None and
-    JSON-like values) of ``columns`` as a table (:func:`text_table`), JSON or
-    CSV (:func:`csv_text`), without pandas.
+    """Print rows (dicts of text, numbers, booleans, None and JSON-like
+    values) of ``columns`` as a table (:func:`text_table`), JSON or CSV
+    (:func:`csv_text`), without pandas.
 
     Parameters
     ----------
