@@ -49,6 +49,27 @@ FIRST_GET = (
 )
 
 
+#: Listings measured on a HOME with the demo project: ``flexiznam`` commands,
+#: and ``flexilims`` commands on that HOME's database.
+LISTINGS = (
+    ("flexiznam", "ls", "-p", "demo"),
+    ("flexiznam", "ls", "recording", "-p", "demo", "--csv"),
+    ("flexiznam", "ls", "dataset", "-p", "demo"),
+    ("flexiznam", "find", "retinotopy", "-p", "demo"),
+    ("flexiznam", "show", "PZAH6.4b_S20210420", "-p", "demo"),
+    ("flexiznam", "history", "-p", "demo"),
+    ("flexiznam", "history", "PZAH6.4b", "-p", "demo", "--csv"),
+    ("flexiznam", "trash", "list"),
+    ("flexiznam", "tree", "demo", "--csv"),
+    ("flexilims", "project", "list"),
+    ("flexilims", "user", "list"),
+    ("flexilims", "history", "--project", "demo"),
+)
+
+#: The database of the demo HOME, for ``flexilims`` commands.
+HOME_DATABASE = ("--database", "sqlite:///{home}/.flexiznam/flexilims.db")
+
+
 def _environment(home: str) -> dict:
     environment = {
         key: value
@@ -166,6 +187,15 @@ def main():
         False,
         setup=[command("flexiznam", "demo")],
     )
+    for name, *words in LISTINGS:
+        database = HOME_DATABASE if name == "flexilims" else ()
+        measure(
+            f"{name} {' '.join(words)} (existing HOME)",
+            command(name, *words, *database),
+            args.runs,
+            False,
+            setup=[command("flexiznam", "demo")],
+        )
 
 
 if __name__ == "__main__":

@@ -116,16 +116,32 @@ def get_history(
     FlexilimsError
         No entity of that name, or a server without history (Flexilims).
     """
+    return history_frame(
+        history_versions(
+            name, datatype, id, project_id, flexilims_session, before, limit
+        )
+    )
+
+
+def history_versions(
+    name=None,
+    datatype=None,
+    id=None,
+    project_id=None,
+    flexilims_session=None,
+    before=None,
+    limit=100,
+) -> list[dict]:
+    """The versions :func:`get_history` lists, as the session gives them
+    (dicts; ``changed_at`` in ms since the epoch): no pandas."""
     session = _session(flexilims_session, project_id)
     with translated(datatype):
         if name is None and id is None:
-            versions = session.history(
+            return session.history(
                 project_id=session.project_id, before=before, limit=limit
             )
-        else:
-            entity_id = _entity_id(session, name, datatype, id)
-            versions = session.history(id=entity_id, before=before, limit=limit)
-    return history_frame(versions)
+        entity_id = _entity_id(session, name, datatype, id)
+        return session.history(id=entity_id, before=before, limit=limit)
 
 
 def revert(

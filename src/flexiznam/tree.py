@@ -117,12 +117,17 @@ def format_tree(entities: list[dict], depth: int | None = None, types=None) -> s
     return "\n".join(lines)
 
 
-def tree_frame(entities: list[dict], depth: int | None = None, types=None):
-    """The tree as rows (``level``, ``type``, ``name``, ``id``, ``parent_id``,
-    ``hidden_below``), for ``--json`` and ``--csv``."""
-    import pandas as pd
+#: The columns of :func:`tree_table_rows` and :func:`tree_frame`.
+TREE_COLUMNS = ["level", "type", "name", "id", "parent_id", "hidden_below"]
 
-    rows = [
+
+def tree_table_rows(
+    entities: list[dict], depth: int | None = None, types=None
+) -> list[dict]:
+    """The tree as rows of :data:`TREE_COLUMNS` (``level``, ``type``,
+    ``name``, ``id``, ``parent_id``, ``hidden_below``), for ``--json`` and
+    ``--csv``."""
+    return [
         {
             "level": level,
             "type": entity["type"],
@@ -133,8 +138,13 @@ def tree_frame(entities: list[dict], depth: int | None = None, types=None):
         }
         for entity, level, hidden in tree_rows(entities, depth, types)
     ]
-    columns = ["level", "type", "name", "id", "parent_id", "hidden_below"]
-    return pd.DataFrame(rows, columns=columns)
+
+
+def tree_frame(entities: list[dict], depth: int | None = None, types=None):
+    """:func:`tree_table_rows` as a data frame."""
+    import pandas as pd
+
+    return pd.DataFrame(tree_table_rows(entities, depth, types), columns=TREE_COLUMNS)
 
 
 def subtree(flexilims_session, root: dict | None) -> list[dict]:

@@ -72,15 +72,31 @@ def cli_code(*args: str) -> str:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_commands_that_print_no_table_load_no_pandas(flz_cli, flz_session):
-    """On the embedded database and on a server: the text tree, ``show
-    --json`` and the count of entities per type in JSON need no pandas; a
-    command on a server loads no SQLAlchemy (the config's database_url is not
-    parsed)."""
+def test_commands_load_no_pandas(flz_cli, flz_session):
+    """On the embedded database and on a server: the tree, ``show`` and every
+    listing (a table, CSV or JSON) need no pandas; a command on a server
+    loads no SQLAlchemy (the config's database_url is not parsed)."""
     flz.add_mouse("M1", "test", flexilims_session=flz_session)
     remote = not isinstance(flz_session, LocalSession)
-    for args in (("tree", "test"), ("show", "M1", "--json"), ("ls", "--json")):
+    for args in (
+        ("tree", "test"),
+        ("tree", "--csv"),
+        ("show", "M1"),
+        ("show", "M1", "--json"),
+        ("ls",),
+        ("ls", "--json"),
+        ("ls", "mouse"),
+        ("ls", "mouse", "--csv"),
+        ("find", "M", "--where", 'genealogy=["M1"]'),
+        ("history",),
+        ("history", "M1", "--csv"),
+        ("history", "M1", "--json"),
+        ("trash", "list"),
+    ):
         loaded = loaded_after(cli_code(*args))
         assert loaded == ({"requests"} if remote else {"sqlalchemy"}), args
-    # The premise: a table does load pandas.
-    assert {"pandas", "numpy"} <= loaded_after(cli_code("ls", "mouse"))
+    # The premise: the lab API's frames do load pandas.
+    assert {"pandas", "numpy"} <= loaded_after(
+        "import flexiznam.main as flz\n"
+        "assert flz.get_entities('mouse', project_id='test').empty is False"
+    )

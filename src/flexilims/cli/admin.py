@@ -6,7 +6,7 @@ import click
 
 from ..errors import BadRequest
 from .common import database_option, open_accounts, open_store
-from .terminal import confirm, emit_rows, output_options, plural, table
+from .terminal import confirm, emit_rows, output_options, plural, text_table
 
 
 @click.group()
@@ -200,7 +200,6 @@ def settings_load(path, yes, dry_run, database):
     leaves out are removed. What it adds, changes and removes is listed
     first; removing a datatype that entities use asks for confirmation.
     """
-    import pandas as pd
     import yaml
 
     from ..store import labsettings
@@ -227,8 +226,8 @@ def settings_load(path, yes, dry_run, database):
         if _removes_datatype(change) and usage.get(change["datatype"]):
             count = plural(usage[change["datatype"]], "entity")
             change["detail"] = f"used by {count}"
-    frame = pd.DataFrame(changes, columns=["change", "datatype", "attribute", "detail"])
-    click.echo(table(frame))
+    columns = ["change", "datatype", "attribute", "detail"]
+    click.echo(text_table(changes, columns))
     if dry_run:
         click.echo("Nothing was changed (--dry-run).")
         return

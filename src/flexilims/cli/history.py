@@ -6,11 +6,13 @@ import click
 from ..errors import BadRequest
 from .common import database_option, open_store
 from .terminal import (
+    PROJECT_VERSION_COLUMNS,
+    VERSION_COLUMNS,
     changes_text,
     emit_history,
     output_options,
     paging_options,
-    versions_frame,
+    version_rows,
 )
 
 
@@ -35,9 +37,9 @@ def history_command(entity_id, project_name, limit, before, fmt, database):
     versions = store.history(
         ADMIN, entity_id=entity_id, project_id=project_id, before=before, limit=limit
     )
-    frame = versions_frame(versions, with_entity=project_name is not None)
+    columns = PROJECT_VERSION_COLUMNS if project_name else VERSION_COLUMNS
     what = f"entity {entity_id}" if entity_id else f"project {project_name}"
-    emit_history(frame, fmt, empty=f"No versions of {what}.")
+    emit_history(version_rows(versions), columns, fmt, empty=f"No versions of {what}.")
     if fmt == "table" and len(versions) == limit:
         click.echo(f"More with --before {versions[-1]['version']}.", err=True)
 

@@ -6,6 +6,8 @@ history as one line each, and a click group that turns the errors people
 make into one message and exit status 1 (``--debug`` shows the traceback).
 """
 
+import csv
+import io
 import json
 import math
 import warnings
@@ -76,28 +78,97 @@ def cell(value, width: int | None = CELL_WIDTH) -> str:
     return text
 
 
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def column_values(values: list) -> tuple[list, bool]:
+    """The values of a column as a listing shows them, and whether they are
+    numbers (aligned right).
+
+    A column of numbers and missing values holds numbers; with a float or a
+    missing value among them, its integers are shown as floats (``3.0``). A
+    column with any other value (text, a boolean, a list), or integers that
+    do not fit one 64-bit type, shows each value as it is.
+    """
+    present = [value for value in values if not _missing(value)]
+    if not present or not all(_number(value) for value in present):
+        return values, False
+    integers = [value for value in present if isinstance(value, int)]
+    if any(not -(2**63) <= value < 2**64 for value in integers) or (
+        any(value >= 2**63 for value in integers) and any(v < 0 for v in integers)
+    ):
+        return values, False
+    if len(integers) == len(values):
+        return values, True
+    return [float(value) if _number(value) else value for value in values], True
+
+
+def _aligned(headers: list[str], columns: list[list[str]], right: list[bool]) -> str:
+    """Cells under a header line, one column each, left-aligned (or right)."""
+    widths = [
+        max([len(header)] + [len(text) for text in texts])
+        for header, texts in zip(headers, columns, strict=True)
+    ]
+    lines = [" ".join(f"{h:<{w}}" for h, w in zip(headers, widths, strict=True))]
+    for texts in zip(*columns, strict=True):
+        lines.append(
+            " ".join(
+                f"{text:{'>' if numbers else '<'}{width}}"
+                for text, numbers, width in zip(texts, right, widths, strict=True)
+            )
+        )
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def text_table(rows: list[dict], columns: list[str]) -> str:
+    """Rows under a header line, text left-aligned, numbers right-aligned
+    (:func:`column_values`); long values are shortened, except in the last
+    column; a key a row lacks is a missing value."""
+    if not rows:
+        return " ".join(columns)
+    texts, right = [], []
+    for position, column in enumerate(columns):
+        values, numbers = column_values([row.get(column) for row in rows])
+        width = None if position == len(columns) - 1 else CELL_WIDTH
+        texts.append([cell(value, width) for value in values])
+        right.append(numbers)
+    return _aligned(columns, texts, right)
+
+
+def csv_text(rows: list[dict], columns: list[str]) -> str:
+    """Rows as CSV with a header line: missing values empty, numbers as
+    :func:`column_values` makes them, anything else as Python's text."""
+    stream = io.StringIO()
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(columns)
+    values = [column_values([row.get(column) for row in rows])[0] for column in columns]
+    for row in zip(*values, strict=True):
+        writer.writerow(["" if _missing(value) else value for value in row])
+    return stream.getvalue()
+
+
 def table(frame: "pd.DataFrame") -> str:
-    """Rows under a header line, text left-aligned, numbers right-aligned;
-    long values are shortened, except in the last column."""
+    """A data frame as :func:`text_table` prints rows: numbers are the
+    columns of a numeric type (booleans are not)."""
     import pandas as pd
 
     if frame.empty:
         return " ".join(str(column) for column in frame.columns)
-    shown = pd.DataFrame(index=range(len(frame)))
-    formatters = {}
+    texts, right = [], []
     for position, column in enumerate(frame.columns):
         values = frame[column]
-        numbers = pd.api.types.is_numeric_dtype(values) and not (
-            pd.api.types.is_bool_dtype(values)
-        )
         width = None if position == len(frame.columns) - 1 else CELL_WIDTH
-        texts = [cell(value, width) for value in values]
-        width = max([len(str(column))] + [len(text) for text in texts])
-        shown[column] = pd.Series(texts, dtype=object)
-        align = ">" if numbers else "<"
-        formatters[column] = f"{{:{align}{width}}}".format
-    text = shown.to_string(index=False, justify="left", formatters=formatters)
-    return "\n".join(line.rstrip() for line in text.splitlines())
+        texts.append([cell(value, width) for value in values])
+        right.append(
+            pd.api.types.is_numeric_dtype(values)
+            and not pd.api.types.is_bool_dtype(values)
+        )
+    return _aligned([str(column) for column in frame.columns], texts, right)
 
 
 def emit(frame: "pd.DataFrame", fmt: str, empty: str | None = None) -> None:
@@ -124,15 +195,26 @@ def emit(frame: "pd.DataFrame", fmt: str, empty: str | None = None) -> None:
 def emit_rows(
     rows: list[dict], columns: list[str], fmt: str, empty: str | None = None
 ) -> None:
-    """Print rows (dicts of text, numbers, booleans and None) as :func:`emit`
-    prints them as a frame of ``columns``; JSON needs no pandas."""
+    """Print rows (dicts of text, numbers, booleans, None and JSON-like
+    values) of ``columns`` as a table (:func:`text_table`), JSON or CSV
+    (:func:`csv_text`), without pandas.
+
+    Parameters
+    ----------
+    fmt : str
+        ``table``, ``json`` or ``csv``.
+    empty : str, optional
+        Said (on standard error) instead of an empty table.
+    """
     if fmt == "json":
         records = [{column: row.get(column) for column in columns} for row in rows]
         click.echo(json.dumps(records, indent=2, ensure_ascii=False))
-        return
-    import pandas as pd
-
-    emit(pd.DataFrame(rows, columns=columns), fmt, empty)
+    elif fmt == "csv":
+        click.echo(csv_text(rows, columns), nl=False)
+    elif not rows and empty:
+        click.echo(empty, err=True)
+    else:
+        click.echo(text_table(rows, columns))
 
 
 def local_time(value) -> str:
@@ -195,44 +277,69 @@ def changes_text(action: str, changes: dict) -> str:
     return "; ".join(parts)
 
 
-def versions_frame(versions: list[dict], with_entity: bool = False) -> "pd.DataFrame":
-    """Versions (``session.history``) as rows: version, when (a UTC time),
-    who, action, (the entity's type and name,) and ``changes``
-    (``{field: [before, after]}``)."""
-    import pandas as pd
+#: The columns of a listing of versions (:func:`version_rows`): with
+#: ``type`` and ``name`` before ``changes`` for a whole project.
+VERSION_COLUMNS = ["version", "changed_at", "changed_by", "action", "changes"]
+PROJECT_VERSION_COLUMNS = [*VERSION_COLUMNS[:-1], "type", "name", "changes"]
 
+
+def version_rows(versions: list[dict]) -> list[dict]:
+    """Versions (``session.history``) as rows: version, changed_at (ms since
+    the epoch), changed_by, action, the entity's type, name and id, and
+    ``changes`` (``{field: [before, after]}``), for :func:`emit_history`."""
     rows = []
     for version in versions:
         entity = version.get("after") or version.get("before") or {}
-        row = {
-            "version": version["version"],
-            "changed_at": version["changed_at"],
-            "changed_by": version["changed_by"],
-            "action": version["action"],
-            "type": entity.get("type"),
-            "name": entity.get("name"),
-            "changes": version.get("changes") or {},
-        }
-        rows.append(row)
-    columns = ["version", "changed_at", "changed_by", "action"]
-    columns += ["type", "name"] if with_entity else []
-    frame = pd.DataFrame(rows, columns=[*columns, "changes"])
-    frame["changed_at"] = pd.to_datetime(frame["changed_at"], unit="ms", utc=True)
-    return frame
+        rows.append(
+            {
+                "version": version["version"],
+                "changed_at": version["changed_at"],
+                "changed_by": version["changed_by"],
+                "action": version["action"],
+                "type": entity.get("type"),
+                "name": entity.get("name"),
+                "id": version.get("id"),
+                "changes": version.get("changes") or {},
+            }
+        )
+    return rows
 
 
-def emit_history(frame: "pd.DataFrame", fmt: str, empty: str | None = None) -> None:
-    """Print versions (:func:`versions_frame`): ``changes`` as one line in a
-    table, as JSON text in CSV, as objects in JSON."""
-    frame = frame.copy()
+def _utc(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms // 1000, UTC).replace(microsecond=ms % 1000 * 1000)
+
+
+def emit_history(
+    rows: list[dict], columns: list[str], fmt: str, empty: str | None = None
+) -> None:
+    """Print versions (:func:`version_rows`) as :func:`emit_rows` does.
+
+    ``changed_at`` is local time in a table; UTC in CSV (with milliseconds
+    if any version has some) and JSON (ISO, with milliseconds). ``changes``
+    is one line in a table, JSON text in CSV, objects in JSON.
+    """
+    times = [_utc(row["changed_at"]) for row in rows]
     if fmt == "table":
-        frame["changes"] = [
-            changes_text(action, changes)
-            for action, changes in zip(frame["action"], frame["changes"], strict=True)
-        ]
+        changes = [changes_text(row["action"], row["changes"]) for row in rows]
     elif fmt == "csv":
-        frame["changes"] = [json.dumps(changes) for changes in frame["changes"]]
-    emit(frame, fmt, empty)
+        spec = (
+            "milliseconds"
+            if any(row["changed_at"] % 1000 for row in rows)
+            else "seconds"
+        )
+        times = [when.isoformat(sep=" ", timespec=spec) for when in times]
+        changes = [json.dumps(row["changes"]) for row in rows]
+    else:
+        times = [
+            when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            for when in times
+        ]
+        changes = [row["changes"] for row in rows]
+    shown = [
+        {**row, "changed_at": when, "changes": change}
+        for row, when, change in zip(rows, times, changes, strict=True)
+    ]
+    emit_rows(shown, columns, fmt, empty)
 
 
 #: The columns of :func:`trash_rows`.

@@ -8,22 +8,20 @@ or ``--csv``.
 
 import json
 from collections import Counter
-from typing import TYPE_CHECKING
 
 import click
 
 from flexilims.cli.terminal import (
-    emit,
     emit_rows,
     local_time,
     output_options,
     plural,
-    table,
+    text_table,
 )
 from flexilims.errors import NotFound
 
 from ..errors import FlexilimsError, type_not_defined_message
-from ..tree import format_tree, subtree, tree_frame
+from ..tree import TREE_COLUMNS, format_tree, subtree, tree_table_rows
 from .common import (
     chosen_project,
     find_one,
@@ -31,9 +29,6 @@ from .common import (
     project_option,
     type_option,
 )
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 #: The columns of an entity listing.
 ENTITY_COLUMNS = ["type", "name", "id", "created_by", "created"]
@@ -47,11 +42,9 @@ def _detail(entity: dict) -> str:
     return str(attributes.get("dataset_type") or attributes.get("protocol") or "")
 
 
-def entities_frame(entities: list[dict], keys=()) -> "pd.DataFrame":
-    """Entities as rows: type, name, id, who created them and when, and the
-    attributes ``keys``."""
-    import pandas as pd
-
+def entity_rows(entities: list[dict], keys=()) -> list[dict]:
+    """Entities as rows of :data:`ENTITY_COLUMNS` (type, name, id, who
+    created them and when) and the attributes ``keys``."""
     rows = []
     for entity in entities:
         attributes = entity.get("attributes") or {}
@@ -64,7 +57,7 @@ def entities_frame(entities: list[dict], keys=()) -> "pd.DataFrame":
         }
         row.update({key: attributes.get(key) for key in keys})
         rows.append(row)
-    return pd.DataFrame(rows, columns=[*ENTITY_COLUMNS, *keys])
+    return rows
 
 
 @click.command("ls")
@@ -87,7 +80,7 @@ def ls_command(datatype, parent, project, fmt):
         return
     what = f"{datatype}s" if datatype else "entities"
     what += f" below {parent}" if parent else ""
-    emit(entities_frame(entities), fmt, empty=f"No {what}.")
+    emit_rows(entity_rows(entities), ENTITY_COLUMNS, fmt, empty=f"No {what}.")
 
 
 def _where(conditions) -> dict:
@@ -143,7 +136,8 @@ def find_command(text, datatype, conditions, project, fmt):
             for key, value in wanted.items()
         ):
             found.append(entity)
-    emit(entities_frame(found, list(wanted)), fmt, empty="Nothing matches.")
+    columns = [*ENTITY_COLUMNS, *wanted]
+    emit_rows(entity_rows(found, list(wanted)), columns, fmt, empty="Nothing matches.")
 
 
 def _parents(session, entity: dict) -> list[dict]:
@@ -192,16 +186,16 @@ def show_command(name, datatype, project, as_json):
         ("parents", " > ".join(f"{p['type']} {p['name']}" for p in parents) or "-"),
     ]
     fields += [(key, value) for key, value in (entity.get("attributes") or {}).items()]
-    import pandas as pd
-
     click.echo(f"{entity['type']} {entity['name']}")
-    click.echo(table(pd.DataFrame(fields, columns=["field", "value"])))
+    rows = [{"field": field, "value": value} for field, value in fields]
+    click.echo(text_table(rows, ["field", "value"]))
     if not children:
         click.echo("No children.")
         return
     counts = Counter(child["type"] for child in children)
     click.echo("Children: " + ", ".join(plural(n, kind) for kind, n in counts.items()))
-    click.echo(table(entities_frame(children[:SHOWN_CHILDREN]).drop(columns="created")))
+    shown = entity_rows(children[:SHOWN_CHILDREN])
+    click.echo(text_table(shown, ENTITY_COLUMNS[:-1]))
     if len(children) > SHOWN_CHILDREN:
         click.echo(
             f"… and {len(children) - SHOWN_CHILDREN} more: "
@@ -253,7 +247,7 @@ def tree_command(project_argument, project, root, depth, types, fmt):
         text = format_tree(entities, depth, types)
         click.echo(text if text else "Nothing to show.", err=not text)
         return
-    emit(tree_frame(entities, depth, types), fmt)
+    emit_rows(tree_table_rows(entities, depth, types), TREE_COLUMNS, fmt)
 
 
 @click.group("settings")

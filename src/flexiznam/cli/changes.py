@@ -11,7 +11,9 @@ import click
 import orjson
 
 from flexilims.cli.terminal import (
+    PROJECT_VERSION_COLUMNS,
     TRASH_COLUMNS,
+    VERSION_COLUMNS,
     changes_text,
     confirm,
     counts_text,
@@ -21,11 +23,12 @@ from flexilims.cli.terminal import (
     paging_options,
     plural,
     trash_rows,
+    version_rows,
 )
 from flexilims.errors import FlexilimsError as StoreError
 
 from ..errors import translated
-from ..history import get_history
+from ..history import history_versions
 from ..history import revert as revert_entity
 from ..queries import descendants_in_one_request
 from ..subtrees import delete_recursively
@@ -97,17 +100,13 @@ def history_command(name, datatype, limit, before, project, fmt):
     entity_id = None
     if name is not None:
         entity_id = find_one(session, name, datatype, allow_gone=True)["id"]
-    frame = get_history(
+    versions = history_versions(
         id=entity_id, flexilims_session=session, before=before, limit=limit
     )
-    if entity_id is not None:
-        frame = frame.drop(columns=["type", "name", "id"])
-    else:
-        frame = frame.drop(columns=["id"])
-    emit_history(frame, fmt, empty="No versions.")
-    if fmt == "table" and len(frame) == limit:
-        oldest = int(frame["version"].iloc[-1])
-        click.echo(f"More with --before {oldest}.", err=True)
+    columns = VERSION_COLUMNS if entity_id is not None else PROJECT_VERSION_COLUMNS
+    emit_history(version_rows(versions), columns, fmt, empty="No versions.")
+    if fmt == "table" and len(versions) == limit:
+        click.echo(f"More with --before {versions[-1]['version']}.", err=True)
 
 
 @click.command("revert")

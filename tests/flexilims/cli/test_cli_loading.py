@@ -80,8 +80,9 @@ def run_code(database_url: str, *args: str) -> str:
     )
 
 
-def test_commands_that_print_no_table_load_no_pandas(database_url, store):
-    """Nor does ``--json``; the store and SQLAlchemy are loaded, as needed."""
+def test_listings_load_no_pandas(database_url, store, project):
+    """Tables, CSV and JSON alike; the store and SQLAlchemy are loaded, as
+    needed."""
     loaded, printed = loaded_after(
         run_code(database_url, "user", "add", "jane", "--password", "pw")
     )
@@ -92,7 +93,16 @@ def test_commands_that_print_no_table_load_no_pandas(database_url, store):
     loaded, printed = loaded_after(run_code(database_url, "user", "list", "--json"))
     assert [user["username"] for user in json.loads(printed)] == ["jane"]
     assert "pandas" not in loaded and "numpy" not in loaded
-    # The premise: a table does load pandas.
     loaded, printed = loaded_after(run_code(database_url, "user", "list"))
     assert printed.splitlines()[1].startswith("jane")
-    assert {"pandas", "numpy"} <= loaded
+    assert "pandas" not in loaded and "numpy" not in loaded
+    for args in (
+        ("user", "list", "--csv"),
+        ("project", "list"),
+        ("project", "list", "--csv"),
+        ("history", "--project", project.name),
+        ("history", "--project", project.name, "--csv"),
+        ("trash", "list"),
+    ):
+        loaded, _ = loaded_after(run_code(database_url, *args))
+        assert "pandas" not in loaded and "numpy" not in loaded, args

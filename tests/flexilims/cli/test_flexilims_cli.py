@@ -66,6 +66,18 @@ def test_user_add_list_remove(run, store):
     fails(run("user", "remove", "jane", "--yes"), "No user named jane.")
 
 
+def test_user_list_empty_and_as_csv(run, store):
+    empty = run("user", "list")
+    assert ok(empty) == "No users.\n" and empty.stdout == ""
+    header = "username,full_name,admin,disabled,projects\n"
+    assert ok(run("user", "list", "--csv")) == header
+    ok(run("user", "add", "zoë", "--full-name", "Zoë, Q.", "--password", "pw"))
+    assert ok(run("user", "list", "--csv")) == header + 'zoë,"Zoë, Q.",False,False,\n'
+    assert ok(run("user", "list")) == (
+        "username full_name admin disabled projects\nzoë      Zoë, Q.   false false\n"
+    )
+
+
 def test_user_add_prompts_for_a_hidden_confirmed_password(run, store):
     result = run("user", "add", "jane", input="first\nsecond\npw\npw\n")
     output = ok(result)

@@ -1,6 +1,8 @@
 """``flexilims history`` and ``flexilims revert`` on a real database."""
 
 import io
+import json
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -60,6 +62,42 @@ def test_history_shows_who_when_and_what(run, edited):
     assert list(frame["action"]) == ["update", "update", "create"]
     versions = pd.read_json(io.StringIO(ok(run("history", mouse_id, "--json"))))
     assert list(versions["version"]) == sorted(versions["version"], reverse=True)
+
+
+def test_history_as_csv_and_json_exactly(run, edited):
+    """Times in UTC, with milliseconds if any version has some; changes as
+    JSON text in CSV, as objects in JSON."""
+    session, mouse_id = edited
+    versions = session.history(id=mouse_id)
+    times = [datetime.fromtimestamp(v["changed_at"] // 1000, UTC) for v in versions]
+    millis = [f".{v['changed_at'] % 1000:03d}" for v in versions]
+    shown_millis = millis if any(v["changed_at"] % 1000 for v in versions) else [""] * 3
+    lines = ["version,changed_at,changed_by,action,changes"]
+    for version, when, ms in zip(versions, times, shown_millis, strict=True):
+        changes = json.dumps(version["changes"]).replace('"', '""')
+        lines.append(
+            f"{version['version']},{when:%Y-%m-%d %H:%M:%S}{ms}+00:00,jane,"
+            f'{version["action"]},"{changes}"'
+        )
+    assert ok(run("history", mouse_id, "--csv")) == "\n".join(lines) + "\n"
+    assert (
+        ok(run("history", mouse_id, "--json"))
+        == json.dumps(
+            [
+                {
+                    "version": version["version"],
+                    "changed_at": f"{when:%Y-%m-%dT%H:%M:%S}{ms}Z",
+                    "changed_by": "jane",
+                    "action": version["action"],
+                    "changes": version["changes"],
+                }
+                for version, when, ms in zip(versions, times, millis, strict=True)
+            ],
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
 
 
 def test_project_history_pages(run, edited):
