@@ -26,7 +26,7 @@ from bench_import import count, make_dump  # noqa: E402
 
 from flexilims.store import Store, db  # noqa: E402
 from flexilims.store.check import check  # noqa: E402
-from flexilims.store.transfer import import_project  # noqa: E402
+from flexilims.store.files.transfer import import_project  # noqa: E402
 
 
 def one_database(url: str, dump: dict, total: int) -> None:

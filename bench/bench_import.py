@@ -134,7 +134,7 @@ def write_dump(path: Path, entities: int) -> int:
 
 def roots(path: Path):
     """The roots of a dump file, one at a time (the store's own reader)."""
-    from flexilims.store.dumpfile import read_roots
+    from flexilims.store.files.dumpfile import read_roots
 
     with open(path, "rb") as stream:
         yield from read_roots(stream)

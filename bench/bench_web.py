@@ -37,7 +37,7 @@ from flexilims.server import create_app
 from flexilims.settings import load as load_settings
 from flexilims.store import Store, db, new_id, now_ms
 from flexilims.store.accounts import Accounts
-from flexilims.store.changes import insert_entities
+from flexilims.store.writing.changes import insert_entities
 
 os.environ.setdefault("FLEXILIMS_PASSWORD_HASHING", "fast")
 with warnings.catch_warnings():

@@ -152,7 +152,7 @@ def _delete(store, actor, query, body):
 
 
 def _batch(store, actor, query, body, idempotency=None):
-    from .store.batch import apply_batch
+    from .store.writing.batch import apply_batch
 
     body = _body(body)
     for key in body:
@@ -188,13 +188,13 @@ def _revert(store, actor, query, body):
 
 
 def _trash(store, actor, query, body):
-    from .store import trash
+    from .store.writing import trash
 
     return trash.batches(store, query["project_id"], actor=actor)
 
 
 def _restore(store, actor, query, body):
-    from .store import trash
+    from .store.writing import trash
 
     if not query["batch"]:
         raise BadRequest("batch is required: a batch of the trash")
@@ -206,7 +206,7 @@ def _settings(store, actor, query, body):
 
 
 def _export(store, actor, query, body):
-    from .store.transfer import export_project
+    from .store.files.transfer import export_project
 
     if not query["project_id"]:
         raise BadRequest("project_id is required: the project to export")

@@ -2,7 +2,7 @@
 
 Every way of writing (``save``, ``update-one``, ``update-many``, ``batch``,
 restoring from the trash, reverting to a version, importing a dump) goes
-through :mod:`flexilims.store.changes`, which reads what these rules need in a
+through :mod:`flexilims.store.writing.changes`, which reads what these rules need in a
 few batched queries and asks them; nothing else decides what may be written.
 Values arriving here have crossed JSON already (the HTTP body, or the
 in-process session's round trip): dicts, lists, strings, numbers, booleans and

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import flexiznam.main as flz
-from flexilims.store import labsettings, trash
+from flexilims.store import labsettings
+from flexilims.store.writing import trash
 from flexiznam.errors import FlexilimsError
 from flexiznam.schema import Dataset, HarpData, ScanimageData
 

@@ -28,7 +28,7 @@ def history_command(entity_id, project_name, limit, before, fmt, database):
     `flexilims revert ID VERSION` makes the entity as it was after a version.
     """
     from ..store.accounts import Accounts
-    from ..store.trash import ADMIN
+    from ..store.writing.trash import ADMIN
 
     if (entity_id is None) == (project_name is None):
         raise BadRequest("Give the id of an entity, or --project (not both).")
@@ -54,7 +54,7 @@ def revert_command(entity_id, version, database):
     The entity's name, parent and attributes become those of that version;
     the revert is a version of its own, so it can be reverted too.
     """
-    from ..store.trash import ADMIN
+    from ..store.writing.trash import ADMIN
 
     store = open_store(database)
     entity = store.revert(ADMIN, entity_id, version)

@@ -69,7 +69,7 @@ def backup_command(file, database):
     backup API); PostgreSQL: a pg_dump archive (needs pg_dump). FILE is
     readable by its owner only.
     """
-    from ..store import backup as backup_module
+    from ..store.files import backup as backup_module
 
     written = backup_module.backup(database, file)
     click.echo(f"Backed up {shown(database)} to {written}.")
@@ -87,7 +87,7 @@ def restore_command(file, force, database):
     Refused when the database holds data, unless --force. Stop the servers
     of the database first: their tokens are gone after a restore.
     """
-    from ..store import backup as backup_module
+    from ..store.files import backup as backup_module
 
     backup_module.restore(database, file, force=force)
     click.echo(f"Restored {file} into {shown(database)}.")

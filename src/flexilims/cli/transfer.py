@@ -2,7 +2,7 @@
 
 Registered on the ``flexilims`` group by :mod:`flexilims.cli`, whose error
 handling turns a refused import into its message and exit status 1. The work
-is done by :mod:`flexilims.store.transfer`, which reads the file as it imports
+is done by :mod:`flexilims.store.files.transfer`, which reads the file as it imports
 and writes the export as it reads the database.
 """
 
@@ -44,7 +44,7 @@ def import_command(file, project_name, create_project, created_by, progress, dat
     file is read as it is imported, in one transaction: a problem names the
     entity and writes nothing.
     """
-    from ..store.transfer import import_project
+    from ..store.files.transfer import import_project
 
     try:
         summary = import_project(
@@ -88,8 +88,8 @@ def export_command(project_name, file, database):
 
     `flexilims import` reads it back; `-` writes to standard output.
     """
-    from ..store.dumpfile import write_roots
-    from ..store.transfer import export_roots
+    from ..store.files.dumpfile import write_roots
+    from ..store.files.transfer import export_roots
 
     entities = 0
 

@@ -25,8 +25,8 @@ def trash_group():
 @database_option
 def trash_list(project_name, fmt, database):
     """List deleted batches, newest first."""
-    from ..store import trash
     from ..store.accounts import Accounts
+    from ..store.writing import trash
 
     store = open_store(database)
     projects = {p.id: p.name for p in Accounts(store).projects()}
@@ -40,7 +40,7 @@ def trash_list(project_name, fmt, database):
 @database_option
 def trash_restore(batch, database):
     """Put a deleted batch back as it was."""
-    from ..store import trash
+    from ..store.writing import trash
 
     result = trash.restore(open_store(database), batch)
     message = f"Restored {plural(result['restored'], 'entity')}."
@@ -61,7 +61,8 @@ def trash_purge(batch, older_than, yes, database):
 
     Says how many entities that is and asks first (--yes does not ask).
     """
-    from ..store import now_ms, trash
+    from ..store import now_ms
+    from ..store.writing import trash
 
     if batch is None and older_than is None:
         raise BadRequest(

@@ -1,7 +1,7 @@
 """The store: entities and every rule of the data, over SQLite or PostgreSQL.
 
 One method per protocol operation, each one transaction. Reads are here;
-every write goes through :mod:`flexilims.store.changes` (the rules themselves
+every write goes through :mod:`flexilims.store.writing.changes` (the rules themselves
 are in :mod:`flexilims.writes`). The server and the in-process session call
 these after :mod:`flexilims.dispatch` has parsed the request; they add no
 rules of their own.
@@ -22,7 +22,6 @@ from ..protocol import Conflicts
 from ..writes import Limits, checked_attributes, is_hex_id
 from . import db, labsettings
 from . import models as m
-from .changes import Changes, Operation
 from .entities import (
     DATE_CREATED,
     ENTITY_COLUMNS,
@@ -39,6 +38,7 @@ from .entities import (
     new_id,
     now_ms,
 )
+from .writing.changes import Changes, Operation
 
 __all__ = [
     "Actor",
@@ -261,7 +261,7 @@ class Store:
     ) -> Changes:
         """Check and write operations in one transaction, all or nothing.
 
-        The one write path (:mod:`flexilims.store.changes`); the refusal of an
+        The one write path (:mod:`flexilims.store.writing.changes`); the refusal of an
         operation raises its error and writes nothing.
 
         Returns
@@ -405,7 +405,7 @@ class Store:
 
     def delete(self, actor: Actor, entity_id) -> str:
         """Move an entity and everything below it to the trash."""
-        from .trash import delete
+        from .writing.trash import delete
 
         return delete(self, actor, entity_id)
 

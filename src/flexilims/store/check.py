@@ -23,8 +23,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from . import Store, db, labsettings
 from . import models as m
-from .changes import incremental_number
 from .entities import MAX_DEPTH, attribute_value_rows, index_row
+from .writing.changes import incremental_number
 
 #: Every kind of problem, in the order of the report: name, what it means,
 #: and whether ``--fix`` repairs it.

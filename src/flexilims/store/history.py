@@ -1,7 +1,7 @@
 """History: every version of every entity, and going back to one.
 
 Every write leaves one row per entity it changed in the ``history`` table
-(:func:`flexilims.store.changes.record_history`): the action (``create``,
+(:func:`flexilims.store.writing.changes.record_history`): the action (``create``,
 ``update``, ``delete``, ``restore``, ``revert``, ``import``, ``purge``), who
 and when, and the entity before and after, in the protocol's reply shape. The
 row's id is the version number. :func:`versions` reads them;
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from ..errors import BadRequest, Forbidden
 from ..writes import is_hex_id, same_json
 from . import models as m
-from .changes import Operation
 from .entities import Actor
+from .writing.changes import Operation
 
 #: Versions a page holds at most.
 MAX_PAGE = 1000

@@ -1,8 +1,8 @@
 """The trash: what was deleted, per batch; admins restore or purge."""
 
 from ..errors import BadRequest
-from ..store import trash
 from ..store.accounts import Accounts
+from ..store.writing import trash
 from .app import Context
 
 

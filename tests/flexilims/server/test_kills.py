@@ -21,8 +21,8 @@ from flexilims import LocalSession
 from flexilims.cli import cli
 from flexilims.store import models as m
 from flexilims.store.accounts import Accounts
+from flexilims.store.files.transfer import export_project
 from flexilims.store.idempotency import HEADER, REPLAY_HEADER
-from flexilims.store.transfer import export_project
 from servers import ServerProcess
 
 pytestmark = pytest.mark.slow

@@ -6,9 +6,10 @@ import pytest
 import sqlalchemy as sa
 
 from flexilims.errors import BadRequest, ProjectNotFound
-from flexilims.store import Actor, browse, new_id, trash
+from flexilims.store import Actor, browse, new_id
 from flexilims.store import models as m
-from flexilims.store.transfer import export_project, import_project
+from flexilims.store.files.transfer import export_project, import_project
+from flexilims.store.writing import trash
 
 JANE = Actor("jane", "Jane Doe", project_ids=frozenset())
 

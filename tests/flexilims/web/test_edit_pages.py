@@ -4,8 +4,9 @@ store's message beside its field and leaves the database as it was."""
 
 import re
 
-from flexilims.store import EntityQuery, trash
+from flexilims.store import EntityQuery
 from flexilims.store.accounts import Accounts
+from flexilims.store.writing import trash
 
 
 def current(store, lab, role):

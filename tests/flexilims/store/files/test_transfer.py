@@ -17,7 +17,7 @@ from flexilims.cli import cli
 from flexilims.store import Actor, EntityQuery, Store, now_ms
 from flexilims.store import models as m
 from flexilims.store.accounts import Accounts
-from flexilims.store.transfer import export_project, import_project
+from flexilims.store.files.transfer import export_project, import_project
 from flexilims.writes import is_hex_id
 
 JANE = Actor(username="jane", full_name="Jane Doe", is_admin=True)
@@ -28,7 +28,7 @@ HEX = "6094f7212597df357fa24a8"  # + one hex digit
 def empty_database(request):
     """``empty_database(url)`` of ``tests/conftest.py`` (whose module name
     ``conftest`` is shadowed here by ``tests/flexilims/conftest.py``)."""
-    root = Path(__file__).parents[2] / "conftest.py"
+    root = request.config.rootpath / "tests" / "conftest.py"
     for plugin in request.config.pluginmanager.get_plugins():
         if Path(getattr(plugin, "__file__", None) or "") == root:
             return plugin.empty_database
@@ -614,7 +614,7 @@ def test_a_clash_found_only_by_the_database_is_refused_too(
     store, project, snapshot, monkeypatch
 ):
     """A name taken between the checks and the inserts (another writer)."""
-    from flexilims.store.changes import Changes
+    from flexilims.store.writing.changes import Changes
 
     save(store, project, "mouse", "M2")
     monkeypatch.setattr(Changes, "_fetch_names", lambda *args: None)
@@ -659,7 +659,7 @@ def test_cli_imports_a_dump_written_through_pandas(run, tmp_path):
 def test_a_file_is_read_as_it_is_imported(store, project, tmp_path, monkeypatch):
     """From a path, an open file or a pipe, in reads smaller than one root:
     the same entities as from the parsed dict, NaN read as null."""
-    from flexilims.store import dumpfile
+    from flexilims.store.files import dumpfile
 
     monkeypatch.setattr(dumpfile, "READ_SIZE", 64)
     dump = big_dump(3, HEX + "c")
@@ -735,7 +735,7 @@ def test_a_root_may_hang_under_an_entity_later_in_the_file(store, project):
 
 
 def test_a_name_twice_across_chunks_names_both_places(store, project, monkeypatch):
-    from flexilims.store import transfer
+    from flexilims.store.files import transfer
 
     monkeypatch.setattr(transfer, "CHUNK", 5)
     dump = _good_dump()

@@ -35,8 +35,8 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from . import db
-from .models import SQLITE_NAME_SEARCH
+from .. import db
+from ..models import SQLITE_NAME_SEARCH
 
 #: The triggers set aside, and the SHA-256 of the SQL they must have (that of
 #: migration 0003) for the statements below to do their work.

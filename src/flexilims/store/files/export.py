@@ -4,7 +4,7 @@
 with its whole subtree, reading the database a batch of roots at a time in
 one snapshot: the roots in one query, then per batch one query per level of
 the hierarchy for the entities below them and one for their links. Memory
-holds a batch, not the project; :func:`flexilims.store.dumpfile.write_roots`
+holds a batch, not the project; :func:`flexilims.store.files.dumpfile.write_roots`
 writes them as they come. :func:`export_project` gathers them into one dict.
 """
 
@@ -13,10 +13,10 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from ..errors import ProjectNotFound
-from . import db
-from . import models as m
-from .entities import ENTITY_COLUMNS, Actor, entity_replies
+from ...errors import ProjectNotFound
+from .. import db
+from .. import models as m
+from ..entities import ENTITY_COLUMNS, Actor, entity_replies
 
 #: Roots read and built together.
 ROOTS_PER_BATCH = 500

@@ -14,11 +14,11 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .. import protocol
-from ..errors import BadRequest
-from . import db
-from . import models as m
-from .entities import (
+from ... import protocol
+from ...errors import BadRequest
+from .. import db
+from .. import models as m
+from ..entities import (
     COUNTER_BUMPS,
     ENTITY_COLUMNS,
     Actor,

@@ -24,9 +24,9 @@ See ``docs/batch-endpoint.md`` for the whole description.
 
 from collections.abc import Mapping
 
-from ..errors import BadRequest, FlexilimsError, OperationFailed
-from ..protocol import BATCH_OPERATION_FIELDS, VALID_FIELDS, Conflicts
-from ..writes import as_id_list, text_problem
+from ...errors import BadRequest, FlexilimsError, OperationFailed
+from ...protocol import BATCH_OPERATION_FIELDS, VALID_FIELDS, Conflicts
+from ...writes import as_id_list, text_problem
 from .changes import Changes, Operation
 
 #: Stands for the entity of a refused operation in a dry run.

@@ -6,7 +6,7 @@ import json
 import orjson
 import pytest
 
-from flexilims.store import dumpfile
+from flexilims.store.files import dumpfile
 
 TEXTS = [
     "{}",

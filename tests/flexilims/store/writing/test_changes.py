@@ -1,4 +1,4 @@
-"""The one write path (flexilims.store.changes), on both backends: no loop of
+"""The one write path (flexilims.store.writing.changes), on both backends: no loop of
 parents by any way in, walks that end on a database that holds one, deletes
 bounded by the user's projects, no lost update, a version for every write."""
 
@@ -11,10 +11,11 @@ import sqlalchemy as sa
 
 from databases import new_postgres_database
 from flexilims import BadRequest, Forbidden, LocalSession
-from flexilims.store import Store, db, new_id, rows, trash
+from flexilims.store import Store, db, new_id
 from flexilims.store import models as m
 from flexilims.store.accounts import Accounts
-from flexilims.store.transfer import import_project
+from flexilims.store.files.transfer import import_project
+from flexilims.store.writing import rows, trash
 
 LOOP = "cannot move below"
 

@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from .. import protocol
-from ..errors import BadRequest, Forbidden
-from ..protocol import Conflicts
-from ..writes import (
+from ... import protocol
+from ...errors import BadRequest, Forbidden
+from ...protocol import Conflicts
+from ...writes import (
     Limits,
     Nulls,
     attributes_json,
@@ -52,9 +52,10 @@ from ..writes import (
     text_problem,
     validate_attributes,
 )
-from . import db, labsettings, rows
-from . import models as m
-from .entities import Actor, entity_reply, new_id, now_ms
+from .. import db, labsettings
+from .. import models as m
+from ..entities import Actor, entity_reply, new_id, now_ms
+from . import rows
 
 # The row writes others use, where they always were.
 from .rows import (  # noqa: F401
@@ -134,7 +135,7 @@ class Changes:
     inserts : callable, optional
         ``inserts(table, rows, columns=None)`` inserts the rows nothing in the
         transaction reads again (index, links, history) when they are
-        written: an import's :class:`flexilims.store.bulk.BackgroundInserts`
+        written: an import's :class:`flexilims.store.writing.bulk.BackgroundInserts`
         (default: :func:`flexilims.store.db.bulk_insert` at once).
     """
 

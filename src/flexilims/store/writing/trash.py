@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from ..errors import BadRequest, FlexilimsError, Forbidden, NameTaken
-from ..writes import is_hex_id
-from . import db
-from . import models as m
+from ...errors import BadRequest, FlexilimsError, Forbidden, NameTaken
+from ...writes import is_hex_id
+from .. import db
+from .. import models as m
+from ..entities import ENTITY_COLUMNS, Actor, entity_reply, now_ms
 from .changes import Changes, Operation, record_history
-from .entities import ENTITY_COLUMNS, Actor, entity_reply, now_ms
 
 #: Who restores and purges when no actor is given (the command line).
 ADMIN = Actor(username="flexilims", full_name="flexilims admin", is_admin=True)

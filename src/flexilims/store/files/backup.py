@@ -25,9 +25,9 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 
-from ..errors import BadRequest, FlexilimsError
-from . import db
-from . import models as m
+from ...errors import BadRequest, FlexilimsError
+from .. import db
+from .. import models as m
 
 #: Tables whose rows a backup leaves out: live tokens and failed logins.
 LEFT_OUT = ("tokens", "login_failures")

@@ -5,8 +5,8 @@ import sqlalchemy as sa
 
 from flexilims import BadRequest, LocalSession
 from flexilims.store import models as m
-from flexilims.store import trash
 from flexilims.store.accounts import Accounts
+from flexilims.store.writing import trash
 
 
 @pytest.fixture

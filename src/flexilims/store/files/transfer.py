@@ -30,13 +30,14 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from .. import protocol
-from ..errors import BadRequest, FlexilimsError, NameTaken
-from ..writes import is_hex_id
-from . import bulk, dumpfile, rows
-from . import models as m
-from .changes import Changes, Operation
-from .entities import Actor, new_id, now_ms
+from ... import protocol
+from ...errors import BadRequest, FlexilimsError, NameTaken
+from ...writes import is_hex_id
+from .. import models as m
+from ..entities import Actor, new_id, now_ms
+from ..writing import bulk, rows
+from ..writing.changes import Changes, Operation
+from . import dumpfile
 from .export import export_project, export_roots
 
 #: Entities checked and written together; the import is still one transaction
@@ -593,7 +594,7 @@ def import_project(
     """Load a project dump in the Flexilims offline JSON format, all or nothing.
 
     The dump is read one root at a time, and its entities go through the one
-    write path (:mod:`flexilims.store.changes`) a chunk at a time, with their
+    write path (:mod:`flexilims.store.writing.changes`) a chunk at a time, with their
     ids, dates, ``createdBy`` and incremental ids kept; each leaves an
     ``import`` version in the history. The lab settings' value rules are not
     applied: a dump holds what another server accepted.

@@ -13,10 +13,11 @@ from click.testing import CliRunner
 
 from flexilims import AuthenticationFailed, LocalSession
 from flexilims.cli import cli
-from flexilims.store import Store, db, trash
+from flexilims.store import Store, db
 from flexilims.store import models as m
 from flexilims.store.accounts import Accounts
-from flexilims.store.backup import LEFT_OUT, backup
+from flexilims.store.files.backup import LEFT_OUT, backup
+from flexilims.store.writing import trash
 
 
 @pytest.fixture

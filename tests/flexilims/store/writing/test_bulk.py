@@ -6,10 +6,11 @@ import pytest
 import sqlalchemy as sa
 
 from flexilims import BadRequest
-from flexilims.store import Actor, browse, bulk
+from flexilims.store import Actor, browse
 from flexilims.store import models as m
 from flexilims.store.accounts import Accounts
-from flexilims.store.transfer import import_project
+from flexilims.store.files.transfer import import_project
+from flexilims.store.writing import bulk
 
 ADMIN = Actor("root", "Root", is_admin=True)
 HEX = "6094f7212597df357fa24a8"
