@@ -1,8 +1,8 @@
 """The demo: what a day of experiments looks like in the database."""
 
 from . import main
+from .api.tree import project_tree
 from .errors import FlexilimsError
-from .tree import project_tree
 
 MOUSE = "PZAH6.4b"
 

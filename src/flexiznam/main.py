@@ -5,19 +5,19 @@ methods: the HTTP client or the in-process session) or a ``project_id`` to open
 one. Names follow the lab's genealogy convention: an entity's name is its
 parent's name, ``_``, and its own short name, and the ``genealogy`` attribute
 lists the short names from the mouse down. Reading lives in
-:mod:`flexiznam.queries`, adding in :mod:`flexiznam.hierarchy`, subtrees
-(datasets at any depth, deleting) in :mod:`flexiznam.subtrees`, data roots in
-:mod:`flexiznam.paths`; this module is the API's one address.
+:mod:`flexiznam.api.queries`, adding in :mod:`flexiznam.api.hierarchy`, subtrees
+(datasets at any depth, deleting) in :mod:`flexiznam.api.subtrees`, data roots in
+:mod:`flexiznam.api.paths`; this module is the API's one address.
 
 Besides the seed API, it has the functions of flexiznam's later releases that
 lab code calls: :func:`get_data_root`, :func:`get_child_dataset`,
 :func:`get_datasets_recursively`, :func:`delete_recursively` (and the later
 keywords of :func:`get_children`, :func:`get_flexilims_session` and
 :func:`add_mouse`), and history and undo: :func:`get_history` and
-:func:`revert` (:mod:`flexiznam.history`).
+:func:`revert` (:mod:`flexiznam.api.history`).
 """
 
-from .hierarchy import (
+from .api.hierarchy import (
     add_dataset,
     add_entity,
     add_experimental_session,
@@ -27,9 +27,9 @@ from .hierarchy import (
     generate_name,
     update_entity,
 )
-from .history import get_history, revert
-from .paths import get_data_root
-from .queries import (
+from .api.history import get_history, revert
+from .api.paths import get_data_root
+from .api.queries import (
     RESERVED_NAMES,
     descendants,
     format_results,
@@ -42,8 +42,12 @@ from .queries import (
     get_id,
     get_path,
 )
+from .api.subtrees import (
+    delete_recursively,
+    get_child_dataset,
+    get_datasets_recursively,
+)
 from .sessions import get_flexilims_session, lookup_project
-from .subtrees import delete_recursively, get_child_dataset, get_datasets_recursively
 
 __all__ = [
     "RESERVED_NAMES",

@@ -15,11 +15,11 @@ from pathlib import Path, PurePosixPath
 from flexilims.errors import FlexilimsError as StoreError
 from flexilims.errors import NameTaken, error_from_details
 
+from ..api.validation import ValidationError, session_date, timestamp
 from ..config import current_config, data_root
 from ..errors import DatasetError, SyncYmlError, from_store
 from ..main import RESERVED_NAMES
 from ..schema import Dataset
-from ..validation import ValidationError, session_date, timestamp
 from .acquisition_yaml import (
     ALLOWED_PARENTS,
     CONFLICT_MODES,

@@ -20,8 +20,8 @@ from flexilims.cli.terminal import (
 )
 from flexilims.errors import NotFound
 
+from ..api.tree import TREE_COLUMNS, format_tree, subtree, tree_table_rows
 from ..errors import FlexilimsError, type_not_defined_message
-from ..tree import TREE_COLUMNS, format_tree, subtree, tree_table_rows
 from .common import (
     chosen_project,
     find_one,

@@ -27,11 +27,11 @@ from flexilims.cli.terminal import (
 )
 from flexilims.errors import FlexilimsError as StoreError
 
+from ..api.history import history_versions
+from ..api.history import revert as revert_entity
+from ..api.queries import descendants_in_one_request
+from ..api.subtrees import delete_recursively
 from ..errors import translated
-from ..history import history_versions
-from ..history import revert as revert_entity
-from ..queries import descendants_in_one_request
-from ..subtrees import delete_recursively
 from .common import (
     chosen_project,
     find_one,

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..api.paths import get_data_root
 from ..errors import DatasetError
-from ..paths import get_data_root
 from .helpers import (
     BASE_ATTRIBUTES,
     ENTITY_FIELDS,

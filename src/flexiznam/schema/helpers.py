@@ -8,10 +8,10 @@ from pathlib import Path, PurePath
 import numpy as np
 
 from .. import main as flz
+from ..api.paths import all_data_roots
+from ..api.queries import RESERVED_NAMES
 from ..config import current_config
 from ..errors import ConfigurationError, DatasetError
-from ..paths import all_data_roots
-from ..queries import RESERVED_NAMES
 
 #: How ``created`` is written.
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"

@@ -7,9 +7,9 @@ that talk to flexilims, through the seed API of :mod:`flexiznam.main`.
 from pathlib import PurePosixPath
 
 from .. import main as flz
+from ..api.queries import matches, not_found
 from ..config import current_config
 from ..errors import DatasetError, FlexilimsError, NameNotUniqueError
-from ..queries import matches, not_found
 from ..utils import compare_series
 from .helpers import ENTITY_FIELDS, is_missing, now, open_session, plain
 

@@ -167,7 +167,7 @@ def project_tree(flexilims_session, root_name: str | None = None) -> str:
         return format_tree(subtree(flexilims_session, None))
     roots = flexilims_session.get(None, name=root_name)
     if not roots:
-        from .errors import FlexilimsError
+        from ..errors import FlexilimsError
 
         raise FlexilimsError(f"No entity named {root_name} in the project.")
     return format_tree(subtree(flexilims_session, roots[0]))

@@ -15,9 +15,9 @@ import re
 import weakref
 from pathlib import Path
 
-from .config import current_config, data_root
-from .errors import ConfigurationError, translated
-from .sessions import get_flexilims_session, lookup_project
+from ..config import current_config, data_root
+from ..errors import ConfigurationError, translated
+from ..sessions import get_flexilims_session, lookup_project
 
 ROOT_KINDS = ("raw", "processed")
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from flexilims.errors import NotFound
 
-from .errors import FlexilimsError, NameNotUniqueError, translated
+from ..errors import FlexilimsError, NameNotUniqueError, translated
+from ..sessions import get_flexilims_session
 from .frames import entity_frame, entity_series
 from .paths import get_data_root
-from .sessions import get_flexilims_session
 
 #: Fields of a Flexilims reply; an attribute may not share their names.
 RESERVED_NAMES = (
@@ -405,7 +405,7 @@ def get_datasets(
 
     For example, this is useful if you want to retrieve paths to all scanimage
     datasets associated with a given session. Paths are resolved against the
-    raw or processed data root (:func:`flexiznam.paths.get_data_root`) of
+    raw or processed data root (:func:`flexiznam.api.paths.get_data_root`) of
     each dataset's project, by its ``is_raw``. One request whatever the number
     of recordings.
 

@@ -9,7 +9,7 @@ rights. Part of the flexiznam API; import these from :mod:`flexiznam.main`.
 
 from typing import TYPE_CHECKING
 
-from .errors import FlexilimsError, translated
+from ..errors import FlexilimsError, translated
 from .queries import _session, get_entity
 
 if TYPE_CHECKING:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import flexiznam.main as flz
+from flexiznam.api.validation import ValidationError
 from flexiznam.errors import FlexilimsError
-from flexiznam.validation import ValidationError
 
 MOUSE = "M001"
 

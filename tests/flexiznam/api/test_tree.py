@@ -4,8 +4,8 @@ and the one request for a whole project or below one entity."""
 import pytest
 
 from flexilims import LocalSession
+from flexiznam.api.tree import format_tree, project_tree, subtree, tree_frame, tree_rows
 from flexiznam.errors import FlexilimsError
-from flexiznam.tree import format_tree, project_tree, subtree, tree_frame, tree_rows
 
 
 def entity(id, type, name, origin=None, **attributes) -> dict:

@@ -11,7 +11,7 @@ import os
 import warnings
 from pathlib import Path
 
-from .errors import FlexilimsError, translated
+from ..errors import FlexilimsError, translated
 from .queries import (
     RESERVED_NAMES,
     DataRoots,
@@ -26,7 +26,7 @@ from .queries import (
 
 def _dataset_class():
     # flexiznam.schema imports flexiznam.main: imported when first needed.
-    from .schema import Dataset
+    from ..schema import Dataset
 
     return Dataset
 
@@ -186,7 +186,7 @@ def get_datasets_recursively(
             continue
         selected.setdefault(parent_id, []).append(entity)
     if return_paths:
-        from .schema.helpers import is_raw_flag
+        from ..schema.helpers import is_raw_flag
 
         roots = DataRoots(session)
         return {

@@ -12,9 +12,11 @@ import re
 import weakref
 from pathlib import PurePosixPath
 
-from . import colony, validation
-from .config import current_config, load_config
-from .errors import FlexilimsError, NameNotUniqueError, translated
+from .. import colony
+from ..config import current_config, load_config
+from ..errors import FlexilimsError, NameNotUniqueError, translated
+from ..sessions import get_flexilims_session
+from . import validation
 from .queries import (
     RESERVED_NAMES,
     _session,
@@ -22,7 +24,6 @@ from .queries import (
     get_entity,
     not_found,
 )
-from .sessions import get_flexilims_session
 
 CONFLICT_MODES = ("abort", "skip", "append", "overwrite", "update")
 

@@ -1,6 +1,6 @@
 """The lab's conventions on values, one rule in one place.
 
-The Python API (:mod:`flexiznam.hierarchy`) and ``check-yaml``
+The Python API (:mod:`flexiznam.api.hierarchy`) and ``check-yaml``
 (:mod:`flexiznam.camp.check`) apply the same rules: a session's ``date`` is a
 date (``YYYY-MM-DD``), a dataset's ``created`` a date and time, a ``path`` is
 not empty, and attributes are values the database can store (text, numbers,
@@ -14,7 +14,7 @@ import math
 import sys
 from pathlib import PurePath
 
-from .errors import FlexilimsError
+from ..errors import FlexilimsError
 
 #: How ``created`` is written.
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import flexiznam.main as flz
-from flexiznam.frames import entity_frame, entity_series
+from flexiznam.api.frames import entity_frame, entity_series
 
 FIELDS = {
     "id": "6650a1b2c3d4e5f601234567",
