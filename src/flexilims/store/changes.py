@@ -23,7 +23,6 @@ A refusal raises the rule's error; nothing is written (the caller's
 transaction is rolled back).
 """
 
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -135,7 +134,8 @@ class Changes:
         ``inserts(table, rows, columns=None)`` inserts the rows nothing in the
         transaction reads again (index, links, history) when they are
         written: an import's :class:`flexilims.store.bulk.BackgroundInserts`
-        (default: :func:`flexilims.store.db.bulk_insert` at once).
+        (default: every row :meth:`write` inserts, entities included, goes
+        in one :class:`flexilims.store.db.InsertBatch`, flushed at its end).
     """
 
     def __init__(
@@ -149,7 +149,10 @@ class Changes:
         inserts=None,
     ):
         self.store, self.conn, self.actor = store, conn, actor
-        self.inserts = inserts or functools.partial(db.bulk_insert, conn)
+        #: The rows :meth:`write` inserts, sent at its end in one round trip
+        #: (:class:`flexilims.store.db.InsertBatch`), unless ``inserts`` is given.
+        self.batch = db.InsertBatch(conn) if inserts is None else None
+        self.inserts = inserts or self.batch.add
         self.strict, self.allow_nulls = strict, allow_nulls
         self.limits = Limits.from_settings(store.settings)
         self.rules: dict = {}
@@ -547,10 +550,18 @@ class Changes:
             {key: row.name for key, row in self.projects.items()},
             self.texts,
             self.inserts,
+            self.batch,
         )
         if changed:
+            if new and self.batch is not None:
+                # Updates may move entities below the new ones: insert them first.
+                self.batch.flush()
             rows.update_entities(self.conn, [staged.after for staged in changed])
-            rows.reindex(self.conn, [staged.after for staged in changed])
+            rows.reindex(
+                self.conn,
+                [staged.after for staged in changed],
+                self.batch.add if self.batch is not None else None,
+            )
         links = [
             (entity_id, linked)
             for entity_id, staged in {**self.created, **self.updated}.items()
@@ -566,6 +577,8 @@ class Changes:
             self.texts,
             self.inserts,
         )
+        if self.batch is not None:
+            self.batch.flush()
 
     def _number(self, new: list[dict]) -> None:
         """Give new entities their incremental ids; keep counters past kept ones."""

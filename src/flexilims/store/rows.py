@@ -224,6 +224,7 @@ def insert_entities(
     project_names: dict,
     texts: dict | None = None,
     inserts=None,
+    batch: db.InsertBatch | None = None,
 ) -> None:
     """Insert entity rows (in order: parents first) with their index rows.
 
@@ -231,7 +232,8 @@ def insert_entities(
     name taken meanwhile: PostgreSQL reads nothing more after an error);
     ``texts`` the attributes' JSON text already made (see
     :attr:`.Changes.texts`); ``inserts`` inserts the index rows (default:
-    :func:`flexilims.store.db.bulk_insert` at once).
+    :func:`flexilims.store.db.bulk_insert` at once); with ``batch``, the
+    entities go in it too (written, and refused, when it is flushed).
 
     Raises
     ------
@@ -244,26 +246,30 @@ def insert_entities(
         return
     if len(rows) >= db.ANALYZE_AFTER_ROWS:
         db.analyze_after_commit(conn, m.entities)
-    try:
-        db.bulk_insert(
-            conn,
-            m.entities,
-            [entity_row(row, _text_of(row, texts)) for row in rows],
-        )
-    except sa.exc.IntegrityError as error:
-        if len(rows) == 1 and db.is_unique_violation(error):
-            row = rows[0]
-            project = project_names.get(row["project_id"], row["project_id"])
-            raise protocol.name_taken(
-                "Save", row["type"], row["name"], project
-            ) from error
-        raise BadRequest(
-            "Save failed. An entity was created or deleted at the same time "
-            f"({type(error.orig).__name__}); try again."
-        ) from error
+    entity_rows = [entity_row(row, _text_of(row, texts)) for row in rows]
+    refusal = functools.partial(_insert_refused, rows, project_names)
+    if batch is not None:
+        batch.add(m.entities, entity_rows, errors=refusal)
+    else:
+        try:
+            db.bulk_insert(conn, m.entities, entity_rows)
+        except sa.exc.IntegrityError as error:
+            raise refusal(error) from error
     (inserts or functools.partial(db.bulk_insert, conn))(
         m.attribute_values,
         [r for row in rows for r in index_rows(row, row["attributes"])],
+    )
+
+
+def _insert_refused(rows: list[dict], project_names: dict, error) -> Exception:
+    """What to say when inserting entity rows broke a constraint."""
+    if len(rows) == 1 and db.is_unique_violation(error):
+        row = rows[0]
+        project = project_names.get(row["project_id"], row["project_id"])
+        return protocol.name_taken("Save", row["type"], row["name"], project)
+    return BadRequest(
+        "Save failed. An entity was created or deleted at the same time "
+        f"({type(error.orig).__name__}); try again."
     )
 
 
@@ -296,15 +302,16 @@ def update_entities(conn, rows: list[dict]) -> None:
     )
 
 
-def reindex(conn, rows: list[dict]) -> None:
-    """Rebuild the attribute index rows of updated entities."""
+def reindex(conn, rows: list[dict], inserts=None) -> None:
+    """Rebuild the attribute index rows of updated entities (``inserts``
+    inserts the new ones: default :func:`flexilims.store.db.bulk_insert` at
+    once)."""
     ids = [row["id"] for row in rows]
     for chunk in chunks(ids):
         conn.execute(
             m.attribute_values.delete().where(m.attribute_values.c.entity_id.in_(chunk))
         )
-    db.bulk_insert(
-        conn,
+    (inserts or functools.partial(db.bulk_insert, conn))(
         m.attribute_values,
         [r for row in rows for r in index_rows(row, row["attributes"])],
     )
