@@ -188,8 +188,10 @@ class Changes:
 
     def prepare(self, operations: list[Operation]) -> None:
         """Read what the rules need for every operation, in batched queries."""
-        self.rules = labsettings.rules_of(self.conn, (op.type for op in operations))
-        self._fetch_projects({op.project_id for op in operations if op.op == "create"})
+        versions = set()
+        self._fetch_projects(
+            {op.project_id for op in operations if op.op == "create"}, versions
+        )
         targets, others = set(), set()
         for op in operations:
             others.update(op.other_relations)
@@ -199,17 +201,24 @@ class Changes:
                 targets.add(op.id)
             if op.kept and is_hex_id(op.kept.get("id")):
                 others.add(op.kept["id"])
-        self._fetch_entities(sorted(targets), lock=True)
+        self.rows.update(
+            rows.entities(self.conn, sorted(targets), lock=True, versions=versions)
+        )
+        # The rules as cached if the settings' version read with the first
+        # look-ups is the cached one (else read again).
+        self.rules = self.store.rules_cache.rules_of(
+            self.conn, (op.type for op in operations), versions
+        )
         self._fetch_entities(sorted(others - set(self.rows)), lock=False)
         self._fetch_links(sorted(targets & set(self.rows)))
         self._fetch_names(operations)
         if any(_may_move(op) for op in operations):
             self._fetch_ancestors(sorted(set(self.rows)))
 
-    def _fetch_projects(self, project_ids: set) -> None:
+    def _fetch_projects(self, project_ids: set, versions: set) -> None:
         ids = sorted(i for i in project_ids if is_hex_id(i))
         if ids:
-            self.projects = rows.projects(self.conn, ids)
+            self.projects = rows.projects(self.conn, ids, versions)
 
     def _fetch_entities(self, ids: list[str], *, lock: bool) -> None:
         self.rows.update(rows.entities(self.conn, ids, lock=lock))

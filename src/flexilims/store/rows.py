@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import protocol
 from ..errors import BadRequest
-from . import db
+from . import db, labsettings
 from . import models as m
 from .entities import (
     COUNTER_BUMPS,
@@ -141,26 +141,49 @@ ENTITIES_POSTGRES = _by_id_postgres(*ENTITY_COLUMNS, lock=False)
 ENTITIES_LOCKED_POSTGRES = _by_id_postgres(*ENTITY_COLUMNS, lock=True)
 IDS_POSTGRES = _by_id_postgres(m.entities.c.id, lock=False)
 
+#: The look-ups of :meth:`.Changes.prepare` with the lab settings' version
+#: (:data:`.labsettings.SETTINGS_VERSION`) in each row: the rules cached
+#: are checked without a statement of their own.
+VERSIONED = {
+    statement: statement.add_columns(labsettings.SETTINGS_VERSION)
+    for statement in (PROJECTS, ENTITIES, ENTITIES_POSTGRES, ENTITIES_LOCKED_POSTGRES)
+}
+
 
 def _postgres(conn) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-def projects(conn, ids: list[str]) -> dict[str, sa.Row]:
-    """The projects of these ids, by id."""
-    return {row.id: row for row in conn.execute(PROJECTS, {"ids": ids})}
+def projects(conn, ids: list[str], versions: set | None = None) -> dict[str, sa.Row]:
+    """The projects of these ids, by id (with ``versions``, the lab settings'
+    version is read too, and added to it)."""
+    if versions is None:
+        return {row.id: row for row in conn.execute(PROJECTS, {"ids": ids})}
+    found = {}
+    for row in conn.execute(VERSIONED[PROJECTS], {"ids": ids}):
+        versions.add(row.settings_version)
+        found[row.id] = row
+    return found
 
 
-def entities(conn, ids: list[str], *, lock: bool) -> dict[str, dict]:
+def entities(
+    conn, ids: list[str], *, lock: bool, versions: set | None = None
+) -> dict[str, dict]:
     """The entities of these ids (sorted), by id; locked on PostgreSQL if
-    ``lock``."""
+    ``lock`` (with ``versions``, the lab settings' version is read too, and
+    added to it)."""
     query = ENTITIES
     if _postgres(conn):
         query = ENTITIES_LOCKED_POSTGRES if lock else ENTITIES_POSTGRES
+    if versions is not None:
+        query = VERSIONED[query]
     found = {}
     for chunk in chunks(ids):
         for row in conn.execute(query, {"ids": chunk}):
-            found[row.id] = dict(row._mapping)
+            entity = dict(row._mapping)
+            if versions is not None:
+                versions.add(entity.pop("settings_version"))
+            found[row.id] = entity
     return found
 
 
