@@ -25,7 +25,6 @@ from pathlib import Path
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from .. import settings as settings_module
 from ..errors import Unavailable
@@ -604,13 +603,13 @@ class InsertBatch:
     :meth:`flush` in as few round trips as the database allows.
 
     On PostgreSQL, inserts of fewer than :data:`COPY_FROM_ROWS` rows each go
-    in one statement: a ``WITH`` of one ``INSERT ... SELECT FROM unnest(...)``
-    per table (one array parameter per column, so the statement's text does
-    not depend on the number of rows and is prepared once). Its foreign keys
-    are checked when the statement ends, so rows may refer to rows of an
-    earlier table of the same batch. Larger inserts, and every insert on
-    SQLite (where a statement costs no round trip), go one table at a time as
-    :func:`bulk_insert` does, in the order they were added.
+    in one statement: a ``WITH`` of one ``INSERT ... VALUES`` per table (its
+    text made once per table and number of rows, so that the few shapes of
+    everyday writes are prepared once). Its foreign keys are checked when the
+    statement ends, so rows may refer to rows of an earlier table of the same
+    batch. Larger inserts, and every insert on SQLite (where a statement costs
+    no round trip), go one table at a time as :func:`bulk_insert` does, in the
+    order they were added.
 
     Parameters
     ----------
@@ -643,15 +642,16 @@ class InsertBatch:
                 try:
                     bulk_insert(self.conn, table, rows, columns)
                 except sa.exc.IntegrityError as error:
-                    raise _translated(error, errors) from error
+                    raise (error if errors is None else errors(error)) from error
             return
         inserts, params = [], []
         for table, rows, columns, _ in pending:
-            inserts.append(_unnest_insert(table, columns))
-            params += [list(values) for values in zip(*rows, strict=True)]
+            inserts.append(_values_insert(table, columns, len(rows)))
+            for row in rows:
+                params += row
         *first, last = inserts
-        ctes = "".join(f"i{n} AS ({text}), " for n, text in enumerate(first))
-        statement = f"WITH {ctes[:-2]} {last}" if first else last
+        ctes = ", ".join(f"i{n} AS ({text})" for n, text in enumerate(first))
+        statement = f"WITH {ctes} {last}" if first else last
         try:
             self.conn.exec_driver_sql(statement, tuple(params))
         except sa.exc.IntegrityError as error:
@@ -662,30 +662,13 @@ class InsertBatch:
             raise
 
 
-def _translated(error: sa.exc.IntegrityError, errors) -> Exception:
-    return error if errors is None else errors(error)
-
-
-@functools.cache
-def _unnest_insert(table: sa.Table, columns: tuple) -> str:
-    """``INSERT INTO table (columns) SELECT ... FROM unnest(...)``: one array
-    parameter per column (JSON columns as arrays of JSON text), on PostgreSQL."""
-    dialect = postgresql.dialect()
-    arrays, values = [], []
-    for index, column in enumerate(columns):
-        kind = column.type.compile(dialect=dialect)
-        if kind in ("JSON", "JSONB"):
-            arrays.append("%s::text[]")
-            values.append(f"c{index}::{kind}")
-        else:
-            arrays.append(f"%s::{kind}[]")
-            values.append(f"c{index}")
+@functools.lru_cache(maxsize=1024)
+def _values_insert(table: sa.Table, columns: tuple, count: int) -> str:
+    """``INSERT INTO table (columns) VALUES (%s, ...), ...`` of ``count``
+    rows, on PostgreSQL."""
     names = ", ".join(column.name for column in columns)
-    aliases = ", ".join(f"c{index}" for index in range(len(columns)))
-    return (
-        f"INSERT INTO {table.name} ({names}) SELECT {', '.join(values)} "
-        f"FROM unnest({', '.join(arrays)}) AS u({aliases})"
-    )
+    row = "(" + ", ".join("%s" for _ in columns) + ")"
+    return f"INSERT INTO {table.name} ({names}) VALUES " + ", ".join([row] * count)
 
 
 def driver_insert(driver_connection, table: sa.Table, rows: list, columns=None):
