@@ -201,16 +201,16 @@ class Changes:
                 targets.add(op.id)
             if op.kept and is_hex_id(op.kept.get("id")):
                 others.add(op.kept["id"])
-        self.rows.update(
-            rows.entities(self.conn, sorted(targets), lock=True, versions=versions)
+        found = rows.entities(
+            self.conn, sorted(targets), lock=True, versions=versions, links=self.links
         )
+        self.rows.update(found)
         # The rules as cached if the settings' version read with the first
         # look-ups is the cached one (else read again).
         self.rules = self.store.rules_cache.rules_of(
             self.conn, (op.type for op in operations), versions
         )
         self._fetch_entities(sorted(others - set(self.rows)), lock=False)
-        self._fetch_links(sorted(targets & set(self.rows)))
         self._fetch_names(operations)
         if any(_may_move(op) for op in operations):
             self._fetch_ancestors(sorted(set(self.rows)))

@@ -50,6 +50,10 @@ ENTITIES = sa.select(*ENTITY_COLUMNS).where(
 IDS = sa.select(m.entities.c.id).where(
     m.entities.c.id.in_(sa.bindparam("ids", expanding=True))
 )
+PROJECTS_VERSIONED = PROJECTS.add_columns(labsettings.SETTINGS_VERSION)
+LINKS = sa.select(m.entity_links.c.entity_id, m.entity_links.c.linked_id).where(
+    m.entity_links.c.entity_id.in_(sa.bindparam("ids", expanding=True))
+)
 NAMED = sa.select(*ENTITY_COLUMNS).where(
     m.entities.c.project_id == sa.bindparam("project_id"),
     m.entities.c.type == sa.bindparam("type"),
@@ -141,13 +145,25 @@ ENTITIES_POSTGRES = _by_id_postgres(*ENTITY_COLUMNS, lock=False)
 ENTITIES_LOCKED_POSTGRES = _by_id_postgres(*ENTITY_COLUMNS, lock=True)
 IDS_POSTGRES = _by_id_postgres(m.entities.c.id, lock=False)
 
-#: The look-ups of :meth:`.Changes.prepare` with the lab settings' version
-#: (:data:`.labsettings.SETTINGS_VERSION`) in each row: the rules cached
-#: are checked without a statement of their own.
-VERSIONED = {
-    statement: statement.add_columns(labsettings.SETTINGS_VERSION)
-    for statement in (PROJECTS, ENTITIES, ENTITIES_POSTGRES, ENTITIES_LOCKED_POSTGRES)
-}
+
+@functools.cache
+def _entity_lookup(postgres: bool, lock: bool, versioned: bool, links: bool):
+    """The look-up of entities by id (:data:`ENTITIES` or its PostgreSQL
+    forms), with the lab settings' version in each row
+    (:data:`.labsettings.SETTINGS_VERSION`: the rules cached are checked
+    without a statement of their own) and the ids each entity links to, as
+    text separated by commas."""
+    query = ENTITIES
+    if postgres:
+        query = ENTITIES_LOCKED_POSTGRES if lock else ENTITIES_POSTGRES
+    if versioned:
+        query = query.add_columns(labsettings.SETTINGS_VERSION)
+    if links:
+        table = m.entity_links
+        linked = sa.select(sa.func.aggregate_strings(table.c.linked_id, ","))
+        linked = linked.where(table.c.entity_id == query.selected_columns.id)
+        query = query.add_columns(linked.scalar_subquery().label("links"))
+    return query
 
 
 def _postgres(conn) -> bool:
@@ -160,29 +176,36 @@ def projects(conn, ids: list[str], versions: set | None = None) -> dict[str, sa.
     if versions is None:
         return {row.id: row for row in conn.execute(PROJECTS, {"ids": ids})}
     found = {}
-    for row in conn.execute(VERSIONED[PROJECTS], {"ids": ids}):
+    for row in conn.execute(PROJECTS_VERSIONED, {"ids": ids}):
         versions.add(row.settings_version)
         found[row.id] = row
     return found
 
 
 def entities(
-    conn, ids: list[str], *, lock: bool, versions: set | None = None
+    conn,
+    ids: list[str],
+    *,
+    lock: bool,
+    versions: set | None = None,
+    links: dict | None = None,
 ) -> dict[str, dict]:
     """The entities of these ids (sorted), by id; locked on PostgreSQL if
-    ``lock`` (with ``versions``, the lab settings' version is read too, and
-    added to it)."""
-    query = ENTITIES
-    if _postgres(conn):
-        query = ENTITIES_LOCKED_POSTGRES if lock else ENTITIES_POSTGRES
-    if versions is not None:
-        query = VERSIONED[query]
+    ``lock``. With ``versions``, the lab settings' version is read too, and
+    added to it; with ``links``, the ids each entity links to are read too,
+    and put in it (as :func:`links` does)."""
+    query = _entity_lookup(
+        _postgres(conn), lock, versions is not None, links is not None
+    )
     found = {}
     for chunk in chunks(ids):
         for row in conn.execute(query, {"ids": chunk}):
             entity = dict(row._mapping)
             if versions is not None:
                 versions.add(entity.pop("settings_version"))
+            if links is not None:
+                linked = entity.pop("links")
+                links[row.id] = set(linked.split(",")) if linked else set()
             found[row.id] = entity
     return found
 
@@ -198,13 +221,9 @@ def existing(conn, ids: list[str]) -> set[str]:
 
 def links(conn, ids: list[str]) -> dict[str, set]:
     """The ids each of these entities links to (an empty set for none)."""
-    table = m.entity_links
     found: dict[str, set] = {entity_id: set() for entity_id in ids}
     for chunk in chunks(ids):
-        query = sa.select(table.c.entity_id, table.c.linked_id).where(
-            table.c.entity_id.in_(chunk)
-        )
-        for entity_id, linked_id in conn.execute(query):
+        for entity_id, linked_id in conn.execute(LINKS, {"ids": chunk}):
             found[entity_id].add(linked_id)
     return found
 
@@ -310,19 +329,23 @@ _UPDATE = (
 
 def update_entities(conn, rows: list[dict]) -> None:
     """Write the name, origin, attributes and update date of changed entities."""
-    conn.execute(
-        _UPDATE,
-        [
-            {
-                "b_id": row["id"],
-                "b_name": row["name"],
-                "b_origin_id": row["origin_id"],
-                "b_attributes": row["attributes"],
-                "b_date_updated": row["date_updated"],
-            }
-            for row in rows
-        ],
-    )
+    values = [
+        {
+            "b_id": row["id"],
+            "b_name": row["name"],
+            "b_origin_id": row["origin_id"],
+            "b_attributes": row["attributes"],
+            "b_date_updated": row["date_updated"],
+        }
+        for row in rows
+    ]
+    # One row as a plain execution: an executemany of one costs more.
+    conn.execute(_UPDATE, values[0] if len(values) == 1 else values)
+
+
+_DELETE_INDEX = m.attribute_values.delete().where(
+    m.attribute_values.c.entity_id.in_(sa.bindparam("ids", expanding=True))
+)
 
 
 def reindex(conn, rows: list[dict], inserts=None) -> None:
@@ -331,9 +354,7 @@ def reindex(conn, rows: list[dict], inserts=None) -> None:
     once)."""
     ids = [row["id"] for row in rows]
     for chunk in chunks(ids):
-        conn.execute(
-            m.attribute_values.delete().where(m.attribute_values.c.entity_id.in_(chunk))
-        )
+        conn.execute(_DELETE_INDEX, {"ids": chunk})
     (inserts or functools.partial(db.bulk_insert, conn))(
         m.attribute_values,
         [r for row in rows for r in index_rows(row, row["attributes"])],
