@@ -189,9 +189,7 @@ class Changes:
     def prepare(self, operations: list[Operation]) -> None:
         """Read what the rules need for every operation, in batched queries."""
         versions = set()
-        self._fetch_projects(
-            {op.project_id for op in operations if op.op == "create"}, versions
-        )
+        wanted = self._fetch_projects(operations, versions)
         targets, others = set(), set()
         for op in operations:
             others.update(op.other_relations)
@@ -211,14 +209,38 @@ class Changes:
             self.conn, (op.type for op in operations), versions
         )
         self._fetch_entities(sorted(others - set(self.rows)), lock=False)
-        self._fetch_names(operations)
+        renames = self._wanted_names(op for op in operations if op.op == "update")
+        for key, names in renames.items():
+            wanted.setdefault(key, set()).update(names)
+        for (project_id, datatype), names in wanted.items():
+            named = rows.named(self.conn, project_id, datatype, sorted(names))
+            self._found_names(project_id, datatype, named)
         if any(_may_move(op) for op in operations):
             self._fetch_ancestors(sorted(set(self.rows)))
 
-    def _fetch_projects(self, project_ids: set, versions: set) -> None:
-        ids = sorted(i for i in project_ids if is_hex_id(i))
-        if ids:
-            self.projects = rows.projects(self.conn, ids, versions)
+    def _fetch_projects(self, operations: list[Operation], versions: set) -> dict:
+        """The projects of the creations (with the settings' version), and
+        the names they create, by project and type, left to look up."""
+        wanted = self._wanted_names(op for op in operations if op.op == "create")
+        project_ids = {op.project_id for op in operations if op.op == "create"}
+        project_ids = sorted(i for i in project_ids if is_hex_id(i))
+        if (
+            all(op.op == "create" for op in operations)
+            and len(project_ids) == 1
+            and len(wanted) == 1
+            and next(iter(wanted))[0] == project_ids[0]
+            and len(next(iter(wanted.values()))) <= rows.CHUNK
+        ):
+            # A save, or a batch creating entities of one type in one
+            # project: one statement (no update target to lock before).
+            (project_id, datatype), names = wanted.popitem()
+            self.projects, named = rows.project_and_named(
+                self.conn, project_id, datatype, sorted(names), versions
+            )
+            self._found_names(project_id, datatype, named)
+        elif project_ids:
+            self.projects = rows.projects(self.conn, project_ids, versions)
+        return wanted
 
     def _fetch_entities(self, ids: list[str], *, lock: bool) -> None:
         self.rows.update(rows.entities(self.conn, ids, lock=lock))
@@ -226,8 +248,8 @@ class Changes:
     def _fetch_links(self, ids: list[str]) -> None:
         self.links.update(rows.links(self.conn, ids))
 
-    def _fetch_names(self, operations: list[Operation]) -> None:
-        """The entities holding the names the operations create or rename to."""
+    def _wanted_names(self, operations: Iterable[Operation]) -> dict[tuple, set]:
+        """The names operations create or rename to, by project and type."""
         wanted: dict[tuple, set] = {}
         for op in operations:
             if not _storable(op.name) or not _storable(op.type):
@@ -237,10 +259,13 @@ class Changes:
             elif op.op == "update" and op.id in self.rows:
                 project = self.rows[op.id]["project_id"]
                 wanted.setdefault((project, op.type), set()).add(op.name)
-        for (project_id, datatype), names in wanted.items():
-            for row in rows.named(self.conn, project_id, datatype, sorted(names)):
-                self.names[(project_id, datatype, row["name"])] = row["id"]
-                self.rows.setdefault(row["id"], row)
+        return wanted
+
+    def _found_names(self, project_id: str, datatype: str, named) -> None:
+        """Keep the entities holding names of a project and type."""
+        for row in named:
+            self.names[(project_id, datatype, row["name"])] = row["id"]
+            self.rows.setdefault(row["id"], row)
 
     def _fetch_ancestors(self, ids: list[str]) -> None:
         """The parent of every entity above ``ids``."""

@@ -9,6 +9,7 @@ the rows an update or a creation may change are locked ``FOR NO KEY UPDATE``.
 
 import functools
 from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 import orjson
 import sqlalchemy as sa
@@ -121,6 +122,26 @@ def _named_postgres() -> sa.Select:
 NAMED_POSTGRES = _named_postgres()
 
 
+def _project_and_named(named: sa.Select) -> sa.Select:
+    """One project (``project_id``) with the settings' version, and the
+    entities of ``named`` (a look-up of names in that project) beside it:
+    a row per entity found, or one row without an entity; none when there is
+    no such project."""
+    p = m.projects
+    found = named.subquery("named")
+    return (
+        sa.select(
+            p.c.id.label("p_id"),
+            p.c.name.label("p_name"),
+            p.c.date_created.label("p_date_created"),
+            labsettings.SETTINGS_VERSION,
+            *found.c,
+        )
+        .select_from(p.outerjoin(found, sa.true()))
+        .where(p.c.id == sa.bindparam("project_id"))
+    )
+
+
 def _by_id_postgres(*columns, lock: bool) -> sa.Select:
     """``columns`` of the entities of the ids of one array parameter, on
     PostgreSQL: one probe of the primary key per id (a ``LATERAL`` subquery
@@ -166,6 +187,11 @@ def _entity_lookup(postgres: bool, lock: bool, versioned: bool, links: bool):
     return query
 
 
+#: :func:`project_and_named`'s statement, per dialect.
+PROJECT_AND_NAMED = _project_and_named(NAMED)
+PROJECT_AND_NAMED_POSTGRES = _project_and_named(NAMED_POSTGRES)
+
+
 def _postgres(conn) -> bool:
     return conn.dialect.name == "postgresql"
 
@@ -208,6 +234,31 @@ def entities(
                 links[row.id] = set(linked.split(",")) if linked else set()
             found[row.id] = entity
     return found
+
+
+class ProjectRow(NamedTuple):
+    id: str
+    name: str
+    date_created: int
+
+
+def project_and_named(
+    conn, project_id: str, datatype: str, names: list[str], versions: set
+) -> tuple[dict, list[dict]]:
+    """:func:`projects` of one project and :func:`named` in it, in one
+    statement (at most :data:`CHUNK` names): the project by id (none if there
+    is none), and the entities holding the names."""
+    query = PROJECT_AND_NAMED_POSTGRES if _postgres(conn) else PROJECT_AND_NAMED
+    values = {"project_id": project_id, "type": datatype, "names": names}
+    found, named = {}, []
+    for row in conn.execute(query, values):
+        found[row.p_id] = ProjectRow(row.p_id, row.p_name, row.p_date_created)
+        versions.add(row.settings_version)
+        if row.id is not None:
+            named.append(
+                {column.name: row._mapping[column.name] for column in ENTITY_COLUMNS}
+            )
+    return found, named
 
 
 def existing(conn, ids: list[str]) -> set[str]:

@@ -587,8 +587,9 @@ def test_a_batch_refers_to_rows_of_its_earlier_tables(store, project, session):
 
 
 def test_a_save_sends_few_statements(store, project, session):
-    """A save is a handful of statements: the lab settings (cached), the
-    project, the name, the counter and one batch of inserts."""
+    """A save is a handful of statements: the project, the name and the
+    lab settings' version in one look-up (the rules are cached), the counter,
+    and one batch of inserts (on PostgreSQL one statement; after BEGIN)."""
     session.post("mouse", "M0", {})
     statements = []
 
@@ -602,3 +603,4 @@ def test_a_save_sends_few_statements(store, project, session):
         sa.event.remove(store.engine, "before_cursor_execute", count)
     inserts = [s for s in statements if "INSERT INTO" in s]
     assert len(inserts) == (2 if store.is_postgres else 4), statements
+    assert len(statements) == (4 if store.is_postgres else 6), statements
