@@ -5,17 +5,20 @@ reverting to a version and importing a dump all build :class:`Operation` s and
 hand them to :class:`Changes`, inside one write transaction:
 
 1. :meth:`Changes.prepare` reads everything the rules need for all the
-   operations in a few batched queries: the lab settings of their types, their
-   projects, the entities they name (update targets locked ``FOR UPDATE`` on
-   PostgreSQL, so that a read-modify-write never loses a concurrent update),
-   the names they claim, the links of their targets, and the parents above
-   every origin (for the loop check);
+   operations in a few batched queries: the lab settings of their types
+   (cached per store, checked by their version read with the first look-up:
+   :class:`.labsettings.RulesCache`), their projects, the entities they name
+   (update targets locked ``FOR UPDATE`` on PostgreSQL, so that a
+   read-modify-write never loses a concurrent update, read with their links),
+   the names they claim (with the project, in one statement, for a save), and
+   the parents above every origin (for the loop check);
 2. :meth:`Changes.apply` checks one operation with the rules of
    :mod:`flexilims.writes` against that state and the earlier operations of
    the same batch, and stages its effect;
 3. :meth:`Changes.write` writes everything staged in bulk: incremental ids,
-   entities, updates, the attribute index, links and one history row per
-   entity that changed.
+   updates, then the inserts of entities, the attribute index, links and one
+   history row per entity that changed, in one
+   :class:`flexilims.store.db.InsertBatch` (one statement on PostgreSQL).
 
 The statements that read and write the rows are in :mod:`.rows`.
 

@@ -5,6 +5,9 @@ incremental-id counters).
 
 Look-ups take many ids or names at once, ``CHUNK`` at a time; on PostgreSQL
 the rows an update or a creation may change are locked ``FOR NO KEY UPDATE``.
+The first look-up of a write also reads the lab settings' version
+(:data:`.labsettings.SETTINGS_VERSION`), so that their cached rules are
+checked without a statement of their own.
 """
 
 import functools
