@@ -7,7 +7,10 @@ process keeps the rules it read with the version they had
 statement as its first look-up (:data:`SETTINGS_VERSION`) and reads the
 rules again only when it differs. A change of the settings made by any
 process or server is so seen by the next write, as when the rules were read
-by every write.
+by every write. Whatever changes the tables of the settings must therefore
+go through :func:`write_settings` (or call :func:`new_version`); settings
+without a version (written before versions existed) are read by every write
+until :meth:`flexilims.store.Store.ensure_lab_settings` gives them one.
 """
 
 import copy
