@@ -10,6 +10,8 @@ with 2 workers and loads it from a separate process with wrk (Debian package
   worker CPU per request);
 - ``POST save`` of new entities (target: at least 800 requests/s, at most
   1.0 ms of worker CPU per request);
+- ``PUT update-one`` of one attribute of existing entities (``--requests
+  update``: 200 samples saved for it, updated in turn; target: as ``save``);
 - p99 at most 4 times the median in a quiet run.
 
 For each run it prints requests/s, the median and p99 latency, and the CPU
@@ -72,6 +74,19 @@ request = function()
   local body = '{"type": "sample", "name": "wrk_' .. tid .. '_' .. n ..
                '", "project_id": "%(project)s", "attributes": {"sample_type": "slice"}}'
   return wrk.format("POST", "%(api)ssave?strict_validation=false",
+                    {["Authorization"] = "Bearer %(token)s",
+                     ["Content-Type"] = "application/json"}, body)
+end
+"""
+
+UPDATE_SCRIPT = """
+ids = {%(ids)s}
+counter = 0
+request = function()
+  counter = counter + 1
+  local id = ids[(counter %% #ids) + 1]
+  local body = '{"attributes": {"note": "wrk_' .. counter .. '"}}'
+  return wrk.format("PUT", "%(api)supdate-one?type=sample&id=" .. id,
                     {["Authorization"] = "Bearer %(token)s",
                      ["Content-Type"] = "application/json"}, body)
 end
@@ -427,6 +442,29 @@ def save_script(base: str, project_id: str) -> str:
     return SAVE_SCRIPT % {"api": API, "token": token_of(base), "project": project_id}
 
 
+def update_script(base: str, project_id: str, count: int = 200) -> str:
+    """Saves ``count`` samples, then the script updating them in turn."""
+    token = token_of(base)
+    tag = secrets.token_hex(3)
+    ids = []
+    for index in range(count):
+        reply = requests.post(
+            base + API + "save",
+            json={
+                "type": "sample",
+                "name": f"updated_{tag}_{index}",
+                "project_id": project_id,
+                "attributes": {"sample_type": "slice"},
+            },
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        reply.raise_for_status()
+        ids.append(reply.json()["id"])
+    values = {"api": API, "token": token, "ids": ", ".join(f'"{i}"' for i in ids)}
+    return UPDATE_SCRIPT % values
+
+
 def bench_database(label: str, url: str, args) -> None:
     project_id, ids = prepare(url, args.entities)
     process, base = start_server(url, args.workers)
@@ -452,6 +490,17 @@ def bench_database(label: str, url: str, args) -> None:
                 [base],
                 args,
                 ">= 800/s, <= 1.0 ms CPU/request, p99 <= 4x median",
+            )
+        if "update" in args.requests:
+            measure(
+                label,
+                "update-one",
+                update_script(base, project_id),
+                [process],
+                url,
+                [base],
+                args,
+                "<= 1.0 ms CPU/request, p99 <= 4x median",
             )
     finally:
         process.terminate()
@@ -520,7 +569,9 @@ def main():
     parser = arguments(__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
-        "--requests", default="get,save", help="which loads: get, save or both"
+        "--requests",
+        default="get,save",
+        help="which loads, comma-separated: get, save, update",
     )
     parser.add_argument(
         "--backends",

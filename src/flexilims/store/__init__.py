@@ -68,6 +68,8 @@ class Store:
     def __init__(self, engine: sa.Engine, settings=None):
         self.engine = engine
         self.settings = settings if settings is not None else settings_module.load()
+        #: The lab settings' rules the write path last read, with their version.
+        self.rules_cache = labsettings.RulesCache()
 
     @classmethod
     def open(cls, url: str | None = None, settings=None) -> "Store":
@@ -137,6 +139,8 @@ class Store:
         with self.write() as conn:
             if not labsettings.datatype_names(conn):
                 labsettings.write_settings(conn, labsettings.default_settings())
+            else:
+                labsettings.ensure_version(conn)
 
     # ------------------------------------------------------------------ reads
 

@@ -1,7 +1,21 @@
-"""Lab settings: the datatypes a lab uses and the rules for their attributes."""
+"""Lab settings: the datatypes a lab uses and the rules for their attributes.
+
+Every write of the settings (:func:`write_settings`) also gives them a new
+random *version*, a row of the ``counters`` table named :data:`VERSION`. A
+process keeps the rules it read with the version they had
+(:class:`RulesCache`); the write path reads the version in the same
+statement as its first look-up (:data:`SETTINGS_VERSION`) and reads the
+rules again only when it differs. A change of the settings made by any
+process or server is so seen by the next write, as when the rules were read
+by every write. Whatever changes the tables of the settings must therefore
+go through :func:`write_settings` (or call :func:`new_version`); settings
+without a version (written before versions existed) are read by every write
+until :meth:`flexilims.store.Store.ensure_lab_settings` gives them one.
+"""
 
 import copy
 import functools
+import secrets
 from importlib import resources
 
 import sqlalchemy as sa
@@ -86,9 +100,37 @@ def check_settings(settings: dict) -> None:
                 )
 
 
+#: The row of ``counters`` holding the lab settings' version (no datatype can
+#: have this name: datatypes are letters, digits, ``_`` and ``-``).
+VERSION = "#lab_settings"
+
+#: The lab settings' version, as a column any look-up may add to its rows.
+SETTINGS_VERSION = (
+    sa.select(m.counters.c.value)
+    .where(m.counters.c.name == VERSION)
+    .scalar_subquery()
+    .label("settings_version")
+)
+
+
+def new_version(conn: sa.Connection) -> None:
+    """Give the lab settings a new random version (inside the caller's
+    transaction, with the change of the settings)."""
+    conn.execute(m.counters.delete().where(m.counters.c.name == VERSION))
+    conn.execute(m.counters.insert().values(name=VERSION, value=secrets.randbits(62)))
+
+
+def ensure_version(conn: sa.Connection) -> None:
+    """Give settings written before versions existed a version."""
+    if conn.execute(sa.select(SETTINGS_VERSION)).scalar() is None:
+        new_version(conn)
+
+
 def write_settings(conn: sa.Connection, settings: dict) -> None:
-    """Replace the lab settings in the database (inside the caller's transaction)."""
+    """Replace the lab settings in the database (inside the caller's
+    transaction), with a new version."""
     check_settings(settings)
+    new_version(conn)
     conn.execute(m.datatype_attributes.delete())
     conn.execute(m.datatypes.delete())
     type_rows, attribute_rows = [], []
@@ -156,16 +198,24 @@ def rules_of(conn: sa.Connection, datatypes) -> dict[str, TypeRules]:
         :class:`~flexilims.writes.TypeRules` by datatype; undefined datatypes
         (and names no database can hold) are left out.
     """
-    names = sorted(
+    names = _storable_names(datatypes)
+    if not names:
+        return {}
+    return _rules(conn.execute(RULES_QUERY, {"datatypes": names}))
+
+
+def _storable_names(datatypes) -> list[str]:
+    return sorted(
         {
             name
             for name in datatypes
             if isinstance(name, str) and text_problem(name) is None
         }
     )
-    if not names:
-        return {}
-    rows = conn.execute(RULES_QUERY, {"datatypes": names}).all()
+
+
+def _rules(rows) -> dict[str, TypeRules]:
+    """Rules by datatype, from rows of :data:`RULES_QUERY`'s columns."""
     found: dict[str, TypeRules] = {}
     for row in rows:
         rules = found.get(row.name)
@@ -188,26 +238,58 @@ def rules_of(conn: sa.Connection, datatypes) -> dict[str, TypeRules]:
     return found
 
 
+_RULE_COLUMNS = (
+    m.datatypes.c.name,
+    m.datatypes.c.allowed_parents,
+    m.datatype_attributes.c.name.label("attribute"),
+    m.datatype_attributes.c.value_type,
+    m.datatype_attributes.c.required,
+    m.datatype_attributes.c.allowed_values,
+)
+_RULE_TABLES = m.datatypes.outerjoin(
+    m.datatype_attributes, m.datatype_attributes.c.datatype == m.datatypes.c.name
+)
+_RULE_ORDER = (m.datatypes.c.name, m.datatype_attributes.c.position)
+
 #: The rules of some datatypes (a row per attribute, one with a null attribute
 #: for a type without attributes); built once, bound per request.
 RULES_QUERY = (
-    sa.select(
-        m.datatypes.c.name,
-        m.datatypes.c.allowed_parents,
-        m.datatype_attributes.c.name.label("attribute"),
-        m.datatype_attributes.c.value_type,
-        m.datatype_attributes.c.required,
-        m.datatype_attributes.c.allowed_values,
-    )
-    .select_from(
-        m.datatypes.outerjoin(
-            m.datatype_attributes,
-            m.datatype_attributes.c.datatype == m.datatypes.c.name,
-        )
-    )
+    sa.select(*_RULE_COLUMNS)
+    .select_from(_RULE_TABLES)
     .where(m.datatypes.c.name.in_(sa.bindparam("datatypes", expanding=True)))
-    .order_by(m.datatypes.c.name, m.datatype_attributes.c.position)
+    .order_by(*_RULE_ORDER)
 )
+
+#: The rules of every datatype with the settings' version, in one statement
+#: (one state of the database: the version is that of these rules).
+ALL_RULES_QUERY = (
+    sa.select(*_RULE_COLUMNS, SETTINGS_VERSION)
+    .select_from(_RULE_TABLES)
+    .order_by(*_RULE_ORDER)
+)
+
+
+class RulesCache:
+    """The rules of every datatype as a process last read them, with their
+    version (see the module's docstring); one per store."""
+
+    def __init__(self):
+        #: (version, rules by datatype), replaced as a whole.
+        self.entry: tuple[int | None, dict[str, TypeRules]] = (None, {})
+
+    def rules_of(self, conn: sa.Connection, datatypes, versions=()) -> dict:
+        """As :func:`rules_of`, from the cache when every one of ``versions``
+        (the settings' versions the transaction read) is the cached one;
+        otherwise read (with their version) and kept."""
+        names = _storable_names(datatypes)
+        if not names:
+            return {}
+        version, rules = self.entry
+        if version is None or set(versions) != {version}:
+            rows = conn.execute(ALL_RULES_QUERY).all()
+            rules = _rules(rows)
+            self.entry = (rows[0].settings_version if rows else None, rules)
+        return {name: rules[name] for name in names if name in rules}
 
 
 def datatype_names(conn: sa.Connection) -> list[str]:

@@ -4,9 +4,12 @@ loaded, and the rules the write path reads, on both backends."""
 import copy
 
 import pytest
+import sqlalchemy as sa
 
-from flexilims.errors import BadRequest
-from flexilims.store import labsettings
+from flexilims import LocalSession
+from flexilims.errors import BadRequest, TypeNotDefined
+from flexilims.store import Store, db, labsettings
+from flexilims.store import models as m
 
 
 def test_a_new_database_has_the_default_settings(store):
@@ -116,3 +119,87 @@ def test_settings_that_cannot_be_applied_change_nothing(
         with store.write() as conn:
             labsettings.write_settings(conn, settings)
     assert snapshot(store) == before
+
+
+# ------------------------------------------------------ rules cached per store
+
+
+@pytest.fixture
+def other_store(database_url, store):
+    """A second store on the same database, with an engine of its own (as
+    another server process or instance would have)."""
+    other = Store(db.create_engine(database_url))
+    yield other
+    other.engine.dispose()
+
+
+def _rule_reads(store, work) -> int:
+    """How many times ``work()`` reads the rules of the lab settings."""
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        work()
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", count)
+    return sum("datatype_attributes" in statement for statement in statements)
+
+
+def test_the_rules_are_read_again_only_when_the_settings_change(store, project):
+    session = LocalSession(store, project_id=project.id, username="alice")
+    session.post("mouse", "M0", {})
+    assert _rule_reads(store, lambda: session.post("mouse", "M1", {})) == 0
+    mouse = session.get("mouse", name="M1")[0]
+    update = lambda: session.update_one(mouse["id"], "mouse", attributes={"sex": "F"})  # noqa: E731
+    assert _rule_reads(store, update) == 0
+    with store.write() as conn:
+        settings = labsettings.read_settings(conn)
+        labsettings.write_settings(conn, settings)
+    assert _rule_reads(store, lambda: session.post("mouse", "M2", {})) == 1
+    assert _rule_reads(store, lambda: session.post("mouse", "M3", {})) == 0
+
+
+def test_settings_changed_by_another_store_apply_to_the_next_write(
+    store, other_store, project
+):
+    """Another process (a store with its own engine) changes the lab
+    settings: the next write of this one applies them, though it had the
+    rules cached."""
+    session = LocalSession(store, project_id=project.id, username="alice")
+    session.post("mouse", "M0", {})
+    with pytest.raises(TypeNotDefined):
+        session.post("planet", "mars", {"mass": 6.4})
+    with other_store.write() as conn:
+        settings = labsettings.read_settings(conn)
+        settings["datatypes"]["planet"] = {"attributes": {"mass": {"type": "number"}}}
+        labsettings.write_settings(conn, settings)
+    session.post("planet", "mars", {"mass": 6.4})
+    with pytest.raises(BadRequest, match="'heavy' is not a valid value for mass"):
+        session.post("planet", "venus", {"mass": "heavy"})
+    mars = session.get("planet", name="mars")[0]
+    with other_store.write() as conn:
+        settings["datatypes"]["planet"]["attributes"]["mass"]["type"] = "string"
+        labsettings.write_settings(conn, settings)
+    session.post("planet", "venus", {"mass": "heavy"})
+    with pytest.raises(BadRequest, match="'7' is not a valid value for mass"):
+        session.update_one(mars["id"], "planet", attributes={"mass": 7})
+
+
+def test_settings_without_a_version_get_one_and_are_never_taken_as_cached(
+    store, project
+):
+    """Settings written before versions existed (no version row): read by
+    every write, until a store opens the database and gives them one."""
+    with store.write() as conn:
+        conn.execute(
+            m.counters.delete().where(m.counters.c.name == labsettings.VERSION)
+        )
+    session = LocalSession(store, project_id=project.id, username="alice")
+    session.post("mouse", "M0", {})
+    assert _rule_reads(store, lambda: session.post("mouse", "M1", {})) == 1
+    store.ensure_lab_settings()
+    session.post("mouse", "M2", {})
+    assert _rule_reads(store, lambda: session.post("mouse", "M3", {})) == 0

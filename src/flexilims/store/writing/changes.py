@@ -5,17 +5,20 @@ reverting to a version and importing a dump all build :class:`Operation` s and
 hand them to :class:`Changes`, inside one write transaction:
 
 1. :meth:`Changes.prepare` reads everything the rules need for all the
-   operations in a few batched queries: the lab settings of their types, their
-   projects, the entities they name (update targets locked ``FOR UPDATE`` on
-   PostgreSQL, so that a read-modify-write never loses a concurrent update),
-   the names they claim, the links of their targets, and the parents above
-   every origin (for the loop check);
+   operations in a few batched queries: the lab settings of their types
+   (cached per store, checked by their version read with the first look-up:
+   :class:`.labsettings.RulesCache`), their projects, the entities they name
+   (update targets locked ``FOR UPDATE`` on PostgreSQL, so that a
+   read-modify-write never loses a concurrent update, read with their links),
+   the names they claim (with the project, in one statement, for a save), and
+   the parents above every origin (for the loop check);
 2. :meth:`Changes.apply` checks one operation with the rules of
    :mod:`flexilims.writes` against that state and the earlier operations of
    the same batch, and stages its effect;
 3. :meth:`Changes.write` writes everything staged in bulk: incremental ids,
-   entities, updates, the attribute index, links and one history row per
-   entity that changed.
+   updates, then the inserts of entities, the attribute index, links and one
+   history row per entity that changed, in one
+   :class:`flexilims.store.db.InsertBatch` (one statement on PostgreSQL).
 
 The statements that read and write the rows are in :mod:`.rows`.
 
@@ -23,7 +26,6 @@ A refusal raises the rule's error; nothing is written (the caller's
 transaction is rolled back).
 """
 
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -136,7 +138,8 @@ class Changes:
         ``inserts(table, rows, columns=None)`` inserts the rows nothing in the
         transaction reads again (index, links, history) when they are
         written: an import's :class:`flexilims.store.writing.bulk.BackgroundInserts`
-        (default: :func:`flexilims.store.db.bulk_insert` at once).
+        (default: every row :meth:`write` inserts, entities included, goes
+        in one :class:`flexilims.store.db.InsertBatch`, flushed at its end).
     """
 
     def __init__(
@@ -150,7 +153,10 @@ class Changes:
         inserts=None,
     ):
         self.store, self.conn, self.actor = store, conn, actor
-        self.inserts = inserts or functools.partial(db.bulk_insert, conn)
+        #: The rows :meth:`write` inserts, sent at its end in one round trip
+        #: (:class:`flexilims.store.db.InsertBatch`), unless ``inserts`` is given.
+        self.batch = db.InsertBatch(conn) if inserts is None else None
+        self.inserts = inserts or self.batch.add
         self.strict, self.allow_nulls = strict, allow_nulls
         self.limits = Limits.from_settings(store.settings)
         self.rules: dict = {}
@@ -186,8 +192,8 @@ class Changes:
 
     def prepare(self, operations: list[Operation]) -> None:
         """Read what the rules need for every operation, in batched queries."""
-        self.rules = labsettings.rules_of(self.conn, (op.type for op in operations))
-        self._fetch_projects({op.project_id for op in operations if op.op == "create"})
+        versions = set()
+        wanted = self._fetch_projects(operations, versions)
         targets, others = set(), set()
         for op in operations:
             others.update(op.other_relations)
@@ -197,17 +203,48 @@ class Changes:
                 targets.add(op.id)
             if op.kept and is_hex_id(op.kept.get("id")):
                 others.add(op.kept["id"])
-        self._fetch_entities(sorted(targets), lock=True)
+        found = rows.entities(
+            self.conn, sorted(targets), lock=True, versions=versions, links=self.links
+        )
+        self.rows.update(found)
+        # The rules as cached if the settings' version read with the first
+        # look-ups is the cached one (else read again).
+        self.rules = self.store.rules_cache.rules_of(
+            self.conn, (op.type for op in operations), versions
+        )
         self._fetch_entities(sorted(others - set(self.rows)), lock=False)
-        self._fetch_links(sorted(targets & set(self.rows)))
-        self._fetch_names(operations)
+        renames = self._wanted_names(op for op in operations if op.op == "update")
+        for key, names in renames.items():
+            wanted.setdefault(key, set()).update(names)
+        for (project_id, datatype), names in wanted.items():
+            named = rows.named(self.conn, project_id, datatype, sorted(names))
+            self._found_names(project_id, datatype, named)
         if any(_may_move(op) for op in operations):
             self._fetch_ancestors(sorted(set(self.rows)))
 
-    def _fetch_projects(self, project_ids: set) -> None:
-        ids = sorted(i for i in project_ids if is_hex_id(i))
-        if ids:
-            self.projects = rows.projects(self.conn, ids)
+    def _fetch_projects(self, operations: list[Operation], versions: set) -> dict:
+        """The projects of the creations (with the settings' version), and
+        the names they create, by project and type, left to look up."""
+        wanted = self._wanted_names(op for op in operations if op.op == "create")
+        project_ids = {op.project_id for op in operations if op.op == "create"}
+        project_ids = sorted(i for i in project_ids if is_hex_id(i))
+        if (
+            all(op.op == "create" for op in operations)
+            and len(project_ids) == 1
+            and len(wanted) == 1
+            and next(iter(wanted))[0] == project_ids[0]
+            and len(next(iter(wanted.values()))) <= rows.CHUNK
+        ):
+            # A save, or a batch creating entities of one type in one
+            # project: one statement (no update target to lock before).
+            (project_id, datatype), names = wanted.popitem()
+            self.projects, named = rows.project_and_named(
+                self.conn, project_id, datatype, sorted(names), versions
+            )
+            self._found_names(project_id, datatype, named)
+        elif project_ids:
+            self.projects = rows.projects(self.conn, project_ids, versions)
+        return wanted
 
     def _fetch_entities(self, ids: list[str], *, lock: bool) -> None:
         self.rows.update(rows.entities(self.conn, ids, lock=lock))
@@ -215,8 +252,8 @@ class Changes:
     def _fetch_links(self, ids: list[str]) -> None:
         self.links.update(rows.links(self.conn, ids))
 
-    def _fetch_names(self, operations: list[Operation]) -> None:
-        """The entities holding the names the operations create or rename to."""
+    def _wanted_names(self, operations: Iterable[Operation]) -> dict[tuple, set]:
+        """The names operations create or rename to, by project and type."""
         wanted: dict[tuple, set] = {}
         for op in operations:
             if not _storable(op.name) or not _storable(op.type):
@@ -226,10 +263,13 @@ class Changes:
             elif op.op == "update" and op.id in self.rows:
                 project = self.rows[op.id]["project_id"]
                 wanted.setdefault((project, op.type), set()).add(op.name)
-        for (project_id, datatype), names in wanted.items():
-            for row in rows.named(self.conn, project_id, datatype, sorted(names)):
-                self.names[(project_id, datatype, row["name"])] = row["id"]
-                self.rows.setdefault(row["id"], row)
+        return wanted
+
+    def _found_names(self, project_id: str, datatype: str, named) -> None:
+        """Keep the entities holding names of a project and type."""
+        for row in named:
+            self.names[(project_id, datatype, row["name"])] = row["id"]
+            self.rows.setdefault(row["id"], row)
 
     def _fetch_ancestors(self, ids: list[str]) -> None:
         """The parent of every entity above ``ids``."""
@@ -548,10 +588,18 @@ class Changes:
             {key: row.name for key, row in self.projects.items()},
             self.texts,
             self.inserts,
+            self.batch,
         )
         if changed:
+            if new and self.batch is not None:
+                # Updates may move entities below the new ones: insert them first.
+                self.batch.flush()
             rows.update_entities(self.conn, [staged.after for staged in changed])
-            rows.reindex(self.conn, [staged.after for staged in changed])
+            rows.reindex(
+                self.conn,
+                [staged.after for staged in changed],
+                self.batch.add if self.batch is not None else None,
+            )
         links = [
             (entity_id, linked)
             for entity_id, staged in {**self.created, **self.updated}.items()
@@ -567,6 +615,8 @@ class Changes:
             self.texts,
             self.inserts,
         )
+        if self.batch is not None:
+            self.batch.flush()
 
     def _number(self, new: list[dict]) -> None:
         """Give new entities their incremental ids; keep counters past kept ones."""

@@ -5,10 +5,14 @@ incremental-id counters).
 
 Look-ups take many ids or names at once, ``CHUNK`` at a time; on PostgreSQL
 the rows an update or a creation may change are locked ``FOR NO KEY UPDATE``.
+The first look-up of a write also reads the lab settings' version
+(:data:`.labsettings.SETTINGS_VERSION`), so that their cached rules are
+checked without a statement of their own.
 """
 
 import functools
 from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 import orjson
 import sqlalchemy as sa
@@ -16,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ... import protocol
 from ...errors import BadRequest
-from .. import db
+from .. import db, labsettings
 from .. import models as m
 from ..entities import (
     COUNTER_BUMPS,
@@ -49,6 +53,10 @@ ENTITIES = sa.select(*ENTITY_COLUMNS).where(
 )
 IDS = sa.select(m.entities.c.id).where(
     m.entities.c.id.in_(sa.bindparam("ids", expanding=True))
+)
+PROJECTS_VERSIONED = PROJECTS.add_columns(labsettings.SETTINGS_VERSION)
+LINKS = sa.select(m.entity_links.c.entity_id, m.entity_links.c.linked_id).where(
+    m.entity_links.c.entity_id.in_(sa.bindparam("ids", expanding=True))
 )
 NAMED = sa.select(*ENTITY_COLUMNS).where(
     m.entities.c.project_id == sa.bindparam("project_id"),
@@ -117,6 +125,26 @@ def _named_postgres() -> sa.Select:
 NAMED_POSTGRES = _named_postgres()
 
 
+def _project_and_named(named: sa.Select) -> sa.Select:
+    """One project (``project_id``) with the settings' version, and the
+    entities of ``named`` (a look-up of names in that project) beside it:
+    a row per entity found, or one row without an entity; none when there is
+    no such project."""
+    p = m.projects
+    found = named.subquery("named")
+    return (
+        sa.select(
+            p.c.id.label("p_id"),
+            p.c.name.label("p_name"),
+            p.c.date_created.label("p_date_created"),
+            labsettings.SETTINGS_VERSION,
+            *found.c,
+        )
+        .select_from(p.outerjoin(found, sa.true()))
+        .where(p.c.id == sa.bindparam("project_id"))
+    )
+
+
 def _by_id_postgres(*columns, lock: bool) -> sa.Select:
     """``columns`` of the entities of the ids of one array parameter, on
     PostgreSQL: one probe of the primary key per id (a ``LATERAL`` subquery
@@ -142,26 +170,98 @@ ENTITIES_LOCKED_POSTGRES = _by_id_postgres(*ENTITY_COLUMNS, lock=True)
 IDS_POSTGRES = _by_id_postgres(m.entities.c.id, lock=False)
 
 
+@functools.cache
+def _entity_lookup(postgres: bool, lock: bool, versioned: bool, links: bool):
+    """The look-up of entities by id (:data:`ENTITIES` or its PostgreSQL
+    forms), with the lab settings' version in each row
+    (:data:`.labsettings.SETTINGS_VERSION`: the rules cached are checked
+    without a statement of their own) and the ids each entity links to, as
+    text separated by commas."""
+    query = ENTITIES
+    if postgres:
+        query = ENTITIES_LOCKED_POSTGRES if lock else ENTITIES_POSTGRES
+    if versioned:
+        query = query.add_columns(labsettings.SETTINGS_VERSION)
+    if links:
+        table = m.entity_links
+        linked = sa.select(sa.func.aggregate_strings(table.c.linked_id, ","))
+        linked = linked.where(table.c.entity_id == query.selected_columns.id)
+        query = query.add_columns(linked.scalar_subquery().label("links"))
+    return query
+
+
+#: :func:`project_and_named`'s statement, per dialect.
+PROJECT_AND_NAMED = _project_and_named(NAMED)
+PROJECT_AND_NAMED_POSTGRES = _project_and_named(NAMED_POSTGRES)
+
+
 def _postgres(conn) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-def projects(conn, ids: list[str]) -> dict[str, sa.Row]:
-    """The projects of these ids, by id."""
-    return {row.id: row for row in conn.execute(PROJECTS, {"ids": ids})}
+def projects(conn, ids: list[str], versions: set | None = None) -> dict[str, sa.Row]:
+    """The projects of these ids, by id (with ``versions``, the lab settings'
+    version is read too, and added to it)."""
+    if versions is None:
+        return {row.id: row for row in conn.execute(PROJECTS, {"ids": ids})}
+    found = {}
+    for row in conn.execute(PROJECTS_VERSIONED, {"ids": ids}):
+        versions.add(row.settings_version)
+        found[row.id] = row
+    return found
 
 
-def entities(conn, ids: list[str], *, lock: bool) -> dict[str, dict]:
+def entities(
+    conn,
+    ids: list[str],
+    *,
+    lock: bool,
+    versions: set | None = None,
+    links: dict | None = None,
+) -> dict[str, dict]:
     """The entities of these ids (sorted), by id; locked on PostgreSQL if
-    ``lock``."""
-    query = ENTITIES
-    if _postgres(conn):
-        query = ENTITIES_LOCKED_POSTGRES if lock else ENTITIES_POSTGRES
+    ``lock``. With ``versions``, the lab settings' version is read too, and
+    added to it; with ``links``, the ids each entity links to are read too,
+    and put in it (as :func:`links` does)."""
+    query = _entity_lookup(
+        _postgres(conn), lock, versions is not None, links is not None
+    )
     found = {}
     for chunk in chunks(ids):
         for row in conn.execute(query, {"ids": chunk}):
-            found[row.id] = dict(row._mapping)
+            entity = dict(row._mapping)
+            if versions is not None:
+                versions.add(entity.pop("settings_version"))
+            if links is not None:
+                linked = entity.pop("links")
+                links[row.id] = set(linked.split(",")) if linked else set()
+            found[row.id] = entity
     return found
+
+
+class ProjectRow(NamedTuple):
+    id: str
+    name: str
+    date_created: int
+
+
+def project_and_named(
+    conn, project_id: str, datatype: str, names: list[str], versions: set
+) -> tuple[dict, list[dict]]:
+    """:func:`projects` of one project and :func:`named` in it, in one
+    statement (at most :data:`CHUNK` names): the project by id (none if there
+    is none), and the entities holding the names."""
+    query = PROJECT_AND_NAMED_POSTGRES if _postgres(conn) else PROJECT_AND_NAMED
+    values = {"project_id": project_id, "type": datatype, "names": names}
+    found, named = {}, []
+    for row in conn.execute(query, values):
+        found[row.p_id] = ProjectRow(row.p_id, row.p_name, row.p_date_created)
+        versions.add(row.settings_version)
+        if row.id is not None:
+            named.append(
+                {column.name: row._mapping[column.name] for column in ENTITY_COLUMNS}
+            )
+    return found, named
 
 
 def existing(conn, ids: list[str]) -> set[str]:
@@ -175,13 +275,9 @@ def existing(conn, ids: list[str]) -> set[str]:
 
 def links(conn, ids: list[str]) -> dict[str, set]:
     """The ids each of these entities links to (an empty set for none)."""
-    table = m.entity_links
     found: dict[str, set] = {entity_id: set() for entity_id in ids}
     for chunk in chunks(ids):
-        query = sa.select(table.c.entity_id, table.c.linked_id).where(
-            table.c.entity_id.in_(chunk)
-        )
-        for entity_id, linked_id in conn.execute(query):
+        for entity_id, linked_id in conn.execute(LINKS, {"ids": chunk}):
             found[entity_id].add(linked_id)
     return found
 
@@ -224,6 +320,7 @@ def insert_entities(
     project_names: dict,
     texts: dict | None = None,
     inserts=None,
+    batch: db.InsertBatch | None = None,
 ) -> None:
     """Insert entity rows (in order: parents first) with their index rows.
 
@@ -231,7 +328,8 @@ def insert_entities(
     name taken meanwhile: PostgreSQL reads nothing more after an error);
     ``texts`` the attributes' JSON text already made (see
     :attr:`.Changes.texts`); ``inserts`` inserts the index rows (default:
-    :func:`flexilims.store.db.bulk_insert` at once).
+    :func:`flexilims.store.db.bulk_insert` at once); with ``batch``, the
+    entities go in it too (written, and refused, when it is flushed).
 
     Raises
     ------
@@ -244,26 +342,30 @@ def insert_entities(
         return
     if len(rows) >= db.ANALYZE_AFTER_ROWS:
         db.analyze_after_commit(conn, m.entities)
-    try:
-        db.bulk_insert(
-            conn,
-            m.entities,
-            [entity_row(row, _text_of(row, texts)) for row in rows],
-        )
-    except sa.exc.IntegrityError as error:
-        if len(rows) == 1 and db.is_unique_violation(error):
-            row = rows[0]
-            project = project_names.get(row["project_id"], row["project_id"])
-            raise protocol.name_taken(
-                "Save", row["type"], row["name"], project
-            ) from error
-        raise BadRequest(
-            "Save failed. An entity was created or deleted at the same time "
-            f"({type(error.orig).__name__}); try again."
-        ) from error
+    entity_rows = [entity_row(row, _text_of(row, texts)) for row in rows]
+    refusal = functools.partial(_insert_refused, rows, project_names)
+    if batch is not None:
+        batch.add(m.entities, entity_rows, errors=refusal)
+    else:
+        try:
+            db.bulk_insert(conn, m.entities, entity_rows)
+        except sa.exc.IntegrityError as error:
+            raise refusal(error) from error
     (inserts or functools.partial(db.bulk_insert, conn))(
         m.attribute_values,
         [r for row in rows for r in index_rows(row, row["attributes"])],
+    )
+
+
+def _insert_refused(rows: list[dict], project_names: dict, error) -> Exception:
+    """What to say when inserting entity rows broke a constraint."""
+    if len(rows) == 1 and db.is_unique_violation(error):
+        row = rows[0]
+        project = project_names.get(row["project_id"], row["project_id"])
+        return protocol.name_taken("Save", row["type"], row["name"], project)
+    return BadRequest(
+        "Save failed. An entity was created or deleted at the same time "
+        f"({type(error.orig).__name__}); try again."
     )
 
 
@@ -281,30 +383,33 @@ _UPDATE = (
 
 def update_entities(conn, rows: list[dict]) -> None:
     """Write the name, origin, attributes and update date of changed entities."""
-    conn.execute(
-        _UPDATE,
-        [
-            {
-                "b_id": row["id"],
-                "b_name": row["name"],
-                "b_origin_id": row["origin_id"],
-                "b_attributes": row["attributes"],
-                "b_date_updated": row["date_updated"],
-            }
-            for row in rows
-        ],
-    )
+    values = [
+        {
+            "b_id": row["id"],
+            "b_name": row["name"],
+            "b_origin_id": row["origin_id"],
+            "b_attributes": row["attributes"],
+            "b_date_updated": row["date_updated"],
+        }
+        for row in rows
+    ]
+    # One row as a plain execution: an executemany of one costs more.
+    conn.execute(_UPDATE, values[0] if len(values) == 1 else values)
 
 
-def reindex(conn, rows: list[dict]) -> None:
-    """Rebuild the attribute index rows of updated entities."""
+_DELETE_INDEX = m.attribute_values.delete().where(
+    m.attribute_values.c.entity_id.in_(sa.bindparam("ids", expanding=True))
+)
+
+
+def reindex(conn, rows: list[dict], inserts=None) -> None:
+    """Rebuild the attribute index rows of updated entities (``inserts``
+    inserts the new ones: default :func:`flexilims.store.db.bulk_insert` at
+    once)."""
     ids = [row["id"] for row in rows]
     for chunk in chunks(ids):
-        conn.execute(
-            m.attribute_values.delete().where(m.attribute_values.c.entity_id.in_(chunk))
-        )
-    db.bulk_insert(
-        conn,
+        conn.execute(_DELETE_INDEX, {"ids": chunk})
+    (inserts or functools.partial(db.bulk_insert, conn))(
         m.attribute_values,
         [r for row in rows for r in index_rows(row, row["attributes"])],
     )

@@ -617,7 +617,7 @@ def test_a_clash_found_only_by_the_database_is_refused_too(
     from flexilims.store.writing.changes import Changes
 
     save(store, project, "mouse", "M2")
-    monkeypatch.setattr(Changes, "_fetch_names", lambda *args: None)
+    monkeypatch.setattr(Changes, "_found_names", lambda *args: None)
     before = snapshot(store)
     with pytest.raises(BadRequest, match="created while importing; try again"):
         import_project(store, _good_dump(), "test", progress=False)

@@ -524,3 +524,84 @@ def test_a_failed_analyze_leaves_the_committed_batch_and_is_logged(
     assert "ANALYZE entities after a large write failed" in caplog.text
     assert column_statistics(store) == 0
     store.engine.dispose()
+
+
+# ------------------------------------------------------- inserts in one batch
+
+
+def test_a_name_taken_meanwhile_is_refused_in_the_protocol_words(
+    store, project, session, snapshot
+):
+    """The rows of a write go in one batch (one statement on PostgreSQL);
+    the unique name an other transaction took after the look-up is still
+    refused as a name taken, and nothing of the batch is written."""
+    session.post("mouse", "M9", {"sex": "F"})
+    before = snapshot(store)
+    row = {
+        "id": new_id(),
+        "project_id": project.id,
+        "type": "mouse",
+        "name": "M9",
+        "incremental_id": "MOUSE9999999",
+        "attributes": {"sex": "M"},
+        "created_by": "alice",
+        "date_created": 1,
+        "date_updated": 1,
+        "origin_id": None,
+    }
+    taken = "Sample M9 already exist in the project test"
+    with pytest.raises(BadRequest, match=taken) as refused:
+        with store.write() as conn:
+            batch = db.InsertBatch(conn)
+            rows.insert_entities(
+                conn, [row], {project.id: project.name}, inserts=batch.add, batch=batch
+            )
+            batch.add(m.entity_links, [(row["id"], row["id"])])
+            batch.flush()
+    assert refused.value.code == "name_taken"
+    assert refused.value.project == project.name
+    assert snapshot(store) == before
+
+
+def test_a_batch_refers_to_rows_of_its_earlier_tables(store, project, session):
+    """Index rows, links and history rows of new entities go in the batch
+    with them: the foreign keys hold when the batch is written."""
+    mouse = session.post(
+        "mouse", "M1", {"sex": "F", "weight": 20.5}, strict_validation=False
+    )
+    child = session.post(
+        "session", "M1_S1", {"date": "d"}, origin_id=mouse["id"], other_relations=[]
+    )
+    with store.read() as conn:
+        keys = conn.execute(
+            sa.select(m.attribute_values.c.key, m.attribute_values.c.value)
+            .where(m.attribute_values.c.entity_id == mouse["id"])
+            .order_by(m.attribute_values.c.key)
+        ).all()
+        actions = conn.execute(
+            sa.select(m.history.c.action).where(
+                m.history.c.entity_id.in_([mouse["id"], child["id"]])
+            )
+        ).all()
+    assert [tuple(key) for key in keys] == [("sex", "F"), ("weight", "20.5")]
+    assert sorted(action for (action,) in actions) == ["create", "create"]
+
+
+def test_a_save_sends_few_statements(store, project, session):
+    """A save is a handful of statements: the project, the name and the
+    lab settings' version in one look-up (the rules are cached), the counter,
+    and one batch of inserts (on PostgreSQL one statement; after BEGIN)."""
+    session.post("mouse", "M0", {})
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        session.post("mouse", "M1", {"sex": "F"})
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", count)
+    inserts = [s for s in statements if "INSERT INTO" in s]
+    assert len(inserts) == (2 if store.is_postgres else 4), statements
+    assert len(statements) == (4 if store.is_postgres else 6), statements
