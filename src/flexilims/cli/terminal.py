@@ -10,6 +10,8 @@ import csv
 import io
 import json
 import math
+import os
+import sys
 import warnings
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -387,6 +389,11 @@ def _set_debug(ctx, param, value):
         ctx.meta[DEBUG] = True
 
 
+#: The exit status of a command whose reader closed the pipe: 128 + SIGPIPE,
+#: what a shell reports for its own tools (``yes | head -1``).
+EXIT_BROKEN_PIPE = 141
+
+
 class FriendlyGroup(click.Group):
     """A group whose commands print errors as one message, exit status 1.
 
@@ -427,6 +434,11 @@ class FriendlyGroup(click.Group):
                 return super().invoke(ctx)
             except (click.ClickException, click.exceptions.Exit, click.Abort):
                 raise
+            except BrokenPipeError:
+                # The reader stopped reading (``| head``, a pager quit): stop
+                # quietly, as the shell's tools do, with their exit status.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                ctx.exit(EXIT_BROKEN_PIPE)
             except Exception as error:
                 if ctx.meta.get(DEBUG):
                     raise

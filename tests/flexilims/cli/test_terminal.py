@@ -2,6 +2,8 @@
 and errors and warnings without tracebacks (a small group of test commands)."""
 
 import json
+import subprocess
+import sys
 import warnings
 from datetime import datetime
 
@@ -10,6 +12,7 @@ import pandas as pd
 from click.testing import CliRunner
 
 from flexilims.cli.terminal import (
+    EXIT_BROKEN_PIPE,
     PROJECT_VERSION_COLUMNS,
     FriendlyGroup,
     changes_text,
@@ -186,3 +189,28 @@ def test_history_times_in_csv_json_and_tables():
         f"      1 {local} zoë        update mouse m1   "
         "w: 0.123456789012345 → null\n"
     )
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly():
+    """``flexiznam ls ... | head -1``: no error message, no traceback, the
+    shell's exit status for a closed pipe."""
+    program = (
+        "import click\n"
+        "from flexilims.cli.terminal import FriendlyGroup\n"
+        "@click.group(cls=FriendlyGroup)\n"
+        "def cli(): pass\n"
+        "@cli.command()\n"
+        "def many():\n"
+        "    for number in range(200_000):\n"
+        "        click.echo(f'line {number}')\n"
+        "cli()\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", program, "many"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout.readline() == b"line 0\n"
+    process.stdout.close()
+    assert process.wait(timeout=60) == EXIT_BROKEN_PIPE
+    assert process.stderr.read() == b""
