@@ -15,6 +15,7 @@ from flexilims.writes import (
     check_parent_type,
     check_size,
     checked_attributes,
+    in_key_order,
     is_hex_id,
     lower_keys,
     merged_attributes,
@@ -133,6 +134,19 @@ def test_stored_values_are_the_same_on_both_databases():
     ]
     assert list(stored_value({"a": {"yy": 1, "x": 2}})["a"]) == ["x", "yy"]
     assert list(stored_attributes({"zz": 1, "a": 2})) == ["a", "zz"]
+
+
+def test_keys_in_jsonb_order_whatever_order_they_come_in():
+    """Orders are remembered per tuple of keys (each order its own), and
+    objects of many keys are sorted each time."""
+    for keys in (["bb", "é", "b", "a"], ["a", "b", "é", "bb"], ["é", "bb"]):
+        expected = [key for key in ["a", "b", "bb", "é"] if key in keys]
+        assert list(in_key_order(dict.fromkeys(keys))) == expected
+    many = {f"k{number}": number for number in range(40, 0, -1)}
+    ordered = in_key_order(many)
+    assert ordered == many and list(ordered) == sorted(
+        many, key=lambda key: (len(key), key)
+    )
 
 
 def test_an_update_changes_what_json_tells_apart():

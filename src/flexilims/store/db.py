@@ -14,6 +14,7 @@ driver error.
 """
 
 import functools
+import itertools
 import logging
 import math
 import os
@@ -566,7 +567,8 @@ def is_retryable(error: sa.exc.DBAPIError) -> bool:
 def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list, columns=None) -> None:
     """Insert rows in the caller's transaction, as fast as the driver allows.
 
-    ``COPY`` on PostgreSQL for many rows, one driver-level ``executemany``
+    ``COPY`` on PostgreSQL for many rows, ``INSERT`` statements of many rows
+    each on SQLite (:func:`sqlite_inserts`), one driver-level ``executemany``
     otherwise: no per-row work in SQLAlchemy.
 
     Parameters
@@ -593,7 +595,12 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list, columns=None) 
         driver_insert(conn.connection.driver_connection, table, rows, columns)
         return
     columns = list(table.columns if columns is None else columns)
-    marks = ", ".join(("%s" if postgres else "?") for _ in columns)
+    if not postgres:
+        driver = conn.connection.driver_connection
+        for statement, values in sqlite_inserts(driver, table, columns, rows):
+            conn.exec_driver_sql(statement, values)
+        return
+    marks = ", ".join("%s" for _ in columns)
     names = ", ".join(column.name for column in columns)
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
 
@@ -671,32 +678,61 @@ def _values_insert(table: sa.Table, columns: tuple, count: int) -> str:
     return f"INSERT INTO {table.name} ({names}) VALUES " + ", ".join([row] * count)
 
 
+#: Most rows in one ``INSERT`` on SQLite (fewer when the row is wide: a
+#: statement holds at most SQLite's limit of parameters).
+SQLITE_ROWS_PER_INSERT = 1000
+
+
+def sqlite_inserts(driver_connection, table: sa.Table, columns, rows: list):
+    """``(statement, values)`` of ``INSERT`` statements of many rows each
+    (``VALUES (...), (...), ...``, the values flattened in row order).
+
+    Cheaper per row than an ``executemany`` of a row per statement, and the
+    driver releases Python's global lock for the whole statement, not for
+    each row: another thread runs Python meanwhile (see
+    :class:`flexilims.store.writing.bulk.BackgroundInserts`).
+    """
+    names = [column.name for column in columns]
+    limit = driver_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    per_statement = max(1, min(SQLITE_ROWS_PER_INSERT, limit // len(names)))
+    row_marks = "(" + ", ".join("?" for _ in names) + ")"
+    head = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
+    full = head + ", ".join([row_marks] * per_statement)
+    for start in range(0, len(rows), per_statement):
+        part = rows[start : start + per_statement]
+        statement = full
+        if len(part) < per_statement:
+            statement = head + ", ".join([row_marks] * len(part))
+        yield statement, tuple(itertools.chain.from_iterable(part))
+
+
 def driver_insert(driver_connection, table: sa.Table, rows: list, columns=None):
     """Insert rows with the driver alone: ``COPY`` on PostgreSQL (psycopg),
-    one ``executemany`` on SQLite.
+    ``INSERT`` statements of many rows each on SQLite (:func:`sqlite_inserts`).
 
     Raises
     ------
     sqlalchemy.exc.IntegrityError
         When a row breaks a constraint.
     """
-    columns = ", ".join(
-        column.name for column in (table.columns if columns is None else columns)
-    )
+    columns = list(table.columns if columns is None else columns)
     if isinstance(driver_connection, sqlite3.Connection):
-        marks = ", ".join("?" for _ in columns.split(", "))
-        statement = f"INSERT INTO {table.name} ({columns}) VALUES ({marks})"
         cursor = driver_connection.cursor()
         try:
-            cursor.executemany(statement, rows)
-        except sqlite3.IntegrityError as error:
-            raise sa.exc.IntegrityError(statement, None, error) from error
+            for statement, values in sqlite_inserts(
+                driver_connection, table, columns, rows
+            ):
+                try:
+                    cursor.execute(statement, values)
+                except sqlite3.IntegrityError as error:
+                    raise sa.exc.IntegrityError(statement, None, error) from error
         finally:
             cursor.close()
         return
     import psycopg
 
-    statement = f"COPY {table.name} ({columns}) FROM STDIN"
+    names = ", ".join(column.name for column in columns)
+    statement = f"COPY {table.name} ({names}) FROM STDIN"
     cursor = driver_connection.cursor()
     try:
         with cursor.copy(statement) as copy:

@@ -4,7 +4,8 @@ triggers of ``entities`` set aside.
 :class:`BackgroundInserts` inserts the rows that nothing in a transaction
 reads again (attribute index, history, links) on the same connection from a
 thread of its own, while the caller parses and checks the next chunk: the
-driver inserts without holding Python's global lock, so a large import uses
+driver inserts without holding Python's global lock (on SQLite, many rows per
+statement: :func:`flexilims.store.db.sqlite_inserts`), so a large import uses
 both the database's time and Python's at once.
 
 On SQLite, triggers of migration 0003 keep two derived tables in step with
@@ -146,9 +147,12 @@ class BackgroundInserts:
         A connection in a write transaction.
     depth : int
         Batches that may wait (bounding memory): :meth:`insert` blocks beyond.
+        An import queues four batches per chunk (index, history, links, links
+        to earlier entities): room for two chunks, so that the caller does
+        not wait for the thread in the middle of a chunk.
     """
 
-    def __init__(self, conn: sa.Connection, depth: int = 2):
+    def __init__(self, conn: sa.Connection, depth: int = 8):
         self.driver = conn.connection.driver_connection
         self.queue: queue.Queue = queue.Queue(maxsize=depth)
         self.error: BaseException | None = None

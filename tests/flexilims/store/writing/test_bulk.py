@@ -2,11 +2,13 @@
 bulk: the same counts and name index as the triggers keep, and the triggers
 back afterwards, whether the import succeeds or is refused."""
 
+import sqlite3
+
 import pytest
 import sqlalchemy as sa
 
 from flexilims import BadRequest
-from flexilims.store import Actor, browse
+from flexilims.store import Actor, browse, db
 from flexilims.store import models as m
 from flexilims.store.accounts import Accounts
 from flexilims.store.files.transfer import import_project
@@ -146,3 +148,37 @@ def test_background_inserts_are_in_the_transaction(store, project):
     with store.read() as conn:
         names = set(conn.execute(sa.select(m.counters.c.name)).scalars())
     assert {"kind0", "kind499", "last"} <= names
+
+
+def test_many_rows_go_in_order_in_statements_within_the_parameter_limit(
+    sqlite_store, snapshot
+):
+    """SQLite: rows are inserted several per statement, in order (a history
+    row's id is its version number), each statement within the database's
+    limit of parameters; a refused row in a later statement fails the
+    transaction."""
+    store = sqlite_store
+    rows = [(f"kind{index:04d}", index) for index in range(2500)]
+    with store.write() as conn:
+        conn.connection.driver_connection.setlimit(
+            sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 15
+        )
+        db.bulk_insert(conn, m.counters, rows[:1200])
+        inserts = bulk.BackgroundInserts(conn)
+        try:
+            inserts.insert(m.counters, rows[1200:])
+            inserts.finish()
+        finally:
+            inserts.close()
+        found = conn.exec_driver_sql(
+            "SELECT name, value FROM counters WHERE name LIKE 'kind%' ORDER BY rowid"
+        ).all()
+    assert [tuple(row) for row in found] == rows
+    before = snapshot(store)
+    for insert in (db.bulk_insert, db.driver_insert):
+        with pytest.raises(sa.exc.IntegrityError), store.write() as conn:
+            target = (
+                conn if insert is db.bulk_insert else conn.connection.driver_connection
+            )
+            insert(target, m.counters, [(f"new{i}", i) for i in range(1500)] + rows[:1])
+        assert snapshot(store) == before
