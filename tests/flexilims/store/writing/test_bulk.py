@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from flexilims import BadRequest
-from flexilims.store import Actor, browse, db
+from flexilims.store import Actor, Store, browse, db
 from flexilims.store import models as m
 from flexilims.store.accounts import Accounts
 from flexilims.store.files.transfer import import_project
@@ -150,19 +150,31 @@ def test_background_inserts_are_in_the_transaction(store, project):
     assert {"kind0", "kind499", "last"} <= names
 
 
+@pytest.fixture
+def low_limit_store(sqlite_store):
+    """The test database through an engine of its own whose connections take
+    at most 15 parameters per statement (the shared engine's connections
+    keep SQLite's limit)."""
+    engine = db.create_engine(str(sqlite_store.engine.url))
+
+    @sa.event.listens_for(engine, "connect")
+    def _lower_the_limit(dbapi_connection, record):
+        dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 15)
+
+    yield Store(engine, sqlite_store.settings)
+    engine.dispose()
+
+
 def test_many_rows_go_in_order_in_statements_within_the_parameter_limit(
-    sqlite_store, snapshot
+    low_limit_store, snapshot
 ):
     """SQLite: rows are inserted several per statement, in order (a history
     row's id is its version number), each statement within the database's
     limit of parameters; a refused row in a later statement fails the
     transaction."""
-    store = sqlite_store
+    store = low_limit_store
     rows = [(f"kind{index:04d}", index) for index in range(2500)]
     with store.write() as conn:
-        conn.connection.driver_connection.setlimit(
-            sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 15
-        )
         db.bulk_insert(conn, m.counters, rows[:1200])
         inserts = bulk.BackgroundInserts(conn)
         try:
