@@ -2,6 +2,8 @@
 pays for pandas, SQLAlchemy, Alembic and requests only when a call needs
 them (start-up time is part of every script a lab runs)."""
 
+import json
+
 import pytest
 
 import flexiznam.main as flz
@@ -63,12 +65,24 @@ def test_loaded_libraries_are_out_of_the_collectors_way(config_dir, project):
     assert walked < frozen / 10
 
 
-def cli_code(*args: str) -> str:
-    """Code that runs ``flexiznam ARGS`` (exit status 0, or an error)."""
-    return (
-        "from flexiznam.cli import cli\n"
-        f"assert cli.main({list(args)!r}, standalone_mode=False) in (None, 0)"
-    )
+def loaded_after_each(commands) -> list[set[str]]:
+    """Run ``flexiznam ARGS`` for each of ``commands`` in turn, in one fresh
+    interpreter (each must succeed); the heavy libraries loaded after each
+    (they accumulate: the first command to load one is the one to blame)."""
+    marker = "loaded after the command:"
+    heavy = f"sorted(set({HEAVY!r}) & set(sys.modules))"
+    code = "import json, sys\nfrom flexiznam.cli import cli\n"
+    for args in commands:
+        code += (
+            f"assert cli.main({list(args)!r}, standalone_mode=False) in (None, 0)\n"
+            f"print({marker!r}, json.dumps({heavy}))\n"
+        )
+    printed = run_and_list_modules(code)[1].splitlines()
+    return [
+        set(json.loads(line[len(marker) :]))
+        for line in printed
+        if line.startswith(marker)
+    ]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -78,7 +92,7 @@ def test_commands_load_no_pandas(flz_cli, flz_session):
     loads no SQLAlchemy (the config's database_url is not parsed)."""
     flz.add_mouse("M1", "test", flexilims_session=flz_session)
     remote = not isinstance(flz_session, LocalSession)
-    for args in (
+    commands = [
         ("tree", "test"),
         ("tree", "--csv"),
         ("show", "M1"),
@@ -92,9 +106,12 @@ def test_commands_load_no_pandas(flz_cli, flz_session):
         ("history", "M1", "--csv"),
         ("history", "M1", "--json"),
         ("trash", "list"),
-    ):
-        loaded = loaded_after(cli_code(*args))
-        assert loaded == ({"requests"} if remote else {"sqlalchemy"}), args
+    ]
+    expected = {"requests"} if remote else {"sqlalchemy"}
+    loaded = loaded_after_each(commands)
+    assert len(loaded) == len(commands)
+    for args, heavy in zip(commands, loaded, strict=True):
+        assert heavy == expected, args
     # The premise: the lab API's frames do load pandas.
     assert {"pandas", "numpy"} <= loaded_after(
         "import flexiznam.main as flz\n"
