@@ -666,3 +666,26 @@ def parse(operation: str, params: Mapping) -> dict:
 def operation_fields() -> dict:
     """Every field of a batch operation, by name (for the OpenAPI schema)."""
     return dict(_OPERATION_FIELDS)
+
+
+def version_rows(versions: list[dict]) -> list[dict]:
+    """Versions (``session.history``) as rows: version, changed_at (ms since
+    the epoch), changed_by, action, the entity's type, name and id, and
+    ``changes`` (``{field: [before, after]}``): the rows of the history
+    listings and of :func:`flexiznam.main.get_history`."""
+    rows = []
+    for version in versions:
+        entity = version.get("after") or version.get("before") or {}
+        rows.append(
+            {
+                "version": version["version"],
+                "changed_at": version["changed_at"],
+                "changed_by": version["changed_by"],
+                "action": version["action"],
+                "type": entity.get("type"),
+                "name": entity.get("name"),
+                "id": version.get("id"),
+                "changes": version.get("changes") or {},
+            }
+        )
+    return rows

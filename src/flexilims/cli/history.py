@@ -4,6 +4,7 @@ or a project, and going back to one (as a new version: history only grows)."""
 import click
 
 from ..errors import BadRequest
+from ..protocol import version_rows
 from .common import database_option, open_store
 from .terminal import (
     PROJECT_VERSION_COLUMNS,
@@ -12,7 +13,6 @@ from .terminal import (
     emit_history,
     output_options,
     paging_options,
-    version_rows,
 )
 
 

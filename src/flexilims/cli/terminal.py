@@ -279,32 +279,10 @@ def changes_text(action: str, changes: dict) -> str:
     return "; ".join(parts)
 
 
-#: The columns of a listing of versions (:func:`version_rows`): with
+#: The columns of a listing of versions (``protocol.version_rows``): with
 #: ``type`` and ``name`` before ``changes`` for a whole project.
 VERSION_COLUMNS = ["version", "changed_at", "changed_by", "action", "changes"]
 PROJECT_VERSION_COLUMNS = [*VERSION_COLUMNS[:-1], "type", "name", "changes"]
-
-
-def version_rows(versions: list[dict]) -> list[dict]:
-    """Versions (``session.history``) as rows: version, changed_at (ms since
-    the epoch), changed_by, action, the entity's type, name and id, and
-    ``changes`` (``{field: [before, after]}``), for :func:`emit_history`."""
-    rows = []
-    for version in versions:
-        entity = version.get("after") or version.get("before") or {}
-        rows.append(
-            {
-                "version": version["version"],
-                "changed_at": version["changed_at"],
-                "changed_by": version["changed_by"],
-                "action": version["action"],
-                "type": entity.get("type"),
-                "name": entity.get("name"),
-                "id": version.get("id"),
-                "changes": version.get("changes") or {},
-            }
-        )
-    return rows
 
 
 def _utc(ms: int) -> datetime:
@@ -314,7 +292,7 @@ def _utc(ms: int) -> datetime:
 def emit_history(
     rows: list[dict], columns: list[str], fmt: str, empty: str | None = None
 ) -> None:
-    """Print versions (:func:`version_rows`) as :func:`emit_rows` does.
+    """Print versions (``protocol.version_rows``) as :func:`emit_rows` does.
 
     ``changed_at`` is local time in a table; UTC in CSV (with milliseconds
     if any version has some) and JSON (ISO, with milliseconds). ``changes``

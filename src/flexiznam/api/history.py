@@ -9,6 +9,8 @@ rights. Part of the flexiznam API; import these from :mod:`flexiznam.main`.
 
 from typing import TYPE_CHECKING
 
+from flexilims.protocol import version_rows
+
 from ..errors import FlexilimsError, translated
 from .queries import _session, get_entity
 
@@ -47,21 +49,7 @@ def history_frame(versions: list[dict]) -> "pd.DataFrame":
     """Versions as the session gives them, one row each (see :func:`get_history`)."""
     import pandas as pd
 
-    rows = []
-    for version in versions:
-        entity = version.get("after") or version.get("before") or {}
-        rows.append(
-            {
-                "version": version["version"],
-                "changed_at": version["changed_at"],
-                "changed_by": version["changed_by"],
-                "action": version["action"],
-                "type": entity.get("type"),
-                "name": entity.get("name"),
-                "id": version["id"],
-                "changes": version.get("changes") or {},
-            }
-        )
+    rows = version_rows(versions)
     frame = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
     frame["changed_at"] = pd.to_datetime(frame["changed_at"], unit="ms", utc=True)
     frame["version"] = frame["version"].astype("int64")

@@ -23,9 +23,9 @@ from flexilims.cli.terminal import (
     paging_options,
     plural,
     trash_rows,
-    version_rows,
 )
 from flexilims.errors import FlexilimsError as StoreError
+from flexilims.protocol import version_rows
 
 from ..api.history import history_versions
 from ..api.history import revert as revert_entity

@@ -20,8 +20,8 @@ from flexilims.cli.terminal import (
     emit_rows,
     plural,
     table,
-    version_rows,
 )
+from flexilims.protocol import version_rows
 
 
 @click.group(cls=FriendlyGroup)
