@@ -579,3 +579,29 @@ def test_delete_errors(call):
     assert error_message(call("delete"), 400) == (
         "please provide a valid hexadecimal value for id"
     )
+
+
+@pytest.mark.parametrize("bad", [["a"], {"id": "x"}, 7])
+def test_fields_of_the_wrong_json_type_are_refused(call, project, store, snapshot, bad):
+    """The fuzzer's find: a list or an object where an id is expected (they
+    cannot be looked up) was a 500; every one is a 4xx, nothing written."""
+    before = snapshot(store)
+    saves = [
+        {"type": "mouse", "name": "m", "project_id": bad},
+        {"type": "mouse", "name": "m", "project_id": project.id, "origin_id": bad},
+        {"type": bad, "name": "m", "project_id": project.id},
+        {"type": "mouse", "name": bad, "project_id": project.id},
+    ]
+    for body in saves:
+        reply = call("save", body=body)
+        assert 400 <= reply.status_code < 500, (body, reply.text)
+    operations = [
+        {"op": "update", "type": "mouse", "id": bad, "name": "n"},
+        {"op": "create", "type": "mouse", "name": "m", "project_id": bad},
+        {"op": "create", "type": "mouse", "name": "m", "origin_id": bad},
+        {"op": "update", "type": "mouse", "id": project.id, "name": bad},
+    ]
+    for operation in operations:
+        reply = call("batch", {"project_id": project.id}, {"operations": [operation]})
+        assert 400 <= reply.status_code < 500, (operation, reply.text)
+    assert snapshot(store) == before

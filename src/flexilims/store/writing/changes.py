@@ -226,8 +226,13 @@ class Changes:
         """The projects of the creations (with the settings' version), and
         the names they create, by project and type, left to look up."""
         wanted = self._wanted_names(op for op in operations if op.op == "create")
-        project_ids = {op.project_id for op in operations if op.op == "create"}
-        project_ids = sorted(i for i in project_ids if is_hex_id(i))
+        project_ids = sorted(
+            {
+                op.project_id
+                for op in operations
+                if op.op == "create" and is_hex_id(op.project_id)
+            }
+        )
         if (
             all(op.op == "create" for op in operations)
             and len(project_ids) == 1
@@ -260,7 +265,7 @@ class Changes:
                 continue
             if op.op == "create" and isinstance(op.project_id, str):
                 wanted.setdefault((op.project_id, op.type), set()).add(op.name)
-            elif op.op == "update" and op.id in self.rows:
+            elif op.op == "update" and is_hex_id(op.id) and op.id in self.rows:
                 project = self.rows[op.id]["project_id"]
                 wanted.setdefault((project, op.type), set()).add(op.name)
         return wanted
