@@ -2,14 +2,12 @@
 pays for pandas, SQLAlchemy, Alembic and requests only when a call needs
 them (start-up time is part of every script a lab runs)."""
 
-import json
-
 import pytest
 
 import flexiznam.main as flz
 from flexilims import LocalSession
 from flexilims.store import db
-from loading import run_and_list_modules
+from loading import run_and_list_modules, run_commands_and_list_modules
 
 #: Libraries that cost tens to hundreds of milliseconds to import.
 HEAVY = ("pandas", "numpy", "sqlalchemy", "alembic", "mako", "requests")
@@ -65,26 +63,6 @@ def test_loaded_libraries_are_out_of_the_collectors_way(config_dir, project):
     assert walked < frozen / 10
 
 
-def loaded_after_each(commands) -> list[set[str]]:
-    """Run ``flexiznam ARGS`` for each of ``commands`` in turn, in one fresh
-    interpreter (each must succeed); the heavy libraries loaded after each
-    (they accumulate: the first command to load one is the one to blame)."""
-    marker = "loaded after the command:"
-    heavy = f"sorted(set({HEAVY!r}) & set(sys.modules))"
-    code = "import json, sys\nfrom flexiznam.cli import cli\n"
-    for args in commands:
-        code += (
-            f"assert cli.main({list(args)!r}, standalone_mode=False) in (None, 0)\n"
-            f"print({marker!r}, json.dumps({heavy}))\n"
-        )
-    printed = run_and_list_modules(code)[1].splitlines()
-    return [
-        set(json.loads(line[len(marker) :]))
-        for line in printed
-        if line.startswith(marker)
-    ]
-
-
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_commands_load_no_pandas(flz_cli, flz_session):
     """On the embedded database and on a server: the tree, ``show`` and every
@@ -108,9 +86,8 @@ def test_commands_load_no_pandas(flz_cli, flz_session):
         ("trash", "list"),
     ]
     expected = {"requests"} if remote else {"sqlalchemy"}
-    loaded = loaded_after_each(commands)
-    assert len(loaded) == len(commands)
-    for args, heavy in zip(commands, loaded, strict=True):
+    loaded = run_commands_and_list_modules("flexiznam.cli:cli", commands, HEAVY)
+    for args, (heavy, _) in zip(commands, loaded, strict=True):
         assert heavy == expected, args
     # The premise: the lab API's frames do load pandas.
     assert {"pandas", "numpy"} <= loaded_after(

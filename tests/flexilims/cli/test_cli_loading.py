@@ -8,7 +8,7 @@ import click
 import pytest
 
 from flexilims.store.accounts import Accounts
-from loading import run_and_list_modules
+from loading import run_and_list_modules, run_commands_and_list_modules
 
 #: Libraries (and parts of flexilims) that cost tens to hundreds of
 #: milliseconds to import.
@@ -72,37 +72,30 @@ def test_help_of_every_command_loads_no_heavy_library(package):
     assert loaded == set()
 
 
-def run_code(database_url: str, *args: str) -> str:
-    """Code that runs ``flexilims ARGS --database database_url``."""
-    return (
-        "from flexilims.cli import cli\n"
-        f"cli.main({[*args, '--database', database_url]!r}, standalone_mode=False)"
-    )
-
-
 def test_listings_load_no_pandas(database_url, store, project):
     """Tables, CSV and JSON alike; the store and SQLAlchemy are loaded, as
-    needed."""
-    loaded, printed = loaded_after(
-        run_code(database_url, "user", "add", "jane", "--password", "pw")
-    )
-    assert printed == "Added user jane."
-    assert Accounts(store).authenticate("jane", "pw")
-    assert "pandas" not in loaded and "numpy" not in loaded
-    assert {"sqlalchemy", "flexilims.store"} <= loaded
-    loaded, printed = loaded_after(run_code(database_url, "user", "list", "--json"))
-    assert [user["username"] for user in json.loads(printed)] == ["jane"]
-    assert "pandas" not in loaded and "numpy" not in loaded
-    loaded, printed = loaded_after(run_code(database_url, "user", "list"))
-    assert printed.splitlines()[1].startswith("jane")
-    assert "pandas" not in loaded and "numpy" not in loaded
-    for args in (
+    needed. (All commands run in one interpreter, each checked in turn.)"""
+    commands = [
+        ("user", "add", "jane", "--password", "pw"),
+        ("user", "list", "--json"),
+        ("user", "list"),
         ("user", "list", "--csv"),
         ("project", "list"),
         ("project", "list", "--csv"),
         ("history", "--project", project.name),
         ("history", "--project", project.name, "--csv"),
         ("trash", "list"),
-    ):
-        loaded, _ = loaded_after(run_code(database_url, *args))
+    ]
+    ran = run_commands_and_list_modules(
+        "flexilims.cli:cli",
+        [[*args, "--database", database_url] for args in commands],
+        HEAVY,
+    )
+    for args, (loaded, _) in zip(commands, ran, strict=True):
         assert "pandas" not in loaded and "numpy" not in loaded, args
+        assert {"sqlalchemy", "flexilims.store"} <= loaded, args
+    (_, added), (_, listed_json), (_, table) = ran[:3]
+    assert added == "Added user jane."
+    assert Accounts(store).authenticate("jane", "pw")
+    assert [user["username"] for user in json.loads(listed_json)] == ["jane"]
+    assert table.splitlines()[1].startswith("jane")

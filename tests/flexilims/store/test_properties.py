@@ -121,8 +121,12 @@ def deep(draw):
     """A value nested around the depth limit, in lists or objects."""
     depth = draw(st.sampled_from([LIMITS.max_depth - 1, LIMITS.max_depth, 300]))
     value = draw(SCALARS)
-    for _ in range(depth):
-        value = [value] if draw(st.booleans()) else {"k": value}
+    # One draw for the whole shape (a draw per level made this strategy most
+    # of the properties' time): bit i says whether level i is a list or an
+    # object, and shrinking goes towards objects only.
+    shape = draw(st.integers(0, 2**depth - 1))
+    for level in range(depth):
+        value = [value] if shape >> level & 1 else {"k": value}
     return value
 
 
