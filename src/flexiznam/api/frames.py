@@ -48,13 +48,22 @@ def _is_null(value) -> bool:
     return value is None or (type(value) is float and math.isnan(value))
 
 
+def _strings(string_dtype, values: list):
+    """``pandas.array(values, dtype=string_dtype)``, by the array type's own
+    constructor (``pandas.array`` first works out which type to call).
+    ``_from_sequence`` is part of pandas' documented ExtensionArray
+    interface, despite its underscore."""
+    array_type = string_dtype.construct_array_type()
+    return array_type._from_sequence(values, dtype=string_dtype)  # noqa: SLF001
+
+
 def _typed_column(values: list):
     """The array pandas infers for a column of JSON values (absent keys as
     NaN), or None when the column is outside the table."""
     pd, np, string_dtype = _libraries()
     types = set(map(type, values))
     if types == {str}:
-        return pd.array(values, dtype=string_dtype)
+        return _strings(string_dtype, values)
     if types == {int}:
         if _INT64_MIN <= min(values) and max(values) <= _INT64_MAX:
             return np.array(values, dtype=np.int64)
@@ -68,7 +77,7 @@ def _typed_column(values: list):
         strings = sum(1 for value in values if type(value) is str)
         if nulls + strings < len(values):
             return None
-        return pd.array(values, dtype=string_dtype)
+        return _strings(string_dtype, values)
     if types <= {int, float, _NONE} and nulls < len(values):
         integers = (value for value in values if type(value) is int)
         if all(abs(value) <= _EXACT_IN_FLOAT for value in integers):
@@ -77,6 +86,26 @@ def _typed_column(values: list):
                 dtype=np.float64,
             )
     return None
+
+
+def _frame(pd, string_dtype, arrays: dict, index):
+    """``pandas.DataFrame(arrays, index=index)`` for typed, equally long
+    ``arrays`` (the column names, being text, of the strings' dtype).
+
+    pandas' ``DataFrame._from_arrays`` without its checks takes half the
+    time of the public constructor, which checks and converts every column
+    again: the arrays here are already as pandas makes them. Where a pandas
+    version lacks it, the public constructor.
+    """
+    from_arrays = getattr(pd.DataFrame, "_from_arrays", None)
+    if from_arrays is None:
+        return pd.DataFrame(arrays, index=index, copy=False)
+    return from_arrays(
+        list(arrays.values()),
+        columns=pd.Index(list(arrays), dtype=string_dtype),
+        index=index,
+        verify_integrity=False,
+    )
 
 
 def entity_frame(rows: list[dict], index_by_name: bool = False):
@@ -100,10 +129,10 @@ def entity_frame(rows: list[dict], index_by_name: bool = False):
             arrays[key] = column
         else:
             if not index_by_name:
-                return pd.DataFrame(arrays, copy=False)
+                return _frame(pd, string_dtype, arrays, pd.RangeIndex(len(rows)))
             names = arrays.get("name")
             if names is not None and names.dtype == string_dtype:
-                return pd.DataFrame(arrays, index=pd.Index(names), copy=False)
+                return _frame(pd, string_dtype, arrays, pd.Index(names))
     frame = pd.DataFrame(rows)
     if index_by_name and len(frame):
         frame = frame.set_index("name", drop=False)

@@ -63,6 +63,7 @@ def assert_same_frame(built, expected):
         built, expected, check_exact=True, check_index_type=True
     )
     assert list(built.columns) == list(expected.columns)
+    assert built.columns.dtype == expected.columns.dtype
     assert list(built.dtypes) == list(expected.dtypes)
 
 
