@@ -22,6 +22,7 @@ from ..protocol import Conflicts
 from ..writes import Limits, checked_attributes, is_hex_id
 from . import db, labsettings
 from . import models as m
+from .driver import fetch_all
 from .entities import (
     DATE_CREATED,
     ENTITY_COLUMNS,
@@ -168,7 +169,7 @@ class Store:
         with self.read() as conn:
             if query.project_id is None and query.type is not None:
                 self._check_type_query(conn, query)
-            rows = conn.execute(stmt, params).all()
+            rows = fetch_all(conn, stmt, params)
             if not rows and query.project_id is not None:
                 self._explain_empty(conn, actor, query)
         if query.id is not None and not actor.is_admin:

@@ -1,0 +1,82 @@
+"""Reads run on the database driver's cursor, past SQLAlchemy's execution.
+
+A ``get`` by id spends most of its CPU in SQLAlchemy's execution of one small
+select (events, the execution context, the cursor's description, result
+objects), several times what psycopg itself needs. On PostgreSQL a select
+whose parameters and columns need no conversion by SQLAlchemy (no expanding
+list, no type processor: true of the entity selects, whose JSONB psycopg
+decodes itself with the engine's loader) runs on the pooled connection's own
+cursor instead: the same SQL text, the same parameters, the same rows.
+
+The connection comes from the same pool (with its check before use), the
+statement gets the same deadline (:class:`flexilims.store.db._Deadlines`),
+and a failure is classified by :func:`flexilims.store.db.unavailable` as any
+other is: a 503 for an outage; a lost connection drops the pool's
+connections, as SQLAlchemy does. Everything else, SQLite included, goes
+through SQLAlchemy.
+"""
+
+import functools
+
+import sqlalchemy as sa
+
+from . import db
+
+
+@functools.lru_cache(maxsize=256)
+def _driver_form(statement: sa.Select, dialect):
+    """The compiled form of a select the driver can run as it is, or None."""
+    compiled = statement.compile(dialect=dialect)
+    if compiled.escaped_bind_names:
+        return None
+    for bind in compiled.binds.values():
+        if bind.expanding or bind.type.dialect_impl(dialect).bind_processor(dialect):
+            return None
+    for column in statement.selected_columns:
+        if column.type.dialect_impl(dialect).result_processor(dialect, None):
+            return None
+    return compiled
+
+
+def fetch_all(conn: sa.Connection, statement: sa.Select, params: dict) -> list:
+    """Every row of a select: tuples from the driver's cursor where it can run
+    the statement (PostgreSQL), else SQLAlchemy's rows.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.Connection
+        A connection of an engine from :func:`flexilims.store.db.create_engine`
+        (outside a transaction on PostgreSQL: reads are in autocommit).
+    statement : sqlalchemy.Select
+        Built once and bound per call (its compiled form is kept).
+    params : dict
+        The values of its bound parameters.
+
+    Raises
+    ------
+    flexilims.errors.Unavailable
+        The database is unreachable, stopped or frozen, or the statement
+        outlived its timeout (as through SQLAlchemy).
+    """
+    guard = db.DRIVER_READS.get(conn.engine)
+    compiled = None if guard is None else _driver_form(statement, conn.dialect)
+    if compiled is None:
+        return conn.execute(statement, params).all()
+    deadlines, retry_after = guard
+    driver = conn.connection.driver_connection
+    deadlines.begin(driver, deadlines.statement_seconds)
+    try:
+        values = compiled.construct_params(params)
+        return driver.execute(compiled.string, values).fetchall()
+    except conn.dialect.loaded_dbapi.Error as error:
+        if driver.closed or db.connection_ended(error):
+            # As SQLAlchemy does when a connection is lost: drop it and every
+            # connection pooled with it (a restarted server ended them all).
+            conn.invalidate(error)
+            conn.engine.dispose()
+        outage = db.unavailable(error, retry_after, conflicts=False)
+        if outage is None:
+            raise
+        raise outage from error
+    finally:
+        deadlines.end(driver)
