@@ -38,15 +38,15 @@ def _driver_form(statement: sa.Select, dialect):
     return compiled
 
 
-def fetch_all(conn: sa.Connection, statement: sa.Select, params: dict) -> list:
-    """Every row of a select: tuples from the driver's cursor where it can run
-    the statement (PostgreSQL), else SQLAlchemy's rows.
+def fetch_all(store, statement: sa.Select, params: dict) -> list:
+    """Every row of a select, read outside a transaction: tuples from the
+    driver's cursor where it can run the statement (PostgreSQL), else
+    SQLAlchemy's rows.
 
     Parameters
     ----------
-    conn : sqlalchemy.Connection
-        A connection of an engine from :func:`flexilims.store.db.create_engine`
-        (outside a transaction on PostgreSQL: reads are in autocommit).
+    store : flexilims.store.Store
+        Whose engine (from :func:`flexilims.store.db.create_engine`) to read.
     statement : sqlalchemy.Select
         Built once and bound per call (its compiled form is kept).
     params : dict
@@ -58,25 +58,35 @@ def fetch_all(conn: sa.Connection, statement: sa.Select, params: dict) -> list:
         The database is unreachable, stopped or frozen, or the statement
         outlived its timeout (as through SQLAlchemy).
     """
-    guard = db.DRIVER_READS.get(conn.engine)
-    compiled = None if guard is None else _driver_form(statement, conn.dialect)
+    engine = store.engine
+    guard = db.DRIVER_READS.get(engine)
+    compiled = None if guard is None else _driver_form(statement, engine.dialect)
     if compiled is None:
-        return conn.execute(statement, params).all()
+        with store.read() as conn:
+            return conn.execute(statement, params).all()
     deadlines, retry_after = guard
-    driver = conn.connection.driver_connection
+    failure = engine.dialect.loaded_dbapi.Error
+    try:
+        pooled = engine.raw_connection()
+    except failure as error:
+        raise _outage(error, retry_after) from error
+    driver = pooled.driver_connection
     deadlines.begin(driver, deadlines.statement_seconds)
     try:
         values = compiled.construct_params(params)
         return driver.execute(compiled.string, values).fetchall()
-    except conn.dialect.loaded_dbapi.Error as error:
+    except failure as error:
         if driver.closed or db.connection_ended(error):
             # As SQLAlchemy does when a connection is lost: drop it and every
             # connection pooled with it (a restarted server ended them all).
-            conn.invalidate(error)
-            conn.engine.dispose()
-        outage = db.unavailable(error, retry_after, conflicts=False)
-        if outage is None:
-            raise
-        raise outage from error
+            pooled.invalidate(error)
+            engine.dispose()
+        raise _outage(error, retry_after) from error
     finally:
         deadlines.end(driver)
+        pooled.close()
+
+
+def _outage(error: Exception, retry_after: float) -> Exception:
+    """The 503 a driver error stands for, or the error itself."""
+    return db.unavailable(error, retry_after, conflicts=False) or error

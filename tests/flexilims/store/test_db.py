@@ -110,7 +110,7 @@ def test_entity_selects_give_the_rows_sqlalchemy_gives(store):
         stmt, params = entity_statement(member, query)
         with store.read() as conn:
             expected = [tuple(row) for row in conn.execute(stmt, params).all()]
-            assert [tuple(row) for row in fetch_all(conn, stmt, params)] == expected
+        assert [tuple(row) for row in fetch_all(store, stmt, params)] == expected
         assert expected
 
 
@@ -152,12 +152,26 @@ def test_a_restart_met_by_a_get_costs_one_request(postgres):
 
 def test_a_read_past_its_statement_timeout_gives_a_503(postgres):
     store = Store(db.create_engine(postgres, Settings(statement_timeout_seconds=0.2)))
+    backend = sa.select(sa.func.pg_backend_pid())
     try:
-        with store.read() as conn:
-            with pytest.raises(Unavailable) as caught:
-                fetch_all(conn, sa.select(sa.func.pg_sleep(2)), {})
-            assert "longer than its timeout" in caught.value.message
-            # The connection itself is fine and stays in the pool.
-            assert fetch_all(conn, sa.select(sa.literal(1)), {}) == [(1,)]
+        [(pid,)] = fetch_all(store, backend, {})
+        with pytest.raises(Unavailable) as caught:
+            fetch_all(store, sa.select(sa.func.pg_sleep(2)), {})
+        assert "longer than its timeout" in caught.value.message
+        # The connection itself is fine and stays in the pool.
+        assert fetch_all(store, backend, {}) == [(pid,)]
+    finally:
+        store.engine.dispose()
+
+
+def test_a_read_from_an_unreachable_database_gives_a_503(postgres):
+    url = sa.engine.make_url(postgres).set(host="127.0.0.1", port=1)
+    store = Store(
+        db.create_engine(url.render_as_string(hide_password=False), Settings())
+    )
+    try:
+        with pytest.raises(Unavailable) as caught:
+            fetch_all(store, select_entities(("id",)), {"id": "b" * 24})
+        assert "cannot be reached" in caught.value.message
     finally:
         store.engine.dispose()
