@@ -3,7 +3,6 @@
 import asyncio
 import base64
 import binascii
-import functools
 import json
 import math
 from concurrent.futures import ThreadPoolExecutor
@@ -107,6 +106,36 @@ def reply(value) -> Response:
     if isinstance(value, str):
         return PlainTextResponse(value)
     return FastJSONResponse(value)
+
+
+async def in_thread(executor: ThreadPoolExecutor, function, *args):
+    """``function(*args)`` run in a thread of ``executor``, awaited.
+
+    The thread hands the outcome to the event loop itself: no concurrent
+    future chained to an asyncio one as ``loop.run_in_executor`` makes, a
+    tenth of a get's CPU in the server.
+    """
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+
+    def settle(result, error):
+        if future.cancelled():
+            return
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+
+    def work():
+        try:
+            result = function(*args)
+        except BaseException as error:  # noqa: BLE001 (the awaiting request raises it)
+            loop.call_soon_threadsafe(settle, None, error)
+        else:
+            loop.call_soon_threadsafe(settle, result, None)
+
+    executor.submit(work)
+    return await future
 
 
 class Api:
@@ -221,16 +250,14 @@ class Api:
                 limit = self.store.settings.max_body_bytes
                 body = await json_body(request, limit) if wants_body else None
                 key = request.headers.get(IDEMPOTENCY_HEADER) if keyed else None
-                value, replayed = await asyncio.get_running_loop().run_in_executor(
+                value, replayed = await in_thread(
                     self.executor,
-                    functools.partial(
-                        self.call,
-                        request_token(request),
-                        operation,
-                        dict(request.query_params),
-                        body,
-                        key,
-                    ),
+                    self.call,
+                    request_token(request),
+                    operation,
+                    dict(request.query_params),
+                    body,
+                    key,
                 )
                 response = reply(value)
                 if replayed:

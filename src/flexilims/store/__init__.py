@@ -22,6 +22,7 @@ from ..protocol import Conflicts
 from ..writes import Limits, checked_attributes, is_hex_id
 from . import db, labsettings
 from . import models as m
+from .driver import fetch_all
 from .entities import (
     DATE_CREATED,
     ENTITY_COLUMNS,
@@ -165,11 +166,12 @@ class Store:
                 f"user {actor.username} is not a member of project {query.project_id}"
             )
         stmt, params = entity_statement(actor, query)
-        with self.read() as conn:
-            if query.project_id is None and query.type is not None:
+        if query.project_id is None and query.type is not None:
+            with self.read() as conn:
                 self._check_type_query(conn, query)
-            rows = conn.execute(stmt, params).all()
-            if not rows and query.project_id is not None:
+        rows = fetch_all(self, stmt, params)
+        if not rows and query.project_id is not None:
+            with self.read() as conn:
                 self._explain_empty(conn, actor, query)
         if query.id is not None and not actor.is_admin:
             rows = [row for row in rows if row[PROJECT] in actor.project_ids]

@@ -22,6 +22,7 @@ import socket
 import sqlite3
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import orjson
@@ -172,7 +173,8 @@ def unavailable(
 CONNECTION_ENDED_SQLSTATES = ("57P01", "57P02", "57P03")
 
 
-def _connection_ended(error: BaseException) -> bool:
+def connection_ended(error: BaseException) -> bool:
+    """Whether the server ended the connection of a driver error."""
     state = getattr(_driver_error(error), "sqlstate", None)
     return state is not None and (
         state in CONNECTION_ENDED_SQLSTATES or state.startswith("08")
@@ -186,7 +188,7 @@ def _raise_unavailable(engine: sa.Engine, retry_after: float) -> None:
         # terminated): the connection and every one pooled before it are
         # gone, whether or not the driver has noticed yet. Dropping them now
         # spares the next requests the same failure.
-        if _connection_ended(context.original_exception):
+        if connection_ended(context.original_exception):
             context.is_disconnect = True
         # A failed pre-ping is how the pool finds a dead connection and opens
         # a new one: leave it to the pool.
@@ -280,6 +282,13 @@ class _Deadlines:
                 self.end(dbapi_connection)
 
         dialect.do_ping = do_ping
+
+
+#: The deadlines and Retry-After of each PostgreSQL engine, for the reads
+#: run on the driver's cursor (:func:`flexilims.store.driver.fetch_all`).
+DRIVER_READS: "weakref.WeakKeyDictionary[sa.Engine, tuple[_Deadlines, float]]" = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _shut_down(dbapi_connection) -> None:
@@ -394,10 +403,12 @@ def create_engine(url: str, settings=None) -> sa.Engine:
             **JSON_OPTIONS,
         )
         _configure_postgres(engine)
-        _Deadlines(
+        deadlines = _Deadlines(
             settings.statement_timeout_seconds + settings.connect_timeout_seconds,
             settings.connect_timeout_seconds,
-        ).install(engine)
+        )
+        deadlines.install(engine)
+        DRIVER_READS[engine] = (deadlines, retry_after)
     _raise_unavailable(engine, retry_after)
     _check_idle_connections(engine, settings.connection_check_after_seconds)
     return engine

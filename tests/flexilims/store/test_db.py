@@ -2,7 +2,8 @@
 ``connection_check_after_seconds`` is checked before use, so a connection the
 database dropped meanwhile costs no request; one used more recently is
 trusted (a dropped one then fails its request with a 503, and the pool
-reconnects)."""
+reconnects). Reads on the driver's cursor (:mod:`flexilims.store.driver`)
+give the rows SQLAlchemy gives, and meet outages as any other statement."""
 
 import time
 
@@ -11,7 +12,10 @@ import sqlalchemy as sa
 
 from flexilims.errors import Unavailable
 from flexilims.settings import Settings
-from flexilims.store import Store, db
+from flexilims.store import Actor, EntityQuery, Store, db
+from flexilims.store.accounts import Accounts
+from flexilims.store.driver import _driver_form, fetch_all
+from flexilims.store.entities import entity_statement, select_entities
 
 
 def backend_pid(store: Store) -> int:
@@ -80,5 +84,94 @@ def test_a_restart_costs_one_request_not_one_per_pooled_connection(postgres):
             backend_pid(store)
         assert [backend_pid(store) for _ in range(3)]
         assert not set(pids) & {backend_pid(store) for _ in range(3)}
+    finally:
+        store.engine.dispose()
+
+
+def test_entity_selects_give_the_rows_sqlalchemy_gives(store):
+    admin = Actor("admin", "Admin", is_admin=True)
+    project = Accounts(store).create_project("p").id
+    for index in range(3):
+        store.save(
+            admin,
+            datatype="mouse",
+            name=f"m{index}",
+            project_id=project,
+            attributes={"n": index, "nested": {"b": [1, 2.5, None], "a": "x"}},
+        )
+    first = store.get(admin, EntityQuery(type="mouse", project_id=project))[0]
+    member = Actor("jane", "Jane", project_ids=frozenset([project]))
+    queries = [
+        EntityQuery(id=first["id"]),
+        EntityQuery(type="mouse", project_id=project, offset=1, limit=1),
+        EntityQuery(type="mouse", name="m2"),
+    ]
+    for query in queries:
+        stmt, params = entity_statement(member, query)
+        with store.read() as conn:
+            expected = [tuple(row) for row in conn.execute(stmt, params).all()]
+        assert [tuple(row) for row in fetch_all(store, stmt, params)] == expected
+        assert expected
+
+
+def test_which_selects_the_driver_runs(store):
+    dialect = store.engine.dialect
+    on_postgres = dialect.name == "postgresql"
+    by_id = select_entities(("id",))
+    # Driver's cursor on PostgreSQL; SQLite's JSON text is decoded by SQLAlchemy.
+    assert (_driver_form(by_id, dialect) is not None) == on_postgres
+    # An expanding list of projects: SQLAlchemy renders it.
+    assert _driver_form(select_entities(("member_projects",)), dialect) is None
+
+
+def test_a_restart_met_by_a_get_costs_one_request(postgres):
+    """Pooled connections ended by the server: the first get to meet one fails
+    with a 503, and the pool drops the others with it."""
+    store = Store(
+        db.create_engine(postgres, Settings(connection_check_after_seconds=60))
+    )
+    admin = Actor("admin", "Admin", is_admin=True)
+    try:
+        connections = [store.engine.connect() for _ in range(3)]
+        pids = [
+            conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            for conn in connections
+        ]
+        for conn in connections:
+            conn.close()
+        for pid in pids:
+            terminate(postgres, pid)
+        with pytest.raises(Unavailable):
+            store.get(admin, EntityQuery(id="b" * 24))
+        for _ in range(3):
+            assert store.get(admin, EntityQuery(id="b" * 24)) == []
+        assert not set(pids) & {backend_pid(store) for _ in range(3)}
+    finally:
+        store.engine.dispose()
+
+
+def test_a_read_past_its_statement_timeout_gives_a_503(postgres):
+    store = Store(db.create_engine(postgres, Settings(statement_timeout_seconds=0.2)))
+    backend = sa.select(sa.func.pg_backend_pid())
+    try:
+        [(pid,)] = fetch_all(store, backend, {})
+        with pytest.raises(Unavailable) as caught:
+            fetch_all(store, sa.select(sa.func.pg_sleep(2)), {})
+        assert "longer than its timeout" in caught.value.message
+        # The connection itself is fine and stays in the pool.
+        assert fetch_all(store, backend, {}) == [(pid,)]
+    finally:
+        store.engine.dispose()
+
+
+def test_a_read_from_an_unreachable_database_gives_a_503(postgres):
+    url = sa.engine.make_url(postgres).set(host="127.0.0.1", port=1)
+    store = Store(
+        db.create_engine(url.render_as_string(hide_password=False), Settings())
+    )
+    try:
+        with pytest.raises(Unavailable) as caught:
+            fetch_all(store, select_entities(("id",)), {"id": "b" * 24})
+        assert "cannot be reached" in caught.value.message
     finally:
         store.engine.dispose()

@@ -1,0 +1,93 @@
+"""Reads run on the database driver's cursor, past SQLAlchemy's execution.
+
+SQLAlchemy's execution of the one small select of a ``get`` by id (events,
+the execution context, the cursor's description, result objects) took
+several times what psycopg itself needs: a quarter of the request's CPU in
+the server. On PostgreSQL a select
+whose parameters and columns need no conversion by SQLAlchemy (no expanding
+list, no type processor: true of the entity selects, whose JSONB psycopg
+decodes itself with the engine's loader) runs on the pooled connection's own
+cursor instead: the same SQL text, the same parameters, the same rows.
+
+The connection comes from the same pool (with its check before use), the
+statement gets the same deadline (:class:`flexilims.store.db._Deadlines`),
+and a failure is classified by :func:`flexilims.store.db.unavailable` as any
+other is: a 503 for an outage; a lost connection drops the pool's
+connections, as SQLAlchemy does. Everything else, SQLite included, goes
+through SQLAlchemy.
+"""
+
+import functools
+
+import sqlalchemy as sa
+
+from . import db
+
+
+@functools.lru_cache(maxsize=256)
+def _driver_form(statement: sa.Select, dialect):
+    """The compiled form of a select the driver can run as it is, or None."""
+    compiled = statement.compile(dialect=dialect)
+    if compiled.escaped_bind_names:
+        return None
+    for bind in compiled.binds.values():
+        if bind.expanding or bind.type.dialect_impl(dialect).bind_processor(dialect):
+            return None
+    for column in statement.selected_columns:
+        if column.type.dialect_impl(dialect).result_processor(dialect, None):
+            return None
+    return compiled
+
+
+def fetch_all(store, statement: sa.Select, params: dict) -> list:
+    """Every row of a select, read outside a transaction: tuples from the
+    driver's cursor where it can run the statement (PostgreSQL), else
+    SQLAlchemy's rows.
+
+    Parameters
+    ----------
+    store : flexilims.store.Store
+        Whose engine (from :func:`flexilims.store.db.create_engine`) to read.
+    statement : sqlalchemy.Select
+        Built once and bound per call (its compiled form is kept).
+    params : dict
+        The values of its bound parameters.
+
+    Raises
+    ------
+    flexilims.errors.Unavailable
+        The database is unreachable, stopped or frozen, or the statement
+        outlived its timeout (as through SQLAlchemy).
+    """
+    engine = store.engine
+    guard = db.DRIVER_READS.get(engine)
+    compiled = None if guard is None else _driver_form(statement, engine.dialect)
+    if compiled is None:
+        with store.read() as conn:
+            return conn.execute(statement, params).all()
+    deadlines, retry_after = guard
+    failure = engine.dialect.loaded_dbapi.Error
+    try:
+        pooled = engine.raw_connection()
+    except failure as error:
+        raise _outage(error, retry_after) from error
+    driver = pooled.driver_connection
+    deadlines.begin(driver, deadlines.statement_seconds)
+    try:
+        values = compiled.construct_params(params)
+        return driver.execute(compiled.string, values).fetchall()
+    except failure as error:
+        if driver.closed or db.connection_ended(error):
+            # As SQLAlchemy does when a connection is lost: drop it and every
+            # connection pooled with it (a restarted server ended them all).
+            pooled.invalidate(error)
+            engine.dispose()
+        raise _outage(error, retry_after) from error
+    finally:
+        deadlines.end(driver)
+        pooled.close()
+
+
+def _outage(error: Exception, retry_after: float) -> Exception:
+    """The 503 a driver error stands for, or the error itself."""
+    return db.unavailable(error, retry_after, conflicts=False) or error
