@@ -367,9 +367,19 @@ class _Import:
     written a chunk at a time; roots whose origin comes later in the file,
     and links to entities not written yet, wait for the end."""
 
-    def __init__(self, store, conn, source: _Source, reading: _Reading, bar, inserts):
+    def __init__(
+        self, store, conn, source: _Source, reading: _Reading, bar, inserts, deferred
+    ):
         self.store, self.conn, self.source = store, conn, source
-        self.reading, self.bar, self.inserts = reading, bar, inserts
+        self.reading, self.bar = reading, bar
+        #: The second thread (:class:`.bulk.BackgroundInserts`); on SQLite
+        #: it inserts the entities too, and does the work of the triggers
+        #: set aside (``deferred``) after each chunk.
+        self.background = inserts
+        self.deferred = deferred
+        self.entities_in_background = conn.dialect.name == "sqlite"
+        #: What the thread must have done before the next chunk is looked up.
+        self.entities_mark = 0
         self.actor = Actor(
             username=reading.created_by, full_name=reading.created_by, is_admin=True
         )
@@ -476,7 +486,14 @@ class _Import:
         for index, operation in enumerate(operations):
             operation.index = index
             operation.project_id = project_id
-        changes = Changes(self.store, self.conn, self.actor, inserts=self.inserts)
+        changes = Changes(
+            self.store,
+            self.conn,
+            self.actor,
+            inserts=self.inserts,
+            background_entities=self.entities_in_background,
+        )
+        self._wait()
         changes.prepare(operations)
         for node in chunk:
             try:
@@ -486,11 +503,7 @@ class _Import:
         try:
             changes.write()
         except FlexilimsError as error:
-            raise _refused(
-                None,
-                "an entity with one of these names or ids was created while "
-                "importing; try again.",
-            ) from error
+            raise _clashed() from error
         self.nans += changes.nulls.count
         for node in chunk:
             self.written.add(node.id)
@@ -500,6 +513,32 @@ class _Import:
                 self.defaults[key] = self.defaults.get(key, 0) + 1
         self._write_links(chunk)
         self.bar.update(len(chunk))
+
+    def inserts(self, table, rows, columns=None, errors=None) -> None:
+        """Queue rows for the second thread (after the entities of a chunk,
+        the work of the triggers set aside)."""
+        try:
+            self.background.insert(table, rows, columns, errors)
+            if table is m.entities and rows:
+                self.entities_mark = self.background.mark()
+                if self.deferred is not None:
+                    self.background.call(self.deferred.catch_up)
+        except FlexilimsError as error:
+            raise _clashed() from error
+
+    def _wait(self) -> None:
+        """Wait for the entities written so far to be in the database."""
+        try:
+            self.background.wait(self.entities_mark)
+        except FlexilimsError as error:
+            raise _clashed() from error
+
+    def finish(self) -> None:
+        """Wait for the second thread to insert everything queued."""
+        try:
+            self.background.finish()
+        except FlexilimsError as error:
+            raise _clashed() from error
 
     def _write_links(self, chunk: list[_Node]) -> None:
         """Links to written entities (of the file or of the database); the
@@ -595,6 +634,16 @@ def _rare_collections():
         gc.set_threshold(*thresholds)
 
 
+def _clashed() -> BadRequest:
+    """An entity refused by the database, not by the checks: another writer
+    took one of its names or ids meanwhile."""
+    return _refused(
+        None,
+        "an entity with one of these names or ids was created while "
+        "importing; try again.",
+    )
+
+
 def _no_origin(origin) -> str:
     return (
         f"origin_id {origin} is neither in the file nor in the database: import "
@@ -671,13 +720,14 @@ def import_project(
             _rare_collections(),
             store.write() as conn,
             tqdm(desc="Importing", unit=" entities", disable=not progress) as bar,
-            bulk.deferred_entity_triggers(conn),
+            bulk.deferred_entity_triggers(conn) as deferred,
+            bulk.large_cache(conn),
         ):
             inserts = bulk.BackgroundInserts(conn)
             try:
-                work = _Import(store, conn, source, reading, bar, inserts.insert)
+                work = _Import(store, conn, source, reading, bar, inserts, deferred)
                 work.run(project_name, create_project)
-                inserts.finish()
+                work.finish()
             finally:
                 inserts.close()
     finally:

@@ -103,31 +103,76 @@ def can_defer(conn) -> bool:
     )
 
 
+class DeferredTriggers:
+    """The work of the triggers set aside, done for the entities inserted
+    since the last call (:meth:`catch_up`)."""
+
+    def __init__(self, conn):
+        self.mark = _last_rowid(conn, "entities")
+        self.search_mark = _last_rowid(conn, f"{SQLITE_NAME_SEARCH}_rows")
+
+    def catch_up(self, execute) -> None:
+        """Count and index the entities inserted since the last call;
+        ``execute(sql, values)`` runs a statement and returns its cursor (a
+        driver connection's ``execute``, or a SQLAlchemy connection's
+        ``exec_driver_sql``), on the transaction's connection."""
+        last = execute("SELECT coalesce(max(rowid), 0) FROM entities", ()).fetchone()
+        if last[0] == self.mark:
+            return
+        execute(_COUNTS, (self.mark,))
+        execute(_SEARCH_ROWS, (self.mark,))
+        execute(_SEARCH_INDEX, (self.search_mark,))
+        self.mark = last[0]
+        self.search_mark = execute(
+            f"SELECT coalesce(max(rowid), 0) FROM {SQLITE_NAME_SEARCH}_rows", ()
+        ).fetchone()[0]
+
+
 @contextmanager
 def deferred_entity_triggers(conn):
     """Inside the caller's write transaction: insert entities without the
-    per-row triggers; their work is done in bulk when the block ends without
-    an error (on an error the caller's transaction must roll back).
+    per-row triggers; their work is done in bulk as the caller asks
+    (:meth:`DeferredTriggers.catch_up`, e.g. after each chunk from
+    :meth:`BackgroundInserts.call`) and for the rest when the block ends
+    without an error (on an error the caller's transaction must roll back).
 
     Yields
     ------
-    bool
-        Whether the triggers were set aside (SQLite, and the mirrored ones).
+    DeferredTriggers or None
+        None when the triggers stay (PostgreSQL, or not the mirrored ones).
     """
     if conn.dialect.name != "sqlite" or not can_defer(conn):
-        yield False
+        yield None
         return
     saved = _triggers(conn)
-    mark = _last_rowid(conn, "entities")
-    search_mark = _last_rowid(conn, f"{SQLITE_NAME_SEARCH}_rows")
+    deferred = DeferredTriggers(conn)
     for name in saved:
         conn.exec_driver_sql(f"DROP TRIGGER {name}")
-    yield True
-    conn.exec_driver_sql(_COUNTS, (mark,))
-    conn.exec_driver_sql(_SEARCH_ROWS, (mark,))
-    conn.exec_driver_sql(_SEARCH_INDEX, (search_mark,))
+    yield deferred
+    deferred.catch_up(conn.exec_driver_sql)
     for sql in saved.values():
         conn.exec_driver_sql(sql)
+
+
+#: SQLite's page cache of a connection that writes in bulk (KiB): the pages
+#: of the tables and indexes being filled stay in memory instead of being
+#: written to the log and read back again and again (the default is 2 MiB).
+LARGE_CACHE_KIB = 256 * 1024
+
+
+@contextmanager
+def large_cache(conn):
+    """A large page cache for the caller's SQLite connection (its own setting
+    is put back when the block ends, whatever happens); nothing elsewhere."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    saved = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{LARGE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {int(saved)}")
 
 
 def _last_rowid(conn, table: str) -> int:
@@ -135,11 +180,13 @@ def _last_rowid(conn, table: str) -> int:
 
 
 class BackgroundInserts:
-    """Inserts done by one thread, in order, in the caller's transaction.
+    """Inserts (and other statements) done by one thread, in order, in the
+    caller's transaction.
 
-    Only for rows that nothing in the transaction reads before it ends; the
-    caller's own statements on the connection wait for the driver while an
-    insert runs (both drivers serialize the use of a connection).
+    Only for rows that nothing in the transaction reads before the caller
+    waits for them (:meth:`mark`, :meth:`wait`); the caller's own statements
+    on the connection wait for the driver while an insert runs (both drivers
+    serialize the use of a connection).
 
     Parameters
     ----------
@@ -147,16 +194,21 @@ class BackgroundInserts:
         A connection in a write transaction.
     depth : int
         Batches that may wait (bounding memory): :meth:`insert` blocks beyond.
-        An import queues four batches per chunk (index, history, links, links
-        to earlier entities): room for two chunks, so that the caller does
-        not wait for the thread in the middle of a chunk.
+        An import queues up to six per chunk (entities, their counts and name
+        index, attribute index, history, links, links to earlier entities):
+        room for two chunks, so that the caller does not wait for the thread
+        in the middle of a chunk.
     """
 
-    def __init__(self, conn: sa.Connection, depth: int = 8):
+    def __init__(self, conn: sa.Connection, depth: int = 12):
         self.driver = conn.connection.driver_connection
         self.queue: queue.Queue = queue.Queue(maxsize=depth)
         self.error: BaseException | None = None
         self.stopped = False
+        #: Items queued, and items done (run, skipped or failed).
+        self.queued = 0
+        self.done = 0
+        self.progress = threading.Condition()
         self.thread = threading.Thread(
             target=self._run, name="flexilims-inserts", daemon=True
         )
@@ -166,25 +218,63 @@ class BackgroundInserts:
         while (item := self.queue.get()) is not None:
             if self.error is None and not self.stopped:
                 try:
-                    db.driver_insert(self.driver, *item)
+                    self._do(*item)
                 except BaseException as error:  # noqa: BLE001 - raised by the caller
                     self.error = error
+            with self.progress:
+                self.done += 1
+                self.progress.notify_all()
+
+    def _do(self, work, table, rows, columns, errors) -> None:
+        if work is not None:
+            work(self.driver.execute)
+            return
+        try:
+            db.driver_insert(self.driver, table, rows, columns)
+        except sa.exc.IntegrityError as error:
+            if errors is None:
+                raise
+            raise errors(error) from error
 
     def _raise(self) -> None:
         if self.error is not None:
-            error, self.error = self.error, None
+            # The transaction is given up: the thread skips what follows.
+            error, self.error, self.stopped = self.error, None, True
             driver = isinstance(error, sqlite3.Error) or hasattr(error, "sqlstate")
             if not driver:
                 raise error
             raise sa.exc.DBAPIError.instance(None, None, error, type(error)) from error
 
-    def insert(self, table: sa.Table, rows: list, columns=None) -> None:
+    def insert(self, table: sa.Table, rows: list, columns=None, errors=None) -> None:
         """Queue rows to insert (:func:`flexilims.store.db.bulk_insert`'s
         arguments, without the connection); raise the error of an earlier
-        insert, if any."""
+        insert, if any. ``errors(integrity_error)`` gives the exception to
+        raise instead of an integrity error of these rows."""
         self._raise()
         if rows:
-            self.queue.put((table, rows, columns))
+            self._put((None, table, rows, columns, errors))
+
+    def call(self, work) -> None:
+        """Queue ``work(execute)``, run in turn with the inserts (``execute``
+        is the driver connection's)."""
+        self._raise()
+        self._put((work, None, None, None, None))
+
+    def _put(self, item) -> None:
+        self.queue.put(item)
+        self.queued += 1
+
+    def mark(self) -> int:
+        """A mark of what is queued so far, for :meth:`wait`."""
+        return self.queued
+
+    def wait(self, mark: int) -> None:
+        """Wait until what was queued before ``mark`` is done; raise the
+        first error."""
+        with self.progress:
+            while self.done < mark and self.thread.is_alive():
+                self.progress.wait()
+        self._raise()
 
     def finish(self) -> None:
         """Wait for every queued insert; raise the first error."""

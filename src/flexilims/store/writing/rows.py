@@ -321,6 +321,8 @@ def insert_entities(
     texts: dict | None = None,
     inserts=None,
     batch: db.InsertBatch | None = None,
+    *,
+    background: bool = False,
 ) -> None:
     """Insert entity rows (in order: parents first) with their index rows.
 
@@ -329,7 +331,9 @@ def insert_entities(
     ``texts`` the attributes' JSON text already made (see
     :attr:`.Changes.texts`); ``inserts`` inserts the index rows (default:
     :func:`flexilims.store.db.bulk_insert` at once); with ``batch``, the
-    entities go in it too (written, and refused, when it is flushed).
+    entities go in it too (written, and refused, when it is flushed); with
+    ``background``, they go through ``inserts`` too (an import's
+    :class:`.bulk.BackgroundInserts`: refused when its error is raised).
 
     Raises
     ------
@@ -346,6 +350,8 @@ def insert_entities(
     refusal = functools.partial(_insert_refused, rows, project_names)
     if batch is not None:
         batch.add(m.entities, entity_rows, errors=refusal)
+    elif background:
+        inserts(m.entities, entity_rows, errors=refusal)
     else:
         try:
             db.bulk_insert(conn, m.entities, entity_rows)
