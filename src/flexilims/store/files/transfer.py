@@ -55,11 +55,15 @@ MAX_LENGTH = {
     "createdBy": m.entities.c.created_by.type.length,
 }
 
+_MAX_TYPE = MAX_LENGTH["type"]
+_MAX_INCREMENTAL = MAX_LENGTH["incrementalId"]
+_MAX_AUTHOR = MAX_LENGTH["createdBy"]
+
 #: The latest date a column holds (milliseconds in a signed 64-bit integer).
 _MAX_DATE = 2**63 - 1
 
 #: How pandas' and Python's JSON writers spell a missing id.
-_MISSING_IDS = ("", "nan", "NaN", "None", "null", "NaT")
+_MISSING_IDS = frozenset(("", "nan", "NaN", "None", "null", "NaT"))
 
 #: Said of a file that is not an object of root entities.
 _NOT_AN_OBJECT = "the file must hold a JSON object of root entities keyed by name."
@@ -181,10 +185,21 @@ class _Reading:
         return nodes
 
     def node(self, entity: Mapping, path: str, key: str, parent) -> _Node:
-        """Check one entity's fields and fill the missing ones."""
+        """Check one entity's fields and fill the missing ones (the values
+        most entities hold are checked inline; the others by the functions
+        that word the refusals)."""
         defaults = []
-        datatype = _string(entity, "type", path, required=True)
-        entity_id = self.id_field(entity.get("id"))
+        get = entity.get
+        datatype = get("type")
+        if (
+            type(datatype) is not str
+            or len(datatype) > _MAX_TYPE
+            or not datatype.strip()
+        ):
+            datatype = _string(entity, "type", path, required=True)
+        entity_id = get("id")
+        if type(entity_id) is not str or entity_id in _MISSING_IDS:
+            entity_id = self.id_field(entity_id)
         if entity_id is None:
             entity_id = new_id()
             defaults.append("id")
@@ -192,7 +207,7 @@ class _Reading:
             raise _refused(
                 path, f"id {entity_id!r} is not 24 lower-case hexadecimal characters."
             )
-        origin = self.id_field(entity.get("origin_id"))
+        origin = self.id_field(get("origin_id"))
         if parent is not None:
             if origin is not None and origin != parent.id:
                 raise _refused(
@@ -206,25 +221,35 @@ class _Reading:
                 path,
                 f"origin_id {origin!r} is not 24 lower-case hexadecimal characters.",
             )
-        incremental = _string(entity, "incrementalId", path, required=False)
-        if incremental is None:
-            defaults.append("incrementalId")
-        author = _string(entity, "createdBy", path, required=False)
-        if author is None:
-            author = self.created_by
-            defaults.append("createdBy")
-        created = _date(entity, "dateCreated", path)
-        if created is None:
-            created = self.stamp
-            defaults.append("dateCreated")
-        updated = _date(entity, "dateUpdated", path)
-        if updated is None:
-            updated = created
-            defaults.append("dateUpdated")
+        incremental = get("incrementalId")
+        if type(incremental) is not str or len(incremental) > _MAX_INCREMENTAL:
+            incremental = _string(entity, "incrementalId", path, required=False)
+            if incremental is None:
+                defaults.append("incrementalId")
+        author = get("createdBy")
+        if type(author) is not str or len(author) > _MAX_AUTHOR:
+            author = _string(entity, "createdBy", path, required=False)
+            if author is None:
+                author = self.created_by
+                defaults.append("createdBy")
+        created = get("dateCreated")
+        if type(created) is not int or not 0 <= created <= _MAX_DATE:
+            created = _date(entity, "dateCreated", path)
+            if created is None:
+                created = self.stamp
+                defaults.append("dateCreated")
+        updated = get("dateUpdated")
+        if type(updated) is not int or not 0 <= updated <= _MAX_DATE:
+            updated = _date(entity, "dateUpdated", path)
+            if updated is None:
+                updated = created
+                defaults.append("dateUpdated")
         attributes = entity.get("attributes")
         if attributes is None or _is_nan(attributes):
             attributes = {}
-        project = self.id_field(entity.get("project"))
+        project = get("project")
+        if project is not None:
+            project = self.id_field(project)
         return _Node(
             id=entity_id,
             path=path,
@@ -246,8 +271,8 @@ class _Reading:
                 action="import",
                 nan_as_null=True,
             ),
-            links=_links(entity, path),
-            project=project if is_hex_id(project) else None,
+            links=_links(entity, path) if get("customEntities") else [],
+            project=project if project is not None and is_hex_id(project) else None,
             defaults=defaults,
         )
 

@@ -440,20 +440,23 @@ def record_history(
     :attr:`.Changes.texts`); ``inserts`` inserts the rows (default:
     :func:`flexilims.store.db.bulk_insert` at once)."""
     rows = []
+    author = actor.full_name
     for action, before, after in changes:
         text = _text_of(after, texts) if after is not None else None
         before = _as_reply(before)
-        after = _as_reply(after)
-        entity = before or after
+        reply = _as_reply(after)
+        entity = before or reply
         rows.append(
             (
                 entity["id"],
                 entity["project"],
                 action,
-                actor.full_name,
+                author,
                 stamp,
                 db.json_text(before) if before is not None else None,
-                _reply_json(after, text) if after is not None else None,
+                _reply_json(reply, text, reply is not after)
+                if reply is not None
+                else None,
             )
         )
     (inserts or functools.partial(db.bulk_insert, conn))(
@@ -476,19 +479,27 @@ def _text_of(row: dict, texts: dict | None) -> str | None:
     return None
 
 
-def _reply_json(reply: dict, attributes_text: str | None) -> str:
-    """A reply as JSON text, its attributes spliced in from their text."""
+def _reply_json(reply: dict, attributes_text: str | None, own: bool = False) -> str:
+    """A reply as JSON text, its attributes spliced in from their text (in
+    ``reply`` itself if it is the caller's ``own``)."""
     if attributes_text is None:
         return db.json_text(reply)
-    return db.json_text({**reply, "attributes": orjson.Fragment(attributes_text)})
+    if not own:
+        reply = dict(reply)
+    reply["attributes"] = orjson.Fragment(attributes_text)
+    return db.json_text(reply)
 
 
 # -------------------------------------------------------------- counters
 
 
+#: The prefix of a type's incremental ids (its name upper-cased).
+_prefix = functools.lru_cache(maxsize=1024)(str.upper)
+
+
 def incremental_number(datatype: str, incremental: str) -> int | None:
     """The counter value of an incremental id in the store's format, if it is."""
-    prefix = datatype.upper()
+    prefix = _prefix(datatype)
     digits = incremental[len(prefix) :]
     if incremental.startswith(prefix) and digits.isascii() and digits.isdigit():
         return int(digits)
