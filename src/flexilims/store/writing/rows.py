@@ -44,16 +44,27 @@ def chunks(values: list) -> Iterable[list]:
 # ------------------------------------------------------------- look-ups
 
 
+def _json_list(parameter: str) -> sa.Select:
+    """The values of one parameter holding a JSON array, as a subquery (on
+    SQLite: a list of thousands of ids is one parameter, and the statement is
+    compiled once, not once per call for as many parameters as values)."""
+    return sa.select(
+        sa.func.json_each(sa.bindparam(parameter)).table_valued("value").c.value
+    )
+
+
+def _values(conn, values: list):
+    """``values`` bound as the look-ups of the connection's dialect take them:
+    a list (PostgreSQL), or a JSON array (SQLite: :func:`_json_list`)."""
+    return values if _postgres(conn) else orjson.dumps(values).decode()
+
+
 # The look-ups of :meth:`.Changes.prepare`, built once and bound per call.
 PROJECTS = sa.select(m.projects).where(
     m.projects.c.id.in_(sa.bindparam("ids", expanding=True))
 )
-ENTITIES = sa.select(*ENTITY_COLUMNS).where(
-    m.entities.c.id.in_(sa.bindparam("ids", expanding=True))
-)
-IDS = sa.select(m.entities.c.id).where(
-    m.entities.c.id.in_(sa.bindparam("ids", expanding=True))
-)
+ENTITIES = sa.select(*ENTITY_COLUMNS).where(m.entities.c.id.in_(_json_list("ids")))
+IDS = sa.select(m.entities.c.id).where(m.entities.c.id.in_(_json_list("ids")))
 PROJECTS_VERSIONED = PROJECTS.add_columns(labsettings.SETTINGS_VERSION)
 LINKS = sa.select(m.entity_links.c.entity_id, m.entity_links.c.linked_id).where(
     m.entity_links.c.entity_id.in_(sa.bindparam("ids", expanding=True))
@@ -61,7 +72,7 @@ LINKS = sa.select(m.entity_links.c.entity_id, m.entity_links.c.linked_id).where(
 NAMED = sa.select(*ENTITY_COLUMNS).where(
     m.entities.c.project_id == sa.bindparam("project_id"),
     m.entities.c.type == sa.bindparam("type"),
-    m.entities.c.name.in_(sa.bindparam("names", expanding=True)),
+    m.entities.c.name.in_(_json_list("names")),
 )
 
 
@@ -228,7 +239,7 @@ def entities(
     )
     found = {}
     for chunk in chunks(ids):
-        for row in conn.execute(query, {"ids": chunk}):
+        for row in conn.execute(query, {"ids": _values(conn, chunk)}):
             entity = dict(row._mapping)
             if versions is not None:
                 versions.add(entity.pop("settings_version"))
@@ -252,7 +263,11 @@ def project_and_named(
     statement (at most :data:`CHUNK` names): the project by id (none if there
     is none), and the entities holding the names."""
     query = PROJECT_AND_NAMED_POSTGRES if _postgres(conn) else PROJECT_AND_NAMED
-    values = {"project_id": project_id, "type": datatype, "names": names}
+    values = {
+        "project_id": project_id,
+        "type": datatype,
+        "names": _values(conn, names),
+    }
     found, named = {}, []
     for row in conn.execute(query, values):
         found[row.p_id] = ProjectRow(row.p_id, row.p_name, row.p_date_created)
@@ -269,7 +284,7 @@ def existing(conn, ids: list[str]) -> set[str]:
     query = IDS_POSTGRES if _postgres(conn) else IDS
     found = set()
     for chunk in chunks(ids):
-        found.update(conn.execute(query, {"ids": chunk}).scalars())
+        found.update(conn.execute(query, {"ids": _values(conn, chunk)}).scalars())
     return found
 
 
@@ -287,7 +302,11 @@ def named(conn, project_id: str, datatype: str, names: list[str]) -> Iterator[di
     PostgreSQL, :data:`NAMED_POSTGRES`)."""
     query = NAMED_POSTGRES if _postgres(conn) else NAMED
     for chunk in chunks(names):
-        values = {"project_id": project_id, "type": datatype, "names": chunk}
+        values = {
+            "project_id": project_id,
+            "type": datatype,
+            "names": _values(conn, chunk),
+        }
         for row in conn.execute(query, values):
             yield dict(row._mapping)
 
