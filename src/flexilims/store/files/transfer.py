@@ -461,7 +461,8 @@ class _Import:
             if not (origin is None or origin in self.written or origin in chunk):
                 unknown.add(origin)
             chunk.update(node.id for node in group)
-        found = rows.existing(self.conn, sorted(unknown))
+        with self.background.first():
+            found = rows.existing(self.conn, sorted(unknown))
         ready, waiting, placed = [], [], set()
         for group in groups:
             origin = group[0].operation.origin_id
@@ -519,7 +520,8 @@ class _Import:
             background_entities=self.entities_in_background,
         )
         self._wait()
-        changes.prepare(operations)
+        with self.background.first():
+            changes.prepare(operations)
         for node in chunk:
             try:
                 changes.apply(node.operation)
@@ -576,7 +578,8 @@ class _Import:
                 else:
                     unknown.append((node, linked))
         if unknown:
-            found = rows.existing(self.conn, sorted({link for _, link in unknown}))
+            with self.background.first():
+                found = rows.existing(self.conn, sorted({link for _, link in unknown}))
             for node, linked in unknown:
                 if linked in found:
                     pairs.append((node.id, linked))

@@ -179,6 +179,44 @@ def _last_rowid(conn, table: str) -> int:
     return conn.exec_driver_sql(f"SELECT coalesce(max(rowid), 0) FROM {table}").scalar()
 
 
+class _Turns:
+    """One connection used by two threads, the caller's statements first:
+    the thread starts no statement while the caller waits for one, or runs
+    its own (the drivers do not queue them fairly: the caller could wait for
+    many of the thread's statements in a row)."""
+
+    def __init__(self):
+        self.changed = threading.Condition()
+        self.callers = 0
+        self.busy = False
+
+    @contextmanager
+    def caller(self):
+        with self.changed:
+            self.callers += 1
+            while self.busy:
+                self.changed.wait()
+        try:
+            yield
+        finally:
+            with self.changed:
+                self.callers -= 1
+                self.changed.notify_all()
+
+    @contextmanager
+    def thread(self):
+        with self.changed:
+            while self.callers:
+                self.changed.wait()
+            self.busy = True
+        try:
+            yield
+        finally:
+            with self.changed:
+                self.busy = False
+                self.changed.notify_all()
+
+
 class BackgroundInserts:
     """Inserts (and other statements) done by one thread, in order, in the
     caller's transaction.
@@ -209,6 +247,7 @@ class BackgroundInserts:
         self.queued = 0
         self.done = 0
         self.progress = threading.Condition()
+        self.turns = _Turns()
         self.thread = threading.Thread(
             target=self._run, name="flexilims-inserts", daemon=True
         )
@@ -227,10 +266,11 @@ class BackgroundInserts:
 
     def _do(self, work, table, rows, columns, errors) -> None:
         if work is not None:
-            work(self.driver.execute)
+            with self.turns.thread():
+                work(self.driver.execute)
             return
         try:
-            db.driver_insert(self.driver, table, rows, columns)
+            db.driver_insert(self.driver, table, rows, columns, self.turns.thread)
         except sa.exc.IntegrityError as error:
             if errors is None:
                 raise
@@ -263,6 +303,13 @@ class BackgroundInserts:
     def _put(self, item) -> None:
         self.queue.put(item)
         self.queued += 1
+
+    def first(self):
+        """A block in which the caller's statements on the connection do not
+        wait behind the thread's (it waits for one statement at most, then
+        starts none until the block ends). The block must not wait for the
+        thread (:meth:`wait`, :meth:`finish`, a full queue)."""
+        return self.turns.caller()
 
     def mark(self) -> int:
         """A mark of what is queued so far, for :meth:`wait`."""
