@@ -681,7 +681,7 @@ def _values_insert(table: sa.Table, columns: tuple, count: int) -> str:
 
 #: Most rows in one ``INSERT`` on SQLite (fewer when the row is wide: a
 #: statement holds at most SQLite's limit of parameters).
-SQLITE_ROWS_PER_INSERT = 1000
+SQLITE_ROWS_PER_INSERT = 5000
 
 
 def sqlite_inserts(driver_connection, table: sa.Table, columns, rows: list):

@@ -545,8 +545,9 @@ class _Import:
         """Queue rows for the second thread (after the entities of a chunk,
         the work of the triggers set aside)."""
         try:
-            self.background.insert(table, rows, columns, errors)
-            if table is m.entities and rows:
+            entities = table is m.entities
+            self.background.insert(table, rows, columns, errors, urgent=entities)
+            if entities and rows:
                 self.entities_mark = self.background.mark()
                 if self.deferred is not None:
                     self.background.call(self.deferred.catch_up)

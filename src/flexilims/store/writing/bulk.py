@@ -218,13 +218,14 @@ class _Turns:
 
 
 class BackgroundInserts:
-    """Inserts (and other statements) done by one thread, in order, in the
-    caller's transaction.
+    """Inserts (and other statements) done by one thread, in the caller's
+    transaction: in order, except the urgent ones, which go before the
+    others still queued.
 
     Only for rows that nothing in the transaction reads before the caller
     waits for them (:meth:`mark`, :meth:`wait`); the caller's own statements
     on the connection wait for the driver while an insert runs (both drivers
-    serialize the use of a connection).
+    serialize the use of a connection; :meth:`first`).
 
     Parameters
     ----------
@@ -240,12 +241,14 @@ class BackgroundInserts:
 
     def __init__(self, conn: sa.Connection, depth: int = 12):
         self.driver = conn.connection.driver_connection
-        self.queue: queue.Queue = queue.Queue(maxsize=depth)
+        #: ``(0 if urgent else 1, number, item)``; ``(2, number, None)`` stops.
+        self.queue: queue.PriorityQueue = queue.PriorityQueue(maxsize=depth)
         self.error: BaseException | None = None
         self.stopped = False
-        #: Items queued, and items done (run, skipped or failed).
+        #: Items queued; urgent items queued, and done (run, skipped or failed).
         self.queued = 0
-        self.done = 0
+        self.urgent = 0
+        self.urgent_done = 0
         self.progress = threading.Condition()
         self.turns = _Turns()
         self.thread = threading.Thread(
@@ -254,15 +257,16 @@ class BackgroundInserts:
         self.thread.start()
 
     def _run(self) -> None:
-        while (item := self.queue.get()) is not None:
+        while (entry := self.queue.get())[2] is not None:
             if self.error is None and not self.stopped:
                 try:
-                    self._do(*item)
+                    self._do(*entry[2])
                 except BaseException as error:  # noqa: BLE001 - raised by the caller
                     self.error = error
-            with self.progress:
-                self.done += 1
-                self.progress.notify_all()
+            if entry[0] == 0:
+                with self.progress:
+                    self.urgent_done += 1
+                    self.progress.notify_all()
 
     def _do(self, work, table, rows, columns, errors) -> None:
         if work is not None:
@@ -285,24 +289,28 @@ class BackgroundInserts:
                 raise error
             raise sa.exc.DBAPIError.instance(None, None, error, type(error)) from error
 
-    def insert(self, table: sa.Table, rows: list, columns=None, errors=None) -> None:
+    def insert(
+        self, table: sa.Table, rows: list, columns=None, errors=None, urgent=False
+    ) -> None:
         """Queue rows to insert (:func:`flexilims.store.db.bulk_insert`'s
         arguments, without the connection); raise the error of an earlier
         insert, if any. ``errors(integrity_error)`` gives the exception to
-        raise instead of an integrity error of these rows."""
+        raise instead of an integrity error of these rows; ``urgent`` rows go
+        before the others still queued (:meth:`mark`)."""
         self._raise()
         if rows:
-            self._put((None, table, rows, columns, errors))
+            self._put((None, table, rows, columns, errors), urgent)
 
     def call(self, work) -> None:
         """Queue ``work(execute)``, run in turn with the inserts (``execute``
         is the driver connection's)."""
         self._raise()
-        self._put((work, None, None, None, None))
+        self._put((work, None, None, None, None), False)
 
-    def _put(self, item) -> None:
-        self.queue.put(item)
+    def _put(self, item, urgent: bool) -> None:
         self.queued += 1
+        self.urgent += urgent
+        self.queue.put((0 if urgent else 1, self.queued, item))
 
     def first(self):
         """A block in which the caller's statements on the connection do not
@@ -312,14 +320,14 @@ class BackgroundInserts:
         return self.turns.caller()
 
     def mark(self) -> int:
-        """A mark of what is queued so far, for :meth:`wait`."""
-        return self.queued
+        """A mark of the urgent inserts queued so far, for :meth:`wait`."""
+        return self.urgent
 
     def wait(self, mark: int) -> None:
-        """Wait until what was queued before ``mark`` is done; raise the
-        first error."""
+        """Wait until the urgent inserts queued before ``mark`` are done;
+        raise the first error."""
         with self.progress:
-            while self.done < mark and self.thread.is_alive():
+            while self.urgent_done < mark and self.thread.is_alive():
                 self.progress.wait()
         self._raise()
 
@@ -336,5 +344,6 @@ class BackgroundInserts:
 
     def _stop(self) -> None:
         if self.thread.is_alive():
-            self.queue.put(None)
+            self.queued += 1
+            self.queue.put((2, self.queued, None))
             self.thread.join()
