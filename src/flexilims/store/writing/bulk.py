@@ -1,20 +1,25 @@
 """Bulk loading: rows written by a second thread, and SQLite's per-row
 triggers of ``entities`` set aside.
 
-:class:`BackgroundInserts` inserts the rows that nothing in a transaction
-reads again (attribute index, history, links) on the same connection from a
-thread of its own, while the caller parses and checks the next chunk: the
-driver inserts without holding Python's global lock (on SQLite, many rows per
+:class:`BackgroundInserts` inserts rows on the same connection from a thread
+of its own, while the caller parses and checks the next chunk: the driver
+inserts without holding Python's global lock (on SQLite, many rows per
 statement: :func:`flexilims.store.db.sqlite_inserts`), so a large import uses
-both the database's time and Python's at once.
+both the database's time and Python's at once. An import on SQLite hands it
+every row: the entities (urgent: before the rows of earlier chunks still
+queued, since the caller waits for them before looking up the next chunk),
+the attribute index, history and links, and the work of the triggers set
+aside after each chunk. The caller's own look-ups go before the thread's next
+statement (:meth:`BackgroundInserts.first`).
 
 On SQLite, triggers of migration 0003 keep two derived tables in step with
 ``entities`` row by row: ``entity_counts`` (entities per project, type and
 kind) and the FTS5 name index (``entity_name_search_rows`` and its trigram
 table). Run once per inserted row they cost four times the insert itself; a
 transaction that inserts many entities (an import) drops them inside the
-transaction, inserts, then does their work in three set-based statements over
-the rows it inserted, and creates them again from their own stored SQL.
+transaction, inserts, does their work in three set-based statements over the
+rows inserted since it last did (:class:`DeferredTriggers`), and creates them
+again from their own stored SQL at the end.
 Everything is in the caller's transaction: a refusal or a killed process
 rolls the triggers back with the rest, and other connections never see the
 database without them.
