@@ -13,6 +13,7 @@ database that cannot be reached, is frozen or is too busy raises
 driver error.
 """
 
+import contextlib
 import functools
 import itertools
 import logging
@@ -691,7 +692,7 @@ def _values_insert(table: sa.Table, columns: tuple, count: int) -> str:
 
 #: Most rows in one ``INSERT`` on SQLite (fewer when the row is wide: a
 #: statement holds at most SQLite's limit of parameters).
-SQLITE_ROWS_PER_INSERT = 1000
+SQLITE_ROWS_PER_INSERT = 5000
 
 
 def sqlite_inserts(driver_connection, table: sa.Table, columns, rows: list):
@@ -717,9 +718,13 @@ def sqlite_inserts(driver_connection, table: sa.Table, columns, rows: list):
         yield statement, tuple(itertools.chain.from_iterable(part))
 
 
-def driver_insert(driver_connection, table: sa.Table, rows: list, columns=None):
+def driver_insert(
+    driver_connection, table: sa.Table, rows: list, columns=None, turn=None
+):
     """Insert rows with the driver alone: ``COPY`` on PostgreSQL (psycopg),
     ``INSERT`` statements of many rows each on SQLite (:func:`sqlite_inserts`).
+    ``turn()``, a context manager, is entered around each statement (the
+    ``COPY``, or each ``INSERT``).
 
     Raises
     ------
@@ -734,7 +739,8 @@ def driver_insert(driver_connection, table: sa.Table, rows: list, columns=None):
                 driver_connection, table, columns, rows
             ):
                 try:
-                    cursor.execute(statement, values)
+                    with turn() if turn is not None else contextlib.nullcontext():
+                        cursor.execute(statement, values)
                 except sqlite3.IntegrityError as error:
                     raise sa.exc.IntegrityError(statement, None, error) from error
         finally:
@@ -746,7 +752,10 @@ def driver_insert(driver_connection, table: sa.Table, rows: list, columns=None):
     statement = f"COPY {table.name} ({names}) FROM STDIN"
     cursor = driver_connection.cursor()
     try:
-        with cursor.copy(statement) as copy:
+        with (
+            turn() if turn is not None else contextlib.nullcontext(),
+            cursor.copy(statement) as copy,
+        ):
             for row in rows:
                 copy.write_row(row)
     except psycopg.IntegrityError as error:

@@ -103,15 +103,17 @@ class EntityQuery:
 
 def entity_reply(entity: Mapping, *, links: Iterable[str] | None = None) -> dict:
     """The protocol's JSON object for an entity (a row mapping or a dict)."""
-    reply = dict(
-        zip(_REPLY_NAMES, (entity[name] for name in _COLUMN_NAMES), strict=True)
-    )
+    reply = dict(zip(_REPLY_NAMES, _reply_values(entity), strict=True))
     if reply["attributes"] is None:
         reply["attributes"] = {}
     if links is not None:
         reply["customEntities"] = list(links)
         reply["objects"] = {}
     return reply
+
+
+#: The values of an entity's reply, from a row mapping or a dict.
+_reply_values = operator.itemgetter(*_COLUMN_NAMES)
 
 
 def entity_replies(rows) -> list[dict]:
@@ -191,9 +193,16 @@ def index_rows(entity: Mapping, attributes: Mapping) -> list[tuple]:
     )
     rows = []
     for key, value in attributes.items():
-        text = value if type(value) is str else index_text(value)
-        if text is not None:
-            rows.append((entity_id, key, project_id, datatype, text[:200], text))
+        kind = type(value)
+        if kind is str:
+            text = value
+        elif value is None or kind is list or kind is dict:
+            continue
+        else:
+            text = index_text(value)
+            if text is None:
+                continue
+        rows.append((entity_id, key, project_id, datatype, text[:200], text))
     return rows
 
 

@@ -55,11 +55,15 @@ MAX_LENGTH = {
     "createdBy": m.entities.c.created_by.type.length,
 }
 
+_MAX_TYPE = MAX_LENGTH["type"]
+_MAX_INCREMENTAL = MAX_LENGTH["incrementalId"]
+_MAX_AUTHOR = MAX_LENGTH["createdBy"]
+
 #: The latest date a column holds (milliseconds in a signed 64-bit integer).
 _MAX_DATE = 2**63 - 1
 
 #: How pandas' and Python's JSON writers spell a missing id.
-_MISSING_IDS = ("", "nan", "NaN", "None", "null", "NaT")
+_MISSING_IDS = frozenset(("", "nan", "NaN", "None", "null", "NaT"))
 
 #: Said of a file that is not an object of root entities.
 _NOT_AN_OBJECT = "the file must hold a JSON object of root entities keyed by name."
@@ -181,10 +185,21 @@ class _Reading:
         return nodes
 
     def node(self, entity: Mapping, path: str, key: str, parent) -> _Node:
-        """Check one entity's fields and fill the missing ones."""
+        """Check one entity's fields and fill the missing ones (the values
+        most entities hold are checked inline; the others by the functions
+        that word the refusals)."""
         defaults = []
-        datatype = _string(entity, "type", path, required=True)
-        entity_id = self.id_field(entity.get("id"))
+        get = entity.get
+        datatype = get("type")
+        if (
+            type(datatype) is not str
+            or len(datatype) > _MAX_TYPE
+            or not datatype.strip()
+        ):
+            datatype = _string(entity, "type", path, required=True)
+        entity_id = get("id")
+        if type(entity_id) is not str or entity_id in _MISSING_IDS:
+            entity_id = self.id_field(entity_id)
         if entity_id is None:
             entity_id = new_id()
             defaults.append("id")
@@ -192,7 +207,7 @@ class _Reading:
             raise _refused(
                 path, f"id {entity_id!r} is not 24 lower-case hexadecimal characters."
             )
-        origin = self.id_field(entity.get("origin_id"))
+        origin = self.id_field(get("origin_id"))
         if parent is not None:
             if origin is not None and origin != parent.id:
                 raise _refused(
@@ -206,25 +221,35 @@ class _Reading:
                 path,
                 f"origin_id {origin!r} is not 24 lower-case hexadecimal characters.",
             )
-        incremental = _string(entity, "incrementalId", path, required=False)
-        if incremental is None:
-            defaults.append("incrementalId")
-        author = _string(entity, "createdBy", path, required=False)
-        if author is None:
-            author = self.created_by
-            defaults.append("createdBy")
-        created = _date(entity, "dateCreated", path)
-        if created is None:
-            created = self.stamp
-            defaults.append("dateCreated")
-        updated = _date(entity, "dateUpdated", path)
-        if updated is None:
-            updated = created
-            defaults.append("dateUpdated")
+        incremental = get("incrementalId")
+        if type(incremental) is not str or len(incremental) > _MAX_INCREMENTAL:
+            incremental = _string(entity, "incrementalId", path, required=False)
+            if incremental is None:
+                defaults.append("incrementalId")
+        author = get("createdBy")
+        if type(author) is not str or len(author) > _MAX_AUTHOR:
+            author = _string(entity, "createdBy", path, required=False)
+            if author is None:
+                author = self.created_by
+                defaults.append("createdBy")
+        created = get("dateCreated")
+        if type(created) is not int or not 0 <= created <= _MAX_DATE:
+            created = _date(entity, "dateCreated", path)
+            if created is None:
+                created = self.stamp
+                defaults.append("dateCreated")
+        updated = get("dateUpdated")
+        if type(updated) is not int or not 0 <= updated <= _MAX_DATE:
+            updated = _date(entity, "dateUpdated", path)
+            if updated is None:
+                updated = created
+                defaults.append("dateUpdated")
         attributes = entity.get("attributes")
         if attributes is None or _is_nan(attributes):
             attributes = {}
-        project = self.id_field(entity.get("project"))
+        project = get("project")
+        if project is not None:
+            project = self.id_field(project)
         return _Node(
             id=entity_id,
             path=path,
@@ -246,8 +271,8 @@ class _Reading:
                 action="import",
                 nan_as_null=True,
             ),
-            links=_links(entity, path),
-            project=project if is_hex_id(project) else None,
+            links=_links(entity, path) if get("customEntities") else [],
+            project=project if project is not None and is_hex_id(project) else None,
             defaults=defaults,
         )
 
@@ -367,9 +392,19 @@ class _Import:
     written a chunk at a time; roots whose origin comes later in the file,
     and links to entities not written yet, wait for the end."""
 
-    def __init__(self, store, conn, source: _Source, reading: _Reading, bar, inserts):
+    def __init__(
+        self, store, conn, source: _Source, reading: _Reading, bar, inserts, deferred
+    ):
         self.store, self.conn, self.source = store, conn, source
-        self.reading, self.bar, self.inserts = reading, bar, inserts
+        self.reading, self.bar = reading, bar
+        #: The second thread (:class:`.bulk.BackgroundInserts`); on SQLite
+        #: it inserts the entities too, and does the work of the triggers
+        #: set aside (``deferred``) after each chunk.
+        self.background = inserts
+        self.deferred = deferred
+        self.entities_in_background = conn.dialect.name == "sqlite"
+        #: What the thread must have done before the next chunk is looked up.
+        self.entities_mark = 0
         self.actor = Actor(
             username=reading.created_by, full_name=reading.created_by, is_admin=True
         )
@@ -426,7 +461,8 @@ class _Import:
             if not (origin is None or origin in self.written or origin in chunk):
                 unknown.add(origin)
             chunk.update(node.id for node in group)
-        found = rows.existing(self.conn, sorted(unknown))
+        with self.background.first():
+            found = rows.existing(self.conn, sorted(unknown))
         ready, waiting, placed = [], [], set()
         for group in groups:
             origin = group[0].operation.origin_id
@@ -476,8 +512,16 @@ class _Import:
         for index, operation in enumerate(operations):
             operation.index = index
             operation.project_id = project_id
-        changes = Changes(self.store, self.conn, self.actor, inserts=self.inserts)
-        changes.prepare(operations)
+        changes = Changes(
+            self.store,
+            self.conn,
+            self.actor,
+            inserts=self.inserts,
+            background_entities=self.entities_in_background,
+        )
+        self._wait()
+        with self.background.first():
+            changes.prepare(operations)
         for node in chunk:
             try:
                 changes.apply(node.operation)
@@ -486,11 +530,7 @@ class _Import:
         try:
             changes.write()
         except FlexilimsError as error:
-            raise _refused(
-                None,
-                "an entity with one of these names or ids was created while "
-                "importing; try again.",
-            ) from error
+            raise _clashed() from error
         self.nans += changes.nulls.count
         for node in chunk:
             self.written.add(node.id)
@@ -500,6 +540,33 @@ class _Import:
                 self.defaults[key] = self.defaults.get(key, 0) + 1
         self._write_links(chunk)
         self.bar.update(len(chunk))
+
+    def inserts(self, table, rows, columns=None, errors=None) -> None:
+        """Queue rows for the second thread (after the entities of a chunk,
+        the work of the triggers set aside)."""
+        try:
+            entities = table is m.entities
+            self.background.insert(table, rows, columns, errors, urgent=entities)
+            if entities and rows:
+                self.entities_mark = self.background.mark()
+                if self.deferred is not None:
+                    self.background.call(self.deferred.catch_up)
+        except FlexilimsError as error:
+            raise _clashed() from error
+
+    def _wait(self) -> None:
+        """Wait for the entities written so far to be in the database."""
+        try:
+            self.background.wait(self.entities_mark)
+        except FlexilimsError as error:
+            raise _clashed() from error
+
+    def finish(self) -> None:
+        """Wait for the second thread to insert everything queued."""
+        try:
+            self.background.finish()
+        except FlexilimsError as error:
+            raise _clashed() from error
 
     def _write_links(self, chunk: list[_Node]) -> None:
         """Links to written entities (of the file or of the database); the
@@ -512,7 +579,8 @@ class _Import:
                 else:
                     unknown.append((node, linked))
         if unknown:
-            found = rows.existing(self.conn, sorted({link for _, link in unknown}))
+            with self.background.first():
+                found = rows.existing(self.conn, sorted({link for _, link in unknown}))
             for node, linked in unknown:
                 if linked in found:
                     pairs.append((node.id, linked))
@@ -595,6 +663,16 @@ def _rare_collections():
         gc.set_threshold(*thresholds)
 
 
+def _clashed() -> BadRequest:
+    """An entity refused by the database, not by the checks: another writer
+    took one of its names or ids meanwhile."""
+    return _refused(
+        None,
+        "an entity with one of these names or ids was created while "
+        "importing; try again.",
+    )
+
+
 def _no_origin(origin) -> str:
     return (
         f"origin_id {origin} is neither in the file nor in the database: import "
@@ -671,13 +749,14 @@ def import_project(
             _rare_collections(),
             store.write() as conn,
             tqdm(desc="Importing", unit=" entities", disable=not progress) as bar,
-            bulk.deferred_entity_triggers(conn),
+            bulk.deferred_entity_triggers(conn) as deferred,
+            bulk.large_cache(conn),
         ):
             inserts = bulk.BackgroundInserts(conn)
             try:
-                work = _Import(store, conn, source, reading, bar, inserts.insert)
+                work = _Import(store, conn, source, reading, bar, inserts, deferred)
                 work.run(project_name, create_project)
-                inserts.finish()
+                work.finish()
             finally:
                 inserts.close()
     finally:

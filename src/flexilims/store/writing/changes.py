@@ -140,6 +140,10 @@ class Changes:
         written: an import's :class:`flexilims.store.writing.bulk.BackgroundInserts`
         (default: every row :meth:`write` inserts, entities included, goes
         in one :class:`flexilims.store.db.InsertBatch`, flushed at its end).
+    background_entities : bool
+        Entities go through ``inserts`` too (``inserts`` then takes an
+        ``errors`` argument: :meth:`.bulk.BackgroundInserts.insert`); the
+        caller waits for them before anything reads them.
     """
 
     def __init__(
@@ -151,8 +155,10 @@ class Changes:
         strict=False,
         allow_nulls=False,
         inserts=None,
+        background_entities=False,
     ):
         self.store, self.conn, self.actor = store, conn, actor
+        self.background_entities = background_entities
         #: The rows :meth:`write` inserts, sent at its end in one round trip
         #: (:class:`flexilims.store.db.InsertBatch`), unless ``inserts`` is given.
         self.batch = db.InsertBatch(conn) if inserts is None else None
@@ -594,6 +600,7 @@ class Changes:
             self.texts,
             self.inserts,
             self.batch,
+            background=self.background_entities,
         )
         if changed:
             if new and self.batch is not None:

@@ -44,16 +44,27 @@ def chunks(values: list) -> Iterable[list]:
 # ------------------------------------------------------------- look-ups
 
 
+def _json_list(parameter: str) -> sa.Select:
+    """The values of one parameter holding a JSON array, as a subquery (on
+    SQLite: a list of thousands of ids is one parameter, and the statement is
+    compiled once, not once per call for as many parameters as values)."""
+    return sa.select(
+        sa.func.json_each(sa.bindparam(parameter)).table_valued("value").c.value
+    )
+
+
+def _values(conn, values: list):
+    """``values`` bound as the look-ups of the connection's dialect take them:
+    a list (PostgreSQL), or a JSON array (SQLite: :func:`_json_list`)."""
+    return values if _postgres(conn) else orjson.dumps(values).decode()
+
+
 # The look-ups of :meth:`.Changes.prepare`, built once and bound per call.
 PROJECTS = sa.select(m.projects).where(
     m.projects.c.id.in_(sa.bindparam("ids", expanding=True))
 )
-ENTITIES = sa.select(*ENTITY_COLUMNS).where(
-    m.entities.c.id.in_(sa.bindparam("ids", expanding=True))
-)
-IDS = sa.select(m.entities.c.id).where(
-    m.entities.c.id.in_(sa.bindparam("ids", expanding=True))
-)
+ENTITIES = sa.select(*ENTITY_COLUMNS).where(m.entities.c.id.in_(_json_list("ids")))
+IDS = sa.select(m.entities.c.id).where(m.entities.c.id.in_(_json_list("ids")))
 PROJECTS_VERSIONED = PROJECTS.add_columns(labsettings.SETTINGS_VERSION)
 LINKS = sa.select(m.entity_links.c.entity_id, m.entity_links.c.linked_id).where(
     m.entity_links.c.entity_id.in_(sa.bindparam("ids", expanding=True))
@@ -61,7 +72,7 @@ LINKS = sa.select(m.entity_links.c.entity_id, m.entity_links.c.linked_id).where(
 NAMED = sa.select(*ENTITY_COLUMNS).where(
     m.entities.c.project_id == sa.bindparam("project_id"),
     m.entities.c.type == sa.bindparam("type"),
-    m.entities.c.name.in_(sa.bindparam("names", expanding=True)),
+    m.entities.c.name.in_(_json_list("names")),
 )
 
 
@@ -228,7 +239,7 @@ def entities(
     )
     found = {}
     for chunk in chunks(ids):
-        for row in conn.execute(query, {"ids": chunk}):
+        for row in conn.execute(query, {"ids": _values(conn, chunk)}):
             entity = dict(row._mapping)
             if versions is not None:
                 versions.add(entity.pop("settings_version"))
@@ -252,7 +263,11 @@ def project_and_named(
     statement (at most :data:`CHUNK` names): the project by id (none if there
     is none), and the entities holding the names."""
     query = PROJECT_AND_NAMED_POSTGRES if _postgres(conn) else PROJECT_AND_NAMED
-    values = {"project_id": project_id, "type": datatype, "names": names}
+    values = {
+        "project_id": project_id,
+        "type": datatype,
+        "names": _values(conn, names),
+    }
     found, named = {}, []
     for row in conn.execute(query, values):
         found[row.p_id] = ProjectRow(row.p_id, row.p_name, row.p_date_created)
@@ -269,7 +284,7 @@ def existing(conn, ids: list[str]) -> set[str]:
     query = IDS_POSTGRES if _postgres(conn) else IDS
     found = set()
     for chunk in chunks(ids):
-        found.update(conn.execute(query, {"ids": chunk}).scalars())
+        found.update(conn.execute(query, {"ids": _values(conn, chunk)}).scalars())
     return found
 
 
@@ -287,7 +302,11 @@ def named(conn, project_id: str, datatype: str, names: list[str]) -> Iterator[di
     PostgreSQL, :data:`NAMED_POSTGRES`)."""
     query = NAMED_POSTGRES if _postgres(conn) else NAMED
     for chunk in chunks(names):
-        values = {"project_id": project_id, "type": datatype, "names": chunk}
+        values = {
+            "project_id": project_id,
+            "type": datatype,
+            "names": _values(conn, chunk),
+        }
         for row in conn.execute(query, values):
             yield dict(row._mapping)
 
@@ -321,6 +340,8 @@ def insert_entities(
     texts: dict | None = None,
     inserts=None,
     batch: db.InsertBatch | None = None,
+    *,
+    background: bool = False,
 ) -> None:
     """Insert entity rows (in order: parents first) with their index rows.
 
@@ -329,7 +350,9 @@ def insert_entities(
     ``texts`` the attributes' JSON text already made (see
     :attr:`.Changes.texts`); ``inserts`` inserts the index rows (default:
     :func:`flexilims.store.db.bulk_insert` at once); with ``batch``, the
-    entities go in it too (written, and refused, when it is flushed).
+    entities go in it too (written, and refused, when it is flushed); with
+    ``background``, they go through ``inserts`` too (an import's
+    :class:`.bulk.BackgroundInserts`: refused when its error is raised).
 
     Raises
     ------
@@ -346,6 +369,8 @@ def insert_entities(
     refusal = functools.partial(_insert_refused, rows, project_names)
     if batch is not None:
         batch.add(m.entities, entity_rows, errors=refusal)
+    elif background:
+        inserts(m.entities, entity_rows, errors=refusal)
     else:
         try:
             db.bulk_insert(conn, m.entities, entity_rows)
@@ -434,20 +459,23 @@ def record_history(
     :attr:`.Changes.texts`); ``inserts`` inserts the rows (default:
     :func:`flexilims.store.db.bulk_insert` at once)."""
     rows = []
+    author = actor.full_name
     for action, before, after in changes:
         text = _text_of(after, texts) if after is not None else None
         before = _as_reply(before)
-        after = _as_reply(after)
-        entity = before or after
+        reply = _as_reply(after)
+        entity = before or reply
         rows.append(
             (
                 entity["id"],
                 entity["project"],
                 action,
-                actor.full_name,
+                author,
                 stamp,
                 db.json_text(before) if before is not None else None,
-                _reply_json(after, text) if after is not None else None,
+                _reply_json(reply, text, reply is not after)
+                if reply is not None
+                else None,
             )
         )
     (inserts or functools.partial(db.bulk_insert, conn))(
@@ -470,19 +498,27 @@ def _text_of(row: dict, texts: dict | None) -> str | None:
     return None
 
 
-def _reply_json(reply: dict, attributes_text: str | None) -> str:
-    """A reply as JSON text, its attributes spliced in from their text."""
+def _reply_json(reply: dict, attributes_text: str | None, own: bool = False) -> str:
+    """A reply as JSON text, its attributes spliced in from their text (in
+    ``reply`` itself if it is the caller's ``own``)."""
     if attributes_text is None:
         return db.json_text(reply)
-    return db.json_text({**reply, "attributes": orjson.Fragment(attributes_text)})
+    if not own:
+        reply = dict(reply)
+    reply["attributes"] = orjson.Fragment(attributes_text)
+    return db.json_text(reply)
 
 
 # -------------------------------------------------------------- counters
 
 
+#: The prefix of a type's incremental ids (its name upper-cased).
+_prefix = functools.lru_cache(maxsize=1024)(str.upper)
+
+
 def incremental_number(datatype: str, incremental: str) -> int | None:
     """The counter value of an incremental id in the store's format, if it is."""
-    prefix = datatype.upper()
+    prefix = _prefix(datatype)
     digits = incremental[len(prefix) :]
     if incremental.startswith(prefix) and digits.isascii() and digits.isdigit():
         return int(digits)

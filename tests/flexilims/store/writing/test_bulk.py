@@ -194,3 +194,61 @@ def test_many_rows_go_in_order_in_statements_within_the_parameter_limit(
             )
             insert(target, m.counters, [(f"new{i}", i) for i in range(1500)] + rows[:1])
         assert snapshot(store) == before
+
+
+def test_bulk_work_chunk_by_chunk_is_what_the_triggers_do(sqlite_store, monkeypatch):
+    """An import of several chunks: the work of the triggers done after each
+    chunk by the insert thread gives the counts and name index the triggers
+    give, and the history lists the entities in the order of the file (the
+    entities of a chunk go before the history rows still queued)."""
+    from flexilims.store.files import transfer
+
+    store = sqlite_store
+    with monkeypatch.context() as patch:
+        patch.setattr(bulk, "can_defer", lambda conn: False)
+        by_triggers = import_project(store, dump(), "by-triggers", progress=False)
+    monkeypatch.setattr(transfer, "CHUNK", 2)
+    imported = import_project(store, dump(), "imported", progress=False)
+    assert browse.counts(store, ADMIN, imported["project_id"]) == browse.counts(
+        store, ADMIN, by_triggers["project_id"]
+    )
+    with store.read() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT count(*) FROM entity_name_search_rows r "
+            "JOIN entities e ON e.id = r.entity_id AND e.name = r.name"
+        ).scalar()
+        total = conn.execute(sa.select(sa.func.count()).select_from(m.entities))
+        assert rows == total.scalar()
+        order = conn.exec_driver_sql(
+            "SELECT e.name FROM history h JOIN entities e ON e.id = h.entity_id "
+            "WHERE h.project_id = ? ORDER BY h.id",
+            (imported["project_id"],),
+        ).scalars()
+        names = list(order)
+    assert names == ["M1", "R1", *(f"D{index}" for index in range(6)), "M2 é"]
+
+
+def test_urgent_inserts_go_first_and_can_be_waited_for(store, project):
+    """Urgent rows go before the others still queued (the thread may have
+    taken one already: it waits for the caller's block to end); the caller's
+    statements in ``first`` run while the thread waits."""
+    names = ("taken", "late", "early")
+    among = "SELECT {} FROM counters WHERE name IN ('taken', 'late', 'early')"
+    with store.write() as conn:
+        inserts = bulk.BackgroundInserts(conn)
+        try:
+            with inserts.first():
+                for name in names:
+                    inserts.insert(m.counters, [(name, 1)], urgent=name == "early")
+                mark = inserts.mark()
+                assert conn.exec_driver_sql(among.format("count(*)")).scalar() == 0
+            inserts.wait(mark)
+            inserts.finish()
+        finally:
+            inserts.close()
+        if not store.is_postgres:
+            order = list(
+                conn.exec_driver_sql(among.format("name") + " ORDER BY rowid").scalars()
+            )
+            assert order.index("early") < order.index("late")
+        assert conn.exec_driver_sql(among.format("count(*)")).scalar() == 3
