@@ -228,10 +228,20 @@ def select_entities(filters: tuple[str, ...]) -> sa.Select:
     if "query_key" in filters:
         av = m.attribute_values
         stmt = stmt.join(av, av.c.entity_id == e.c.id).where(
-            av.c.key == sa.bindparam("query_key"),
-            av.c.value_prefix.in_(sa.bindparam("value_prefixes", expanding=True)),
-            av.c.value.in_(sa.bindparam("values", expanding=True)),
+            av.c.key == sa.bindparam("query_key")
         )
+        if "value" in filters:
+            # One text (as most query values have): plain comparisons, which
+            # need no list expanded into the statement on every call.
+            stmt = stmt.where(
+                av.c.value_prefix == sa.bindparam("value_prefix"),
+                av.c.value == sa.bindparam("value"),
+            )
+        else:
+            stmt = stmt.where(
+                av.c.value_prefix.in_(sa.bindparam("value_prefixes", expanding=True)),
+                av.c.value.in_(sa.bindparam("values", expanding=True)),
+            )
         if "project_id" in filters:
             stmt = stmt.where(av.c.project_id == sa.bindparam("project_id"))
         if "type" in filters:
@@ -264,8 +274,11 @@ def entity_statement(actor: Actor, query: EntityQuery) -> tuple[sa.Select, dict]
     if query.query_key is not None and query.query_value is not None:
         texts = query_texts(query.query_value)
         values["query_key"] = query.query_key
-        values["value_prefixes"] = [text[:200] for text in texts]
-        values["values"] = texts
+        if len(texts) == 1:
+            values["value_prefix"], values["value"] = texts[0][:200], texts[0]
+        else:
+            values["value_prefixes"] = [text[:200] for text in texts]
+            values["values"] = texts
     params = {key: value for key, value in values.items() if value is not None}
     shape = set(params) - {"date_created"}
     if query.date_created is not None:
