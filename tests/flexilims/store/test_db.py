@@ -64,6 +64,20 @@ def test_a_recently_used_connection_is_trusted_and_the_pool_recovers(postgres):
         store.engine.dispose()
 
 
+def end_pooled_connections(store, postgres: str, count: int) -> list[int]:
+    """Pool ``count`` connections, then end them from the server's side (as a
+    restart does); their backends' process ids."""
+    connections = [store.engine.connect() for _ in range(count)]
+    pids = [
+        conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() for conn in connections
+    ]
+    for conn in connections:
+        conn.close()
+    for pid in pids:
+        terminate(postgres, pid)
+    return pids
+
+
 def test_a_restart_costs_one_request_not_one_per_pooled_connection(postgres):
     """Every pooled connection is gone after a restart: the first request to
     meet one fails, and the pool drops the others with it."""
@@ -71,15 +85,7 @@ def test_a_restart_costs_one_request_not_one_per_pooled_connection(postgres):
         db.create_engine(postgres, Settings(connection_check_after_seconds=60))
     )
     try:
-        connections = [store.engine.connect() for _ in range(3)]
-        pids = [
-            conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
-            for conn in connections
-        ]
-        for conn in connections:
-            conn.close()
-        for pid in pids:
-            terminate(postgres, pid)
+        pids = end_pooled_connections(store, postgres, 3)
         with pytest.raises(Unavailable):
             backend_pid(store)
         assert [backend_pid(store) for _ in range(3)]
@@ -132,15 +138,7 @@ def test_a_restart_met_by_a_get_costs_one_request(postgres):
     )
     admin = Actor("admin", "Admin", is_admin=True)
     try:
-        connections = [store.engine.connect() for _ in range(3)]
-        pids = [
-            conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
-            for conn in connections
-        ]
-        for conn in connections:
-            conn.close()
-        for pid in pids:
-            terminate(postgres, pid)
+        pids = end_pooled_connections(store, postgres, 3)
         with pytest.raises(Unavailable):
             store.get(admin, EntityQuery(id="b" * 24))
         for _ in range(3):

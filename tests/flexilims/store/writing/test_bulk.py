@@ -57,6 +57,17 @@ def dump() -> dict:
     }
 
 
+def name_index_is_whole(conn) -> bool:
+    """Whether every entity has its row in the name search index, by its
+    current name."""
+    rows = conn.exec_driver_sql(
+        "SELECT count(*) FROM entity_name_search_rows r "
+        "JOIN entities e ON e.id = r.entity_id AND e.name = r.name"
+    ).scalar()
+    total = conn.execute(sa.select(sa.func.count()).select_from(m.entities))
+    return rows == total.scalar()
+
+
 def test_the_triggers_mirrored_are_those_of_a_new_database(sqlite_store):
     with sqlite_store.read() as conn:
         assert bulk.can_defer(conn)
@@ -89,12 +100,7 @@ def test_bulk_work_is_what_the_triggers_do(sqlite_store, monkeypatch):
     )
     assert found == ["M2 é", "M2 éb"]
     with store.read() as conn:
-        rows = conn.exec_driver_sql(
-            "SELECT count(*) FROM entity_name_search_rows r "
-            "JOIN entities e ON e.id = r.entity_id AND e.name = r.name"
-        ).scalar()
-        total = conn.execute(sa.select(sa.func.count()).select_from(m.entities))
-        assert rows == total.scalar()
+        assert name_index_is_whole(conn)
     assert triggers(store) == before
 
 
@@ -213,12 +219,7 @@ def test_bulk_work_chunk_by_chunk_is_what_the_triggers_do(sqlite_store, monkeypa
         store, ADMIN, by_triggers["project_id"]
     )
     with store.read() as conn:
-        rows = conn.exec_driver_sql(
-            "SELECT count(*) FROM entity_name_search_rows r "
-            "JOIN entities e ON e.id = r.entity_id AND e.name = r.name"
-        ).scalar()
-        total = conn.execute(sa.select(sa.func.count()).select_from(m.entities))
-        assert rows == total.scalar()
+        assert name_index_is_whole(conn)
         order = conn.exec_driver_sql(
             "SELECT e.name FROM history h JOIN entities e ON e.id = h.entity_id "
             "WHERE h.project_id = ? ORDER BY h.id",
