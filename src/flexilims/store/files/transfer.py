@@ -55,10 +55,6 @@ MAX_LENGTH = {
     "createdBy": m.entities.c.created_by.type.length,
 }
 
-_MAX_TYPE = MAX_LENGTH["type"]
-_MAX_INCREMENTAL = MAX_LENGTH["incrementalId"]
-_MAX_AUTHOR = MAX_LENGTH["createdBy"]
-
 #: The latest date a column holds (milliseconds in a signed 64-bit integer).
 _MAX_DATE = 2**63 - 1
 
@@ -185,21 +181,11 @@ class _Reading:
         return nodes
 
     def node(self, entity: Mapping, path: str, key: str, parent) -> _Node:
-        """Check one entity's fields and fill the missing ones (the values
-        most entities hold are checked inline; the others by the functions
-        that word the refusals)."""
+        """Check one entity's fields and fill the missing ones."""
         defaults = []
         get = entity.get
-        datatype = get("type")
-        if (
-            type(datatype) is not str
-            or len(datatype) > _MAX_TYPE
-            or not datatype.strip()
-        ):
-            datatype = _string(entity, "type", path, required=True)
-        entity_id = get("id")
-        if type(entity_id) is not str or entity_id in _MISSING_IDS:
-            entity_id = self.id_field(entity_id)
+        datatype = _string(entity, "type", path, required=True)
+        entity_id = self.id_field(get("id"))
         if entity_id is None:
             entity_id = new_id()
             defaults.append("id")
@@ -221,35 +207,25 @@ class _Reading:
                 path,
                 f"origin_id {origin!r} is not 24 lower-case hexadecimal characters.",
             )
-        incremental = get("incrementalId")
-        if type(incremental) is not str or len(incremental) > _MAX_INCREMENTAL:
-            incremental = _string(entity, "incrementalId", path, required=False)
-            if incremental is None:
-                defaults.append("incrementalId")
-        author = get("createdBy")
-        if type(author) is not str or len(author) > _MAX_AUTHOR:
-            author = _string(entity, "createdBy", path, required=False)
-            if author is None:
-                author = self.created_by
-                defaults.append("createdBy")
-        created = get("dateCreated")
-        if type(created) is not int or not 0 <= created <= _MAX_DATE:
-            created = _date(entity, "dateCreated", path)
-            if created is None:
-                created = self.stamp
-                defaults.append("dateCreated")
-        updated = get("dateUpdated")
-        if type(updated) is not int or not 0 <= updated <= _MAX_DATE:
-            updated = _date(entity, "dateUpdated", path)
-            if updated is None:
-                updated = created
-                defaults.append("dateUpdated")
-        attributes = entity.get("attributes")
+        incremental = _string(entity, "incrementalId", path, required=False)
+        if incremental is None:
+            defaults.append("incrementalId")
+        author = _string(entity, "createdBy", path, required=False)
+        if author is None:
+            author = self.created_by
+            defaults.append("createdBy")
+        created = _date(entity, "dateCreated", path)
+        if created is None:
+            created = self.stamp
+            defaults.append("dateCreated")
+        updated = _date(entity, "dateUpdated", path)
+        if updated is None:
+            updated = created
+            defaults.append("dateUpdated")
+        attributes = get("attributes")
         if attributes is None or _is_nan(attributes):
             attributes = {}
-        project = get("project")
-        if project is not None:
-            project = self.id_field(project)
+        project = self.id_field(get("project"))
         return _Node(
             id=entity_id,
             path=path,
