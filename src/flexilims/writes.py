@@ -326,23 +326,9 @@ def checked_and_stored(
     if not isinstance(attributes, Mapping):
         raise failed(action, "attributes must be a JSON object.", field="attributes")
     stored = {}
-    good_names, max_key = _GOOD_NAMES, limits.max_key_length
     for key, value in attributes.items():
-        if key not in good_names or len(key) > max_key:
-            check_attribute_name(key, action, limits)
-        kind = type(value)
-        # The values most attributes hold, stored as they are (the walk of
-        # _stored, inlined); anything else takes the walk.
-        if (
-            (kind is str and value.isascii() and "\x00" not in value)
-            or value is None
-            or kind is bool
-            or (kind is int and INT_MIN <= value <= INT_MAX)
-            or (kind is float and value and math.isfinite(value))
-        ):
-            stored[key] = value
-        else:
-            stored[key] = checked_value(key, value, action, limits, nulls)
+        check_attribute_name(key, action, limits)
+        stored[key] = checked_value(key, value, action, limits, nulls)
     return dict(attributes), stored
 
 
