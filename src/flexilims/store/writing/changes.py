@@ -171,6 +171,8 @@ class Changes:
         self.parents: dict[str, str | None] = {}
         self.links: dict[str, set] = {}
         self.names: dict[tuple, str] = {}
+        #: Incremental ids reserved by the first look-up, by type.
+        self.reserved: dict[str, list[str]] = {}
         self.claimed: set[tuple] = set()
         self.refs: dict[str, str] = {}
         self.created: dict[str, _Staged] = {}
@@ -188,7 +190,7 @@ class Changes:
         """Prepare, apply every operation in order, and write: the first
         refusal raises its error (and the caller's transaction writes
         nothing)."""
-        self.prepare(operations)
+        self.prepare(operations, writing=True)
         for operation in operations:
             self.apply(operation)
         self.write()
@@ -196,10 +198,12 @@ class Changes:
 
     # ------------------------------------------------------------ look-ups
 
-    def prepare(self, operations: list[Operation]) -> None:
-        """Read what the rules need for every operation, in batched queries."""
+    def prepare(self, operations: list[Operation], *, writing: bool = False) -> None:
+        """Read what the rules need for every operation, in batched queries;
+        ``writing``: they will be written (not a dry run) in this transaction,
+        whose first look-up may then reserve their incremental ids."""
         versions = set()
-        wanted = self._fetch_projects(operations, versions)
+        wanted = self._fetch_projects(operations, versions, writing)
         targets, others = set(), set()
         for op in operations:
             others.update(op.other_relations)
@@ -228,7 +232,9 @@ class Changes:
         if any(_may_move(op) for op in operations):
             self._fetch_ancestors(sorted(set(self.rows)))
 
-    def _fetch_projects(self, operations: list[Operation], versions: set) -> dict:
+    def _fetch_projects(
+        self, operations: list[Operation], versions: set, writing: bool
+    ) -> dict:
         """The projects of the creations (with the settings' version), and
         the names they create, by project and type, left to look up."""
         wanted = self._wanted_names(op for op in operations if op.op == "create")
@@ -247,11 +253,27 @@ class Changes:
             and len(next(iter(wanted.values()))) <= rows.CHUNK
         ):
             # A save, or a batch creating entities of one type in one
-            # project: one statement (no update target to lock before).
+            # project: one statement (no update target to lock before), which
+            # reserves their incremental ids too when each operation creates
+            # one or refuses the whole transaction (no name taken in stride).
             (project_id, datatype), names = wanted.popitem()
-            self.projects, named = rows.project_and_named(
-                self.conn, project_id, datatype, sorted(names), versions
+            numbered = writing and all(
+                op.conflicts == Conflicts.ABORT
+                and op.kept is None
+                and op.type == datatype
+                and op.project_id == project_id
+                for op in operations
             )
+            self.projects, named, reserved = rows.project_and_named(
+                self.conn,
+                project_id,
+                datatype,
+                sorted(names),
+                versions,
+                numbers=len(operations) if numbered else 0,
+            )
+            if reserved is not None:
+                self.reserved[datatype] = reserved
             self._found_names(project_id, datatype, named)
         elif project_ids:
             self.projects = rows.projects(self.conn, project_ids, versions)
@@ -645,7 +667,9 @@ class Changes:
         if highest:
             rows.raise_counters(self.conn, highest)
         for datatype, group in missing.items():
-            numbers = rows.reserve_numbers(self.conn, datatype, len(group))
+            numbers = self.reserved.pop(datatype, None)
+            if numbers is None or len(numbers) != len(group):
+                numbers = rows.reserve_numbers(self.conn, datatype, len(group))
             for row, number in zip(group, numbers, strict=True):
                 row["incremental_id"] = number
 

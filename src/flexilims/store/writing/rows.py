@@ -206,6 +206,21 @@ PROJECT_AND_NAMED = _project_and_named(NAMED)
 PROJECT_AND_NAMED_POSTGRES = _project_and_named(NAMED_POSTGRES)
 
 
+def _numbered(query: sa.Select) -> sa.Select:
+    """``query`` that also reserves ``count`` incremental ids of type
+    ``name`` (:data:`COUNTER_BUMPS`), with the counter's new value in each
+    row (``last_number``), on PostgreSQL: the counter's row stays locked
+    until the transaction ends, and its own statement would be one more
+    round trip while it is."""
+    bump = COUNTER_BUMPS["postgresql"].cte("bump")
+    last = sa.select(bump.c.value).scalar_subquery().label("last_number")
+    return query.add_columns(last)
+
+
+#: :data:`PROJECT_AND_NAMED_POSTGRES` reserving incremental ids too.
+PROJECT_AND_NAMED_NUMBERED_POSTGRES = _numbered(PROJECT_AND_NAMED_POSTGRES)
+
+
 def _postgres(conn) -> bool:
     return conn.dialect.name == "postgresql"
 
@@ -257,26 +272,47 @@ class ProjectRow(NamedTuple):
 
 
 def project_and_named(
-    conn, project_id: str, datatype: str, names: list[str], versions: set
-) -> tuple[dict, list[dict]]:
+    conn,
+    project_id: str,
+    datatype: str,
+    names: list[str],
+    versions: set,
+    numbers: int = 0,
+) -> tuple[dict, list[dict], list[str] | None]:
     """:func:`projects` of one project and :func:`named` in it, in one
     statement (at most :data:`CHUNK` names): the project by id (none if there
-    is none), and the entities holding the names."""
-    query = PROJECT_AND_NAMED_POSTGRES if _postgres(conn) else PROJECT_AND_NAMED
+    is none), and the entities holding the names.
+
+    With ``numbers``, on PostgreSQL that many incremental ids of
+    ``datatype`` are reserved by the same statement (as
+    :func:`reserve_numbers` would) and returned third (None when they are
+    not: on SQLite, where a statement costs no round trip, or when there is
+    no such project).
+    """
+    numbered = numbers and _postgres(conn)
+    if numbered:
+        query = PROJECT_AND_NAMED_NUMBERED_POSTGRES
+    else:
+        query = PROJECT_AND_NAMED_POSTGRES if _postgres(conn) else PROJECT_AND_NAMED
     values = {
         "project_id": project_id,
         "type": datatype,
         "names": _values(conn, names),
     }
-    found, named = {}, []
+    if numbered:
+        values.update(name=datatype, count=numbers)
+    found, named, last = {}, [], None
     for row in conn.execute(query, values):
         found[row.p_id] = ProjectRow(row.p_id, row.p_name, row.p_date_created)
         versions.add(row.settings_version)
+        if numbered:
+            last = row.last_number
         if row.id is not None:
             named.append(
                 {column.name: row._mapping[column.name] for column in ENTITY_COLUMNS}
             )
-    return found, named
+    reserved = None if last is None else _numbers(datatype, last, numbers)
+    return found, named, reserved
 
 
 def existing(conn, ids: list[str]) -> set[str]:
@@ -529,6 +565,11 @@ def reserve_numbers(conn, datatype: str, count: int) -> list[str]:
     """Reserve ``count`` incremental ids of a type in one atomic upsert."""
     bump = COUNTER_BUMPS[conn.dialect.name]
     last = conn.execute(bump, {"name": datatype, "count": count}).scalar_one()
+    return _numbers(datatype, last, count)
+
+
+def _numbers(datatype: str, last: int, count: int) -> list[str]:
+    """The ``count`` incremental ids of a type up to counter value ``last``."""
     prefix = datatype.upper()
     return [f"{prefix}{n:07d}" for n in range(last - count + 1, last + 1)]
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from databases import new_postgres_database
 from flexilims import BadRequest, Forbidden, LocalSession
+from flexilims.errors import NameTaken, OperationFailed
 from flexilims.store import Store, db, new_id
 from flexilims.store import models as m
 from flexilims.store.accounts import Accounts
@@ -587,21 +588,60 @@ def test_a_batch_refers_to_rows_of_its_earlier_tables(store, project, session):
     assert sorted(action for (action,) in actions) == ["create", "create"]
 
 
+def test_incremental_ids_leave_no_gap_for_what_was_not_written(store, session):
+    """The counter is reserved with the save's first look-up on PostgreSQL:
+    a refused save or batch, a dry run and a skipped creation take no
+    number; every entity written takes the next one."""
+
+    def creations(*names):
+        return [{"op": "create", "type": "mouse", "name": n} for n in names]
+
+    first = session.post("mouse", "N1", {})
+    number = int(first["incrementalId"].removeprefix("MOUSE"))
+    with pytest.raises(NameTaken):
+        session.post("mouse", "N1", {})
+    with pytest.raises(OperationFailed):
+        session.batch(creations("N2", "N2"))
+    dry = session.batch(creations("N2", "N3"), dry_run=True)
+    assert dry["created"] == 2 and dry["problems"] == []
+    skipping = session.batch(creations("N1", "N2"), conflicts="skip")
+    assert (skipping["skipped"], skipping["created"]) == (1, 1)
+    both = session.batch(creations("N3", "N4"))
+    last = session.post("mouse", "N5", {})
+    by_name = {e["name"]: e["incrementalId"] for e in session.get("mouse")}
+    assert [by_name[f"N{i}"] for i in range(1, 6)] == [
+        f"MOUSE{number + i:07d}" for i in range(5)
+    ]
+    assert both["created"] == 2 and last["incrementalId"] == by_name["N5"]
+    with store.read() as conn:
+        counter = conn.execute(
+            sa.select(m.counters.c.value).where(m.counters.c.name == "mouse")
+        ).scalar_one()
+    assert counter == number + 4
+
+
 def test_a_save_sends_few_statements(store, project, session):
     """A save is a handful of statements: the project, the name and the
     lab settings' version in one look-up (the rules are cached), the counter,
-    and one batch of inserts (on PostgreSQL one statement; after BEGIN)."""
+    and one batch of inserts. On PostgreSQL, two: the look-up reserves the
+    incremental id, and the inserts are one statement (psycopg's BEGIN and
+    COMMIT are not statements of the application)."""
     session.post("mouse", "M0", {})
-    statements = []
+    statements, commits = [], []
 
     def count(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
+    def commit(conn):
+        commits.append(conn)
+
     sa.event.listen(store.engine, "before_cursor_execute", count)
+    sa.event.listen(store.engine, "commit", commit)
     try:
-        session.post("mouse", "M1", {"sex": "F"})
+        reply = session.post("mouse", "M1", {"sex": "F"})
     finally:
         sa.event.remove(store.engine, "before_cursor_execute", count)
-    inserts = [s for s in statements if "INSERT INTO" in s]
-    assert len(inserts) == (2 if store.is_postgres else 4), statements
-    assert len(statements) == (4 if store.is_postgres else 6), statements
+        sa.event.remove(store.engine, "commit", commit)
+    assert len(commits) == 1
+    assert reply["incrementalId"] == "MOUSE0000002"
+    assert len(statements) == (2 if store.is_postgres else 6), statements
