@@ -255,14 +255,21 @@ class Changes:
             # A save, or a batch creating entities of one type in one
             # project: one statement (no update target to lock before), which
             # reserves their incremental ids too when each operation creates
-            # one or refuses the whole transaction (no name taken in stride).
+            # one or refuses the whole transaction (no name taken in stride),
+            # of a type defined when the rules were last read (not a counter
+            # for any text sent as a type; one that has just been removed is
+            # refused, and the reservation rolled back).
             (project_id, datatype), names = wanted.popitem()
-            numbered = writing and all(
-                op.conflicts == Conflicts.ABORT
-                and op.kept is None
-                and op.type == datatype
-                and op.project_id == project_id
-                for op in operations
+            numbered = (
+                writing
+                and self.store.rules_cache.knows(datatype)
+                and all(
+                    op.conflicts == Conflicts.ABORT
+                    and op.kept is None
+                    and op.type == datatype
+                    and op.project_id == project_id
+                    for op in operations
+                )
             )
             self.projects, named, reserved = rows.project_and_named(
                 self.conn,
