@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from . import Store, db, labsettings
 from . import models as m
 from .entities import MAX_DEPTH, attribute_value_rows, index_row
+from .inserts import bulk_insert
 from .writing.changes import incremental_number
 
 #: Every kind of problem, in the order of the report: name, what it means,
@@ -360,7 +361,7 @@ def _repair(store: Store, report: Report, scan: _Scan) -> None:
         for chunk in _chunks(ids):
             conn.execute(av.delete().where(av.c.entity_id.in_(chunk)))
         rows = [index_row(row) for entity in ids for row in scan.reindex[entity]]
-        db.bulk_insert(conn, av, rows)
+        bulk_insert(conn, av, rows)
         insert = (postgresql.insert if store.is_postgres else sqlite.insert)(c)
         larger = sa.func.greatest if store.is_postgres else sa.func.max
         for datatype, number in behind.items():

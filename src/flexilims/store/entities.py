@@ -132,7 +132,7 @@ _ATTRIBUTES_AT = [c.name for c in m.entities.columns].index("attributes")
 
 
 def entity_row(entity: Mapping, attributes_json: str | None = None) -> tuple:
-    """An entity dict as a row for :func:`flexilims.db.bulk_insert`
+    """An entity dict as a row for :func:`flexilims.store.inserts.bulk_insert`
     (``attributes_json``: its attributes as JSON text, when made already)."""
     row = list(_entity_values(entity))
     if attributes_json is None:

@@ -4,7 +4,7 @@ triggers of ``entities`` set aside.
 :class:`BackgroundInserts` inserts rows on the same connection from a thread
 of its own, while the caller parses and checks the next chunk: the driver
 inserts without holding Python's global lock (on SQLite, many rows per
-statement: :func:`flexilims.store.db.sqlite_inserts`), so a large import uses
+statement: :func:`flexilims.store.sqlite_inserts`), so a large import uses
 both the database's time and Python's at once. An import on SQLite hands it
 every row: the entities (urgent: before the rows of earlier chunks still
 queued, since the caller waits for them before looking up the next chunk),
@@ -41,7 +41,7 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from .. import db
+from ..inserts import driver_insert
 from ..models import SQLITE_NAME_SEARCH
 
 #: The triggers set aside, and the SHA-256 of the SQL they must have (that of
@@ -279,7 +279,7 @@ class BackgroundInserts:
                 work(self.driver.execute)
             return
         try:
-            db.driver_insert(self.driver, table, rows, columns, self.turns.thread)
+            driver_insert(self.driver, table, rows, columns, self.turns.thread)
         except sa.exc.IntegrityError as error:
             if errors is None:
                 raise
@@ -297,7 +297,7 @@ class BackgroundInserts:
     def insert(
         self, table: sa.Table, rows: list, columns=None, errors=None, urgent=False
     ) -> None:
-        """Queue rows to insert (:func:`flexilims.store.db.bulk_insert`'s
+        """Queue rows to insert (:func:`flexilims.store.inserts.bulk_insert`'s
         arguments, without the connection); raise the error of an earlier
         insert, if any. ``errors(integrity_error)`` gives the exception to
         raise instead of an integrity error of these rows; ``urgent`` rows go

@@ -18,7 +18,7 @@ hand them to :class:`Changes`, inside one write transaction:
 3. :meth:`Changes.write` writes everything staged in bulk: incremental ids,
    updates, then the inserts of entities, the attribute index, links and one
    history row per entity that changed, in one
-   :class:`flexilims.store.db.InsertBatch` (one statement on PostgreSQL).
+   :class:`flexilims.store.inserts.InsertBatch` (one statement on PostgreSQL).
 
 The statements that read and write the rows are in :mod:`.rows`.
 
@@ -54,9 +54,10 @@ from ...writes import (
     text_problem,
     validate_attributes,
 )
-from .. import db, labsettings
+from .. import labsettings
 from .. import models as m
 from ..entities import Actor, entity_reply, new_id, now_ms
+from ..inserts import InsertBatch
 from . import rows
 
 # The row writes others use, where they always were.
@@ -139,7 +140,7 @@ class Changes:
         transaction reads again (index, links, history) when they are
         written: an import's :class:`flexilims.store.writing.bulk.BackgroundInserts`
         (default: every row :meth:`write` inserts, entities included, goes
-        in one :class:`flexilims.store.db.InsertBatch`, flushed at its end).
+        in one :class:`flexilims.store.inserts.InsertBatch`, flushed at its end).
     background_entities : bool
         Entities go through ``inserts`` too (``inserts`` then takes an
         ``errors`` argument: :meth:`.bulk.BackgroundInserts.insert`); the
@@ -160,8 +161,8 @@ class Changes:
         self.store, self.conn, self.actor = store, conn, actor
         self.background_entities = background_entities
         #: The rows :meth:`write` inserts, sent at its end in one round trip
-        #: (:class:`flexilims.store.db.InsertBatch`), unless ``inserts`` is given.
-        self.batch = db.InsertBatch(conn) if inserts is None else None
+        #: (:class:`flexilims.store.inserts.InsertBatch`), unless ``inserts`` is given.
+        self.batch = InsertBatch(conn) if inserts is None else None
         self.inserts = inserts or self.batch.add
         self.strict, self.allow_nulls = strict, allow_nulls
         self.limits = Limits.from_settings(store.settings)

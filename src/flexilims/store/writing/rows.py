@@ -30,6 +30,7 @@ from ..entities import (
     entity_row,
     index_rows,
 )
+from ..inserts import InsertBatch, bulk_insert, is_unique_violation
 
 #: Most values in one ``IN (...)`` list (well below SQLite's and psycopg's limits).
 CHUNK = 5000
@@ -375,7 +376,7 @@ def insert_entities(
     project_names: dict,
     texts: dict | None = None,
     inserts=None,
-    batch: db.InsertBatch | None = None,
+    batch: InsertBatch | None = None,
     *,
     background: bool = False,
 ) -> None:
@@ -385,7 +386,7 @@ def insert_entities(
     name taken meanwhile: PostgreSQL reads nothing more after an error);
     ``texts`` the attributes' JSON text already made (see
     :attr:`.Changes.texts`); ``inserts`` inserts the index rows (default:
-    :func:`flexilims.store.db.bulk_insert` at once); with ``batch``, the
+    :func:`flexilims.store.inserts.bulk_insert` at once); with ``batch``, the
     entities go in it too (written, and refused, when it is flushed); with
     ``background``, they go through ``inserts`` too (an import's
     :class:`.bulk.BackgroundInserts`: refused when its error is raised).
@@ -409,10 +410,10 @@ def insert_entities(
         inserts(m.entities, entity_rows, errors=refusal)
     else:
         try:
-            db.bulk_insert(conn, m.entities, entity_rows)
+            bulk_insert(conn, m.entities, entity_rows)
         except sa.exc.IntegrityError as error:
             raise refusal(error) from error
-    (inserts or functools.partial(db.bulk_insert, conn))(
+    (inserts or functools.partial(bulk_insert, conn))(
         m.attribute_values,
         [r for row in rows for r in index_rows(row, row["attributes"])],
     )
@@ -420,7 +421,7 @@ def insert_entities(
 
 def _insert_refused(rows: list[dict], project_names: dict, error) -> Exception:
     """What to say when inserting entity rows broke a constraint."""
-    if len(rows) == 1 and db.is_unique_violation(error):
+    if len(rows) == 1 and is_unique_violation(error):
         row = rows[0]
         project = project_names.get(row["project_id"], row["project_id"])
         return protocol.name_taken("Save", row["type"], row["name"], project)
@@ -465,12 +466,12 @@ _DELETE_INDEX = m.attribute_values.delete().where(
 
 def reindex(conn, rows: list[dict], inserts=None) -> None:
     """Rebuild the attribute index rows of updated entities (``inserts``
-    inserts the new ones: default :func:`flexilims.store.db.bulk_insert` at
+    inserts the new ones: default :func:`flexilims.store.inserts.bulk_insert` at
     once)."""
     ids = [row["id"] for row in rows]
     for chunk in chunks(ids):
         conn.execute(_DELETE_INDEX, {"ids": chunk})
-    (inserts or functools.partial(db.bulk_insert, conn))(
+    (inserts or functools.partial(bulk_insert, conn))(
         m.attribute_values,
         [r for row in rows for r in index_rows(row, row["attributes"])],
     )
@@ -493,7 +494,7 @@ def record_history(
     entity replies (None for a creation's before or a deletion's after);
     ``texts`` the attributes' JSON text already made (see
     :attr:`.Changes.texts`); ``inserts`` inserts the rows (default:
-    :func:`flexilims.store.db.bulk_insert` at once)."""
+    :func:`flexilims.store.inserts.bulk_insert` at once)."""
     rows = []
     author = actor.full_name
     for action, before, after in changes:
@@ -514,9 +515,7 @@ def record_history(
                 else None,
             )
         )
-    (inserts or functools.partial(db.bulk_insert, conn))(
-        m.history, rows, HISTORY_COLUMNS
-    )
+    (inserts or functools.partial(bulk_insert, conn))(m.history, rows, HISTORY_COLUMNS)
 
 
 def _as_reply(entity):

@@ -17,6 +17,7 @@ from ...writes import is_hex_id
 from .. import db
 from .. import models as m
 from ..entities import ENTITY_COLUMNS, Actor, entity_reply, now_ms
+from ..inserts import bulk_insert
 from .changes import Changes, Operation, record_history
 
 #: Who restores and purges when no actor is given (the command line).
@@ -144,7 +145,7 @@ def _to_trash(conn, actor: Actor, rows) -> None:
     batch = secrets.token_hex(16)
     stamp = now_ms()
     replies = [entity_reply(row._mapping) for row in rows]
-    db.bulk_insert(
+    bulk_insert(
         conn,
         m.trash,
         [
@@ -374,7 +375,7 @@ def _restore_links(conn, rows, ids: set) -> int:
             ).scalars()
         )
     kept = [p for p in sorted(pairs) if all(i in ids or i in existing for i in p)]
-    db.bulk_insert(conn, m.entity_links, kept)
+    bulk_insert(conn, m.entity_links, kept)
     return len(pairs) - len(kept)
 
 

@@ -12,6 +12,7 @@ from flexilims.store import Actor, Store, browse, db
 from flexilims.store import models as m
 from flexilims.store.accounts import Accounts
 from flexilims.store.files.transfer import import_project
+from flexilims.store.inserts import bulk_insert, driver_insert
 from flexilims.store.writing import bulk
 
 ADMIN = Actor("root", "Root", is_admin=True)
@@ -181,7 +182,7 @@ def test_many_rows_go_in_order_in_statements_within_the_parameter_limit(
     store = low_limit_store
     rows = [(f"kind{index:04d}", index) for index in range(2500)]
     with store.write() as conn:
-        db.bulk_insert(conn, m.counters, rows[:1200])
+        bulk_insert(conn, m.counters, rows[:1200])
         inserts = bulk.BackgroundInserts(conn)
         try:
             inserts.insert(m.counters, rows[1200:])
@@ -193,10 +194,10 @@ def test_many_rows_go_in_order_in_statements_within_the_parameter_limit(
         ).all()
     assert [tuple(row) for row in found] == rows
     before = snapshot(store)
-    for insert in (db.bulk_insert, db.driver_insert):
+    for insert in (bulk_insert, driver_insert):
         with pytest.raises(sa.exc.IntegrityError), store.write() as conn:
             target = (
-                conn if insert is db.bulk_insert else conn.connection.driver_connection
+                conn if insert is bulk_insert else conn.connection.driver_connection
             )
             insert(target, m.counters, [(f"new{i}", i) for i in range(1500)] + rows[:1])
         assert snapshot(store) == before

@@ -16,6 +16,7 @@ from flexilims.store import Store, db, new_id
 from flexilims.store import models as m
 from flexilims.store.accounts import Accounts
 from flexilims.store.files.transfer import import_project
+from flexilims.store.inserts import InsertBatch
 from flexilims.store.writing import rows, trash
 
 LOOP = "cannot move below"
@@ -553,7 +554,7 @@ def test_a_name_taken_meanwhile_is_refused_in_the_protocol_words(
     taken = "Sample M9 already exist in the project test"
     with pytest.raises(BadRequest, match=taken) as refused:
         with store.write() as conn:
-            batch = db.InsertBatch(conn)
+            batch = InsertBatch(conn)
             rows.insert_entities(
                 conn, [row], {project.id: project.name}, inserts=batch.add, batch=batch
             )

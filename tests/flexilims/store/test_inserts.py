@@ -1,0 +1,99 @@
+"""Bulk inserts (flexilims.store.inserts), on both backends: rows written in
+order and in few statements, a refused row refusing all, and integrity errors
+told apart by their code."""
+
+import pytest
+import sqlalchemy as sa
+
+from flexilims.store import models as m
+from flexilims.store.inserts import (
+    COPY_FROM_ROWS,
+    InsertBatch,
+    bulk_insert,
+    is_unique_violation,
+)
+
+
+@pytest.fixture
+def statements(store):
+    """The statements the store sends while the test runs."""
+    sent = []
+
+    def record(conn, cursor, statement, *args):
+        sent.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", record)
+    yield sent
+    sa.event.remove(store.engine, "before_cursor_execute", record)
+
+
+def counters(store, prefix: str) -> list[tuple]:
+    with store.read() as conn:
+        query = (
+            sa.select(m.counters.c.name, m.counters.c.value)
+            .where(m.counters.c.name.startswith(prefix))
+            .order_by(m.counters.c.value)
+        )
+        return [tuple(row) for row in conn.execute(query)]
+
+
+@pytest.mark.parametrize("count", [3, COPY_FROM_ROWS + 50])
+def test_bulk_insert_writes_every_row(store, count):
+    rows = [(f"bulk{i:04d}", i) for i in range(count)]
+    with store.write() as conn:
+        bulk_insert(conn, m.counters, rows)
+    assert counters(store, "bulk") == rows
+
+
+def test_a_batch_is_one_statement_on_postgres_and_refers_to_earlier_tables(
+    store, project, statements
+):
+    """The rows of a batch go in one statement on PostgreSQL (foreign keys
+    checked at its end: a membership of a user of the same batch), one per
+    table on SQLite; nothing before flush."""
+    user = (777001, "batch_user", "Batch User", None, False, 1, False)
+    with store.write() as conn:
+        began = len(statements)  # SQLite's BEGIN IMMEDIATE
+        batch = InsertBatch(conn)
+        batch.add(m.users, [user])
+        batch.add(m.counters, [])
+        batch.add(m.memberships, [(user[0], project.id)])
+        assert len(statements) == began
+        batch.flush()
+        batch.flush()
+        assert len(statements) - began == (1 if store.is_postgres else 2)
+    with store.read() as conn:
+        found = conn.execute(
+            sa.select(m.memberships.c.project_id).where(
+                m.memberships.c.user_id == user[0]
+            )
+        )
+        assert found.scalars().all() == [project.id]
+
+
+def test_a_refused_row_refuses_the_batch_with_the_error_of_its_table(store, snapshot):
+    with store.write() as conn:
+        bulk_insert(conn, m.counters, [("taken", 1)])
+    before = snapshot(store)
+
+    class Refused(Exception):
+        pass
+
+    with pytest.raises(Refused), store.write() as conn:
+        batch = InsertBatch(conn)
+        batch.add(m.counters, [("free", 1), ("taken", 2)], errors=Refused)
+        batch.flush()
+    assert snapshot(store) == before
+
+
+def test_unique_violations_are_told_from_foreign_key_ones(store, project):
+    with store.write() as conn:
+        bulk_insert(conn, m.counters, [("once", 1)])
+    with pytest.raises(sa.exc.IntegrityError) as unique, store.write() as conn:
+        bulk_insert(conn, m.counters, [("once", 2)])
+    assert is_unique_violation(unique.value)
+    membership = [(project.id, 123456)]  # no such user
+    columns = [m.memberships.c.project_id, m.memberships.c.user_id]
+    with pytest.raises(sa.exc.IntegrityError) as foreign, store.write() as conn:
+        bulk_insert(conn, m.memberships, membership, columns)
+    assert not is_unique_violation(foreign.value)
