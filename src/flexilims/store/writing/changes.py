@@ -272,17 +272,24 @@ class Changes:
                     for op in operations
                 )
             )
-            self.projects, named, reserved = rows.project_and_named(
+            # Their parent too, when they share one (a save below another).
+            origins = {op.origin_id for op in operations if is_hex_id(op.origin_id)}
+            origin_id = origins.pop() if len(origins) == 1 else None
+            found = rows.project_and_named(
                 self.conn,
                 project_id,
                 datatype,
                 sorted(names),
                 versions,
                 numbers=len(operations) if numbered else 0,
+                origin_id=origin_id,
             )
-            if reserved is not None:
-                self.reserved[datatype] = reserved
-            self._found_names(project_id, datatype, named)
+            self.projects = found.projects
+            if found.reserved is not None:
+                self.reserved[datatype] = found.reserved
+            if found.origin is not None:
+                self.rows[found.origin["id"]] = found.origin
+            self._found_names(project_id, datatype, found.named)
         elif project_ids:
             self.projects = rows.projects(self.conn, project_ids, versions)
         return wanted

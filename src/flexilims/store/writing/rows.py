@@ -137,26 +137,6 @@ def _named_postgres() -> sa.Select:
 NAMED_POSTGRES = _named_postgres()
 
 
-def _project_and_named(named: sa.Select) -> sa.Select:
-    """One project (``project_id``) with the settings' version, and the
-    entities of ``named`` (a look-up of names in that project) beside it:
-    a row per entity found, or one row without an entity; none when there is
-    no such project."""
-    p = m.projects
-    found = named.subquery("named")
-    return (
-        sa.select(
-            p.c.id.label("p_id"),
-            p.c.name.label("p_name"),
-            p.c.date_created.label("p_date_created"),
-            labsettings.SETTINGS_VERSION,
-            *found.c,
-        )
-        .select_from(p.outerjoin(found, sa.true()))
-        .where(p.c.id == sa.bindparam("project_id"))
-    )
-
-
 def _by_id_postgres(*columns, lock: bool) -> sa.Select:
     """``columns`` of the entities of the ids of one array parameter, on
     PostgreSQL: one probe of the primary key per id (a ``LATERAL`` subquery
@@ -202,24 +182,43 @@ def _entity_lookup(postgres: bool, lock: bool, versioned: bool, links: bool):
     return query
 
 
-#: :func:`project_and_named`'s statement, per dialect.
-PROJECT_AND_NAMED = _project_and_named(NAMED)
-PROJECT_AND_NAMED_POSTGRES = _project_and_named(NAMED_POSTGRES)
-
-
-def _numbered(query: sa.Select) -> sa.Select:
-    """``query`` that also reserves ``count`` incremental ids of type
-    ``name`` (:data:`COUNTER_BUMPS`), with the counter's new value in each
-    row (``last_number``), on PostgreSQL: the counter's row stays locked
-    until the transaction ends, and its own statement would be one more
-    round trip while it is."""
-    bump = COUNTER_BUMPS["postgresql"].cte("bump")
-    last = sa.select(bump.c.value).scalar_subquery().label("last_number")
-    return query.add_columns(last)
-
-
-#: :data:`PROJECT_AND_NAMED_POSTGRES` reserving incremental ids too.
-PROJECT_AND_NAMED_NUMBERED_POSTGRES = _numbered(PROJECT_AND_NAMED_POSTGRES)
+@functools.cache
+def _project_lookup(postgres: bool, numbered: bool, with_origin: bool) -> sa.Select:
+    """:func:`project_and_named`'s statement: one project (``project_id``)
+    with the settings' version, and the entities of :data:`NAMED` (or
+    :data:`NAMED_POSTGRES`) beside it: a row per entity found, or one row
+    without an entity; none when there is no such project. ``with_origin``:
+    the entity ``origin_id`` too, its columns prefixed ``o_``;
+    ``numbered`` (PostgreSQL): ``count`` incremental ids of type ``name``
+    reserved (:data:`COUNTER_BUMPS`), the counter's new value as
+    ``last_number``."""
+    p, e = m.projects, m.entities
+    found = (NAMED_POSTGRES if postgres else NAMED).subquery("named")
+    columns = [
+        p.c.id.label("p_id"),
+        p.c.name.label("p_name"),
+        p.c.date_created.label("p_date_created"),
+        labsettings.SETTINGS_VERSION,
+        *found.c,
+    ]
+    joined = p.outerjoin(found, sa.true())
+    if with_origin:
+        origin = (
+            sa.select(*ENTITY_COLUMNS)
+            .where(e.c.id == sa.bindparam("origin_id"))
+            .subquery("origin")
+        )
+        columns += [column.label(f"o_{column.name}") for column in origin.c]
+        joined = joined.outerjoin(origin, sa.true())
+    if numbered:
+        bump = COUNTER_BUMPS["postgresql"].cte("bump")
+        last = sa.select(bump.c.value).scalar_subquery().label("last_number")
+        columns.append(last)
+    return (
+        sa.select(*columns)
+        .select_from(joined)
+        .where(p.c.id == sa.bindparam("project_id"))
+    )
 
 
 def _postgres(conn) -> bool:
@@ -272,29 +271,41 @@ class ProjectRow(NamedTuple):
     date_created: int
 
 
+class ProjectLookup(NamedTuple):
+    """What :func:`project_and_named` found."""
+
+    #: The project by id (empty if there is no such project).
+    projects: dict[str, ProjectRow]
+    #: The entities holding the names.
+    named: list[dict]
+    #: The incremental ids reserved (None if none were).
+    reserved: list[str] | None
+    #: The entity of ``origin_id`` (None if none was asked for or found).
+    origin: dict | None
+
+
 def project_and_named(
     conn,
     project_id: str,
     datatype: str,
     names: list[str],
     versions: set,
+    *,
     numbers: int = 0,
-) -> tuple[dict, list[dict], list[str] | None]:
+    origin_id: str | None = None,
+) -> ProjectLookup:
     """:func:`projects` of one project and :func:`named` in it, in one
-    statement (at most :data:`CHUNK` names): the project by id (none if there
-    is none), and the entities holding the names.
+    statement (at most :data:`CHUNK` names), with the settings' version
+    (added to ``versions``).
 
-    With ``numbers``, on PostgreSQL that many incremental ids of
-    ``datatype`` are reserved by the same statement (as
-    :func:`reserve_numbers` would) and returned third (None when they are
-    not: on SQLite, where a statement costs no round trip, or when there is
-    no such project).
+    With ``origin_id``, that entity is read by the same statement. With
+    ``numbers``, on PostgreSQL that many incremental ids of ``datatype`` are
+    reserved by it too (as :func:`reserve_numbers` would; not on SQLite,
+    where a statement costs no round trip).
     """
-    numbered = numbers and _postgres(conn)
-    if numbered:
-        query = PROJECT_AND_NAMED_NUMBERED_POSTGRES
-    else:
-        query = PROJECT_AND_NAMED_POSTGRES if _postgres(conn) else PROJECT_AND_NAMED
+    postgres = _postgres(conn)
+    numbered = bool(numbers) and postgres
+    query = _project_lookup(postgres, numbered, origin_id is not None)
     values = {
         "project_id": project_id,
         "type": datatype,
@@ -302,18 +313,25 @@ def project_and_named(
     }
     if numbered:
         values.update(name=datatype, count=numbers)
-    found, named, last = {}, [], None
+    if origin_id is not None:
+        values["origin_id"] = origin_id
+    found, named, last, origin = {}, [], None, None
     for row in conn.execute(query, values):
+        mapping = row._mapping
         found[row.p_id] = ProjectRow(row.p_id, row.p_name, row.p_date_created)
         versions.add(row.settings_version)
         if numbered:
             last = row.last_number
         if row.id is not None:
             named.append(
-                {column.name: row._mapping[column.name] for column in ENTITY_COLUMNS}
+                {column.name: mapping[column.name] for column in ENTITY_COLUMNS}
             )
+        if origin_id is not None and mapping["o_id"] is not None:
+            origin = {
+                column.name: mapping[f"o_{column.name}"] for column in ENTITY_COLUMNS
+            }
     reserved = None if last is None else _numbers(datatype, last, numbers)
-    return found, named, reserved
+    return ProjectLookup(found, named, reserved, origin)
 
 
 def existing(conn, ids: list[str]) -> set[str]:

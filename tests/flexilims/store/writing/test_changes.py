@@ -639,10 +639,13 @@ def test_a_save_sends_few_statements(store, project, session):
     sa.event.listen(store.engine, "before_cursor_execute", count)
     sa.event.listen(store.engine, "commit", commit)
     try:
-        reply = session.post("mouse", "M1", {"sex": "F"})
+        mouse = session.post("mouse", "M1", {"sex": "F"})
+        # Below a parent: it is read by the same look-up.
+        child = session.post("session", "M1_S1", {"date": "d"}, origin_id=mouse["id"])
     finally:
         sa.event.remove(store.engine, "before_cursor_execute", count)
         sa.event.remove(store.engine, "commit", commit)
-    assert len(commits) == 1
-    assert reply["incrementalId"] == "MOUSE0000002"
-    assert len(statements) == (2 if store.is_postgres else 6), statements
+    assert len(commits) == 2
+    assert mouse["incrementalId"] == "MOUSE0000002"
+    assert child["origin_id"] == mouse["id"]
+    assert len(statements) == (4 if store.is_postgres else 12), statements
