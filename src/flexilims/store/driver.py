@@ -31,12 +31,20 @@ def _driver_form(statement: sa.Select, dialect):
     if compiled.escaped_bind_names:
         return None
     for bind in compiled.binds.values():
-        if bind.expanding or bind.type.dialect_impl(dialect).bind_processor(dialect):
+        if bind.expanding or _converts(bind.type, dialect):
             return None
     for column in statement.selected_columns:
         if column.type.dialect_impl(dialect).result_processor(dialect, None):
             return None
     return compiled
+
+
+def _converts(bind_type, dialect) -> bool:
+    """Whether SQLAlchemy converts a parameter of this type before the driver
+    sees it: an array of plain items it does not (it makes the list a list)."""
+    if isinstance(bind_type, sa.ARRAY):
+        bind_type = bind_type.item_type
+    return bind_type.dialect_impl(dialect).bind_processor(dialect) is not None
 
 
 def fetch_all(store, statement: sa.Select, params: dict) -> list:
@@ -91,3 +99,43 @@ def fetch_all(store, statement: sa.Select, params: dict) -> list:
 def _outage(error: Exception, retry_after: float) -> Exception:
     """The 503 a driver error stands for, or the error itself."""
     return db.unavailable(error, retry_after, conflicts=False) or error
+
+
+def fetch_in(conn: sa.Connection, statement: sa.Select, params: dict) -> list:
+    """Every row of a select run in the transaction of ``conn``, as
+    :func:`fetch_all` runs it: on the driver's cursor where it can, rows as
+    named tuples (their columns by name, as SQLAlchemy's rows give them).
+
+    A failure is what SQLAlchemy would have raised: :class:`Unavailable` for
+    an outage, else SQLAlchemy's error of the driver's (a deadlock among
+    them, which :meth:`flexilims.store.Store.transaction` runs again); a lost
+    connection is invalidated with every pooled one.
+    """
+    engine = conn.engine
+    guard = db.DRIVER_READS.get(engine)
+    compiled = None if guard is None else _driver_form(statement, engine.dialect)
+    if compiled is None:
+        return conn.execute(statement, params).all()
+    from psycopg.rows import namedtuple_row
+
+    deadlines, retry_after = guard
+    failure = engine.dialect.loaded_dbapi.Error
+    driver = conn.connection.driver_connection
+    deadlines.begin(driver, deadlines.statement_seconds)
+    try:
+        values = compiled.construct_params(params)
+        with driver.cursor(row_factory=namedtuple_row) as cursor:
+            return cursor.execute(compiled.string, values).fetchall()
+    except failure as error:
+        lost = driver.closed or db.connection_ended(error)
+        wrapped = sa.exc.DBAPIError.instance(
+            compiled.string, values, error, failure, connection_invalidated=lost
+        )
+        if lost:
+            conn.invalidate(wrapped)
+            engine.dispose()
+        raise db.unavailable(wrapped, retry_after, conflicts=False) or wrapped from (
+            error
+        )
+    finally:
+        deadlines.end(driver)

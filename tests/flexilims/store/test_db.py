@@ -5,6 +5,7 @@ trusted (a dropped one then fails its request with a 503, and the pool
 reconnects). Reads on the driver's cursor (:mod:`flexilims.store.driver`)
 give the rows SQLAlchemy gives, and meet outages as any other statement."""
 
+import functools
 import time
 
 import pytest
@@ -14,8 +15,9 @@ from flexilims.errors import Unavailable
 from flexilims.settings import Settings
 from flexilims.store import Actor, EntityQuery, Store, db
 from flexilims.store.accounts import Accounts
-from flexilims.store.driver import _driver_form, fetch_all
+from flexilims.store.driver import _driver_form, fetch_all, fetch_in
 from flexilims.store.entities import entity_statement, select_entities
+from flexilims.store.writing import rows
 
 
 def backend_pid(store: Store) -> int:
@@ -171,5 +173,72 @@ def test_a_read_from_an_unreachable_database_gives_a_503(postgres):
         with pytest.raises(Unavailable) as caught:
             fetch_all(store, select_entities(("id",)), {"id": "b" * 24})
         assert "cannot be reached" in caught.value.message
+    finally:
+        store.engine.dispose()
+
+
+def test_the_first_look_up_of_a_save_reads_what_the_others_read(store, project):
+    """A save's first look-up (the project, the names, the parent), run on
+    the driver's cursor in the write's own transaction on PostgreSQL, reads
+    the rows the look-ups through SQLAlchemy read."""
+    admin = Actor("admin", "Admin", is_admin=True)
+    mouse = store.save(
+        admin,
+        datatype="mouse",
+        name="M1",
+        project_id=project.id,
+        attributes={"n": 1, "nested": {"b": [1, 2.5, None]}},
+    )
+    with store.write() as conn:
+        found = rows.project_and_named(
+            conn, project.id, "mouse", ["M1", "M2"], set(), origin_id=mouse["id"]
+        )
+        expected = rows.entities(conn, [mouse["id"]], lock=False)
+    assert list(found.projects) == [project.id]
+    assert found.named == [expected[mouse["id"]]]
+    assert found.origin == expected[mouse["id"]]
+    assert found.origin["attributes"] == {"n": 1, "nested": {"b": [1, 2.5, None]}}
+
+
+def test_a_save_meeting_an_ended_connection_gives_a_503_then_saves(
+    store, postgres, snapshot
+):
+    """The first look-up of a save runs on the driver's cursor: a connection
+    the server ended is an outage there too (503, nothing written), and the
+    pool drops the others with it."""
+    store = Store(
+        db.create_engine(postgres, Settings(connection_check_after_seconds=60))
+    )
+    admin = Actor("admin", "Admin", is_admin=True)
+    project = Accounts(store).create_project("ended").id
+    save = functools.partial(
+        store.save, admin, datatype="mouse", project_id=project, attributes={}
+    )
+    try:
+        save(name="M0")
+        before = snapshot(store)
+        end_pooled_connections(store, postgres, 3)
+        with pytest.raises(Unavailable):
+            save(name="M1")
+        assert snapshot(store) == before
+        assert save(name="M1")["incrementalId"] == "MOUSE0000002"
+    finally:
+        store.engine.dispose()
+
+
+def test_a_failed_statement_in_a_write_is_sqlalchemy_s_error(postgres):
+    """On the driver's cursor, a statement past its timeout is a 503 and any
+    other failure SQLAlchemy's error of the driver's (by which a deadlock is
+    run again); the transaction is rolled back, the connection kept."""
+    store = Store(db.create_engine(postgres, Settings(statement_timeout_seconds=0.2)))
+    try:
+        with pytest.raises(Unavailable) as caught, store.write() as conn:
+            fetch_in(conn, sa.select(sa.func.pg_sleep(2)), {})
+        assert "longer than its timeout" in caught.value.message
+        with pytest.raises(sa.exc.DataError) as failed, store.write() as conn:
+            fetch_in(conn, sa.select(sa.literal_column("1 / 0")), {})
+        assert failed.value.orig.sqlstate == "22012"
+        with store.write() as conn:
+            assert fetch_in(conn, sa.select(sa.literal(7).label("n")), {})[0].n == 7
     finally:
         store.engine.dispose()

@@ -22,6 +22,7 @@ from ... import protocol
 from ...errors import BadRequest
 from .. import db, labsettings
 from .. import models as m
+from ..driver import fetch_in
 from ..entities import (
     COUNTER_BUMPS,
     ENTITY_COLUMNS,
@@ -265,6 +266,10 @@ def entities(
     return found
 
 
+#: The names of :data:`ENTITY_COLUMNS`.
+_ENTITY_NAMES = tuple(column.name for column in ENTITY_COLUMNS)
+
+
 class ProjectRow(NamedTuple):
     id: str
     name: str
@@ -316,20 +321,15 @@ def project_and_named(
     if origin_id is not None:
         values["origin_id"] = origin_id
     found, named, last, origin = {}, [], None, None
-    for row in conn.execute(query, values):
-        mapping = row._mapping
+    for row in fetch_in(conn, query, values):
         found[row.p_id] = ProjectRow(row.p_id, row.p_name, row.p_date_created)
         versions.add(row.settings_version)
         if numbered:
             last = row.last_number
         if row.id is not None:
-            named.append(
-                {column.name: mapping[column.name] for column in ENTITY_COLUMNS}
-            )
-        if origin_id is not None and mapping["o_id"] is not None:
-            origin = {
-                column.name: mapping[f"o_{column.name}"] for column in ENTITY_COLUMNS
-            }
+            named.append({name: getattr(row, name) for name in _ENTITY_NAMES})
+        if origin_id is not None and row.o_id is not None:
+            origin = {name: getattr(row, f"o_{name}") for name in _ENTITY_NAMES}
     reserved = None if last is None else _numbers(datatype, last, numbers)
     return ProjectLookup(found, named, reserved, origin)
 
