@@ -28,7 +28,7 @@ from . import db
 def _driver_form(statement: sa.Select, dialect):
     """The compiled form of a select the driver can run as it is, or None."""
     compiled = statement.compile(dialect=dialect)
-    if compiled.escaped_bind_names:
+    if compiled.escaped_bind_names or compiled.literal_execute_params:
         return None
     for bind in compiled.binds.values():
         if bind.expanding or _converts(bind.type, dialect):

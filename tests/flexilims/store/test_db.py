@@ -130,6 +130,9 @@ def test_which_selects_the_driver_runs(store):
     assert (_driver_form(by_id, dialect) is not None) == on_postgres
     # An expanding list of projects: SQLAlchemy renders it.
     assert _driver_form(select_entities(("member_projects",)), dialect) is None
+    # A value SQLAlchemy writes into the text when the statement runs.
+    rendered = sa.select(sa.literal(1, literal_execute=True))
+    assert _driver_form(rendered, dialect) is None
 
 
 def test_a_restart_met_by_a_get_costs_one_request(postgres):

@@ -177,7 +177,10 @@ def _entity_lookup(postgres: bool, lock: bool, versioned: bool, links: bool):
         query = query.add_columns(labsettings.SETTINGS_VERSION)
     if links:
         table = m.entity_links
-        linked = sa.select(sa.func.aggregate_strings(table.c.linked_id, ","))
+        # The separator as SQL text, not a parameter rendered when the
+        # statement runs: the driver's cursor can run it as compiled.
+        comma = sa.literal_column("','")
+        linked = sa.select(sa.func.aggregate_strings(table.c.linked_id, comma))
         linked = linked.where(table.c.entity_id == query.selected_columns.id)
         query = query.add_columns(linked.scalar_subquery().label("links"))
     return query
@@ -255,8 +258,8 @@ def entities(
     )
     found = {}
     for chunk in chunks(ids):
-        for row in conn.execute(query, {"ids": _values(conn, chunk)}):
-            entity = dict(row._mapping)
+        for row in fetch_in(conn, query, {"ids": _values(conn, chunk)}):
+            entity = row._asdict()
             if versions is not None:
                 versions.add(entity.pop("settings_version"))
             if links is not None:
