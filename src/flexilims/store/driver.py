@@ -116,20 +116,37 @@ def fetch_in(conn: sa.Connection, statement: sa.Select, params: dict) -> list:
     compiled = None if guard is None else _driver_form(statement, engine.dialect)
     if compiled is None:
         return conn.execute(statement, params).all()
+    values = compiled.construct_params(params)
+    return _in_transaction(conn, guard, compiled.string, values, fetch=True)
+
+
+def execute_in(conn: sa.Connection, sql: str, values: tuple) -> None:
+    """Run a statement of SQL text with ``%s`` parameters (PostgreSQL) in the
+    transaction of ``conn``, as :func:`fetch_in` runs selects: on the
+    driver's cursor, its failures SQLAlchemy's."""
+    guard = db.DRIVER_READS.get(conn.engine)
+    if guard is None:
+        conn.exec_driver_sql(sql, values)
+    else:
+        _in_transaction(conn, guard, sql, values, fetch=False)
+
+
+def _in_transaction(conn: sa.Connection, guard, sql: str, values, *, fetch: bool):
     from psycopg.rows import namedtuple_row
 
     deadlines, retry_after = guard
+    engine = conn.engine
     failure = engine.dialect.loaded_dbapi.Error
     driver = conn.connection.driver_connection
     deadlines.begin(driver, deadlines.statement_seconds)
     try:
-        values = compiled.construct_params(params)
         with driver.cursor(row_factory=namedtuple_row) as cursor:
-            return cursor.execute(compiled.string, values).fetchall()
+            cursor.execute(sql, values)
+            return cursor.fetchall() if fetch else None
     except failure as error:
         lost = driver.closed or db.connection_ended(error)
         wrapped = sa.exc.DBAPIError.instance(
-            compiled.string, values, error, failure, connection_invalidated=lost
+            sql, values, error, failure, connection_invalidated=lost
         )
         if lost:
             conn.invalidate(wrapped)

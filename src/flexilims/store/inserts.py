@@ -12,6 +12,8 @@ import sqlite3
 
 import sqlalchemy as sa
 
+from .driver import execute_in
+
 #: Rows from which :func:`bulk_insert` uses ``COPY`` on PostgreSQL.
 COPY_FROM_ROWS = 100
 
@@ -125,7 +127,7 @@ class InsertBatch:
         ctes = ", ".join(f"i{n} AS ({text})" for n, text in enumerate(first))
         statement = f"WITH {ctes} {last}" if first else last
         try:
-            self.conn.exec_driver_sql(statement, tuple(params))
+            execute_in(self.conn, statement, tuple(params))
         except sa.exc.IntegrityError as error:
             table_name = getattr(getattr(error.orig, "diag", None), "table_name", None)
             for table, _, _, errors in pending:

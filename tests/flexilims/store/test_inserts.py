@@ -14,19 +14,6 @@ from flexilims.store.inserts import (
 )
 
 
-@pytest.fixture
-def statements(store):
-    """The statements the store sends while the test runs."""
-    sent = []
-
-    def record(conn, cursor, statement, *args):
-        sent.append(statement)
-
-    sa.event.listen(store.engine, "before_cursor_execute", record)
-    yield sent
-    sa.event.remove(store.engine, "before_cursor_execute", record)
-
-
 def counters(store, prefix: str) -> list[tuple]:
     with store.read() as conn:
         query = (
@@ -46,22 +33,22 @@ def test_bulk_insert_writes_every_row(store, count):
 
 
 def test_a_batch_is_one_statement_on_postgres_and_refers_to_earlier_tables(
-    store, project, statements
+    store, project, sent_statements
 ):
     """The rows of a batch go in one statement on PostgreSQL (foreign keys
     checked at its end: a membership of a user of the same batch), one per
     table on SQLite; nothing before flush."""
     user = (777001, "batch_user", "Batch User", None, False, 1, False)
     with store.write() as conn:
-        began = len(statements)  # SQLite's BEGIN IMMEDIATE
+        began = len(sent_statements)  # SQLite's BEGIN IMMEDIATE
         batch = InsertBatch(conn)
         batch.add(m.users, [user])
         batch.add(m.counters, [])
         batch.add(m.memberships, [(user[0], project.id)])
-        assert len(statements) == began
+        assert len(sent_statements) == began
         batch.flush()
         batch.flush()
-        assert len(statements) - began == (1 if store.is_postgres else 2)
+        assert len(sent_statements) - began == (1 if store.is_postgres else 2)
     with store.read() as conn:
         found = conn.execute(
             sa.select(m.memberships.c.project_id).where(

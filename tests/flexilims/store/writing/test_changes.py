@@ -621,45 +621,27 @@ def test_incremental_ids_leave_no_gap_for_what_was_not_written(store, session):
     assert counter == number + 4
 
 
-def test_a_save_sends_few_statements(store, project, session, monkeypatch):
-    """A save is a handful of statements: the project, the name and the
-    lab settings' version in one look-up (the rules are cached), the counter,
-    and one batch of inserts. On PostgreSQL, two: the look-up reserves the
-    incremental id, and the inserts are one statement (psycopg's BEGIN and
-    COMMIT are not statements of the application). Counted where the driver
-    receives them: some go past SQLAlchemy (:mod:`flexilims.store.driver`)."""
+def test_a_save_sends_few_statements(store, project, session, sent_statements):
+    """A save is a handful of statements: the project, the name, the parent
+    and the lab settings' version in one look-up (the rules are cached), the
+    counter, and one batch of inserts. On PostgreSQL, two: the look-up
+    reserves the incremental id, and the inserts are one statement."""
     session.post("mouse", "M0", {})
-    statements, commits = [], []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
+    sent_statements.clear()
+    commits = []
 
     def commit(conn):
         commits.append(conn)
 
-    if store.is_postgres:
-        import psycopg
-
-        execute = psycopg.Cursor.execute
-
-        def counted(cursor, query, *args, **kwargs):
-            statements.append(query)
-            return execute(cursor, query, *args, **kwargs)
-
-        monkeypatch.setattr(psycopg.Cursor, "execute", counted)
-    else:
-        sa.event.listen(store.engine, "before_cursor_execute", count)
     sa.event.listen(store.engine, "commit", commit)
     try:
         mouse = session.post("mouse", "M1", {"sex": "F"})
         # Below a parent: it is read by the same look-up.
         child = session.post("session", "M1_S1", {"date": "d"}, origin_id=mouse["id"])
     finally:
-        if not store.is_postgres:
-            sa.event.remove(store.engine, "before_cursor_execute", count)
         sa.event.remove(store.engine, "commit", commit)
-        monkeypatch.undo()
     assert len(commits) == 2
     assert mouse["incrementalId"] == "MOUSE0000002"
     assert child["origin_id"] == mouse["id"]
-    assert len(statements) == (4 if store.is_postgres else 12), statements
+    expected = 4 if store.is_postgres else 12
+    assert len(sent_statements) == expected, sent_statements
