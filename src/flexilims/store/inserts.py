@@ -159,18 +159,23 @@ def sqlite_inserts(driver_connection, table: sa.Table, columns, rows: list):
     each row: another thread runs Python meanwhile (see
     :class:`flexilims.store.writing.bulk.BackgroundInserts`).
     """
-    names = [column.name for column in columns]
+    names = tuple(column.name for column in columns)
     limit = driver_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     per_statement = max(1, min(SQLITE_ROWS_PER_INSERT, limit // len(names)))
-    row_marks = "(" + ", ".join("?" for _ in names) + ")"
-    head = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
-    full = head + ", ".join([row_marks] * per_statement)
     for start in range(0, len(rows), per_statement):
         part = rows[start : start + per_statement]
-        statement = full
-        if len(part) < per_statement:
-            statement = head + ", ".join([row_marks] * len(part))
+        statement = _sqlite_insert(table.name, names, len(part))
         yield statement, tuple(itertools.chain.from_iterable(part))
+
+
+@functools.lru_cache(maxsize=64)
+def _sqlite_insert(table_name: str, names: tuple, count: int) -> str:
+    """``INSERT INTO table (names) VALUES (?, ...), ...`` of ``count`` rows,
+    on SQLite (made once per shape: a save's inserts are the same few)."""
+    row = "(" + ", ".join("?" for _ in names) + ")"
+    return f"INSERT INTO {table_name} ({', '.join(names)}) VALUES " + ", ".join(
+        [row] * count
+    )
 
 
 def driver_insert(
