@@ -81,32 +81,27 @@ def _configure_postgres(engine: sa.Engine) -> None:
             began.add(driver)
 
     dialect = engine.dialect
-    commit, rollback = type(dialect).do_commit, type(dialect).do_rollback
 
-    def back_to_autocommit(driver) -> None:
-        if driver in began:
-            began.discard(driver)
-            with contextlib.suppress(Exception):
-                # A closed connection refuses; the pool drops it anyway.
-                driver.autocommit = True
+    def then_autocommit(end):
+        """``end`` (the dialect's commit or rollback), then the connection
+        back in autocommit if :func:`_on_begin` took it out."""
 
-    def do_commit(dbapi_connection):
-        try:
-            commit(dialect, dbapi_connection)
-        finally:
-            back_to_autocommit(
-                getattr(dbapi_connection, "driver_connection", dbapi_connection)
-            )
+        def ended(dbapi_connection):
+            try:
+                end(dialect, dbapi_connection)
+            finally:
+                driver = getattr(dbapi_connection, "driver_connection", None)
+                driver = dbapi_connection if driver is None else driver
+                if driver in began:
+                    began.discard(driver)
+                    with contextlib.suppress(Exception):
+                        # A closed connection refuses; the pool drops it anyway.
+                        driver.autocommit = True
 
-    def do_rollback(dbapi_connection):
-        try:
-            rollback(dialect, dbapi_connection)
-        finally:
-            back_to_autocommit(
-                getattr(dbapi_connection, "driver_connection", dbapi_connection)
-            )
+        return ended
 
-    dialect.do_commit, dialect.do_rollback = do_commit, do_rollback
+    dialect.do_commit = then_autocommit(type(dialect).do_commit)
+    dialect.do_rollback = then_autocommit(type(dialect).do_rollback)
 
 
 #: PostgreSQL error codes (SQLSTATE) after which the same request may succeed

@@ -245,3 +245,29 @@ def test_a_failed_statement_in_a_write_is_sqlalchemy_s_error(postgres):
             assert fetch_in(conn, sa.select(sa.literal(7).label("n")), {})[0].n == 7
     finally:
         store.engine.dispose()
+
+
+def test_a_write_begins_with_its_first_statement_and_ends_in_autocommit(postgres):
+    """psycopg sends BEGIN before a write's first statement; after its commit
+    or rollback the connection is back in autocommit, so that the reads that
+    follow on it open no transaction."""
+    from psycopg.pq import TransactionStatus
+
+    store = Store(db.create_engine(postgres, Settings()))
+    try:
+        with store.write() as conn:
+            driver = conn.connection.driver_connection
+            assert driver.info.transaction_status == TransactionStatus.IDLE
+            conn.exec_driver_sql("SELECT 1")
+            assert driver.info.transaction_status == TransactionStatus.INTRANS
+        assert driver.autocommit
+        with pytest.raises(ZeroDivisionError), store.write() as conn:
+            conn.exec_driver_sql("SELECT 1")
+            raise ZeroDivisionError
+        assert driver.autocommit
+        with store.read() as conn:
+            assert conn.connection.driver_connection is driver
+            conn.exec_driver_sql("SELECT 1")
+            assert driver.info.transaction_status == TransactionStatus.IDLE
+    finally:
+        store.engine.dispose()
