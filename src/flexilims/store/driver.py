@@ -73,32 +73,39 @@ def fetch_all(store, statement: sa.Select, params: dict) -> list:
     if compiled is None:
         with store.read() as conn:
             return conn.execute(statement, params).all()
-    deadlines, retry_after = guard
+    deadlines = guard[0]
     failure = engine.dialect.loaded_dbapi.Error
     try:
         pooled = engine.raw_connection()
     except failure as error:
-        raise _outage(error, retry_after) from error
+        raise _failure(error, "", None, engine, lost=False) from error
     driver = pooled.driver_connection
     deadlines.begin(driver, deadlines.statement_seconds)
     try:
         values = compiled.construct_params(params)
         return driver.execute(compiled.string, values).fetchall()
     except failure as error:
-        if driver.closed or db.connection_ended(error):
+        lost = driver.closed or db.connection_ended(error)
+        if lost:
             # As SQLAlchemy does when a connection is lost: drop it and every
             # connection pooled with it (a restarted server ended them all).
             pooled.invalidate(error)
             engine.dispose()
-        raise _outage(error, retry_after) from error
+        raise _failure(error, compiled.string, values, engine, lost) from error
     finally:
         deadlines.end(driver)
         pooled.close()
 
 
-def _outage(error: Exception, retry_after: float) -> Exception:
-    """The 503 a driver error stands for, or the error itself."""
-    return db.unavailable(error, retry_after, conflicts=False) or error
+def _failure(error: Exception, sql: str, values, engine, lost: bool) -> Exception:
+    """What SQLAlchemy raises for a driver error: the 503 of an outage, else
+    SQLAlchemy's error of the driver's (by which a deadlock is run again)."""
+    failure = engine.dialect.loaded_dbapi.Error
+    wrapped = sa.exc.DBAPIError.instance(
+        sql, values, error, failure, connection_invalidated=lost
+    )
+    retry_after = db.DRIVER_READS[engine][1]
+    return db.unavailable(wrapped, retry_after, conflicts=False) or wrapped
 
 
 def fetch_in(conn: sa.Connection, statement: sa.Select, params: dict) -> list:
@@ -132,9 +139,11 @@ def execute_in(conn: sa.Connection, sql: str, values: tuple) -> None:
 
 
 def _in_transaction(conn: sa.Connection, guard, sql: str, values, *, fetch: bool):
+    """``sql`` run on the driver's cursor of ``conn`` with the deadline of
+    ``guard`` (:data:`flexilims.store.db.DRIVER_READS`); its rows if ``fetch``."""
     from psycopg.rows import namedtuple_row
 
-    deadlines, retry_after = guard
+    deadlines = guard[0]
     engine = conn.engine
     failure = engine.dialect.loaded_dbapi.Error
     driver = conn.connection.driver_connection
@@ -145,14 +154,10 @@ def _in_transaction(conn: sa.Connection, guard, sql: str, values, *, fetch: bool
             return cursor.fetchall() if fetch else None
     except failure as error:
         lost = driver.closed or db.connection_ended(error)
-        wrapped = sa.exc.DBAPIError.instance(
-            sql, values, error, failure, connection_invalidated=lost
-        )
+        raised = _failure(error, sql, values, engine, lost)
         if lost:
-            conn.invalidate(wrapped)
+            conn.invalidate(raised)
             engine.dispose()
-        raise db.unavailable(wrapped, retry_after, conflicts=False) or wrapped from (
-            error
-        )
+        raise raised from error
     finally:
         deadlines.end(driver)

@@ -29,11 +29,12 @@ ENTITY_COLUMNS = tuple(m.entities.c[field.column] for field in ENTITY_FIELDS)
 
 #: The reply's field names, in :data:`ENTITY_COLUMNS` order.
 _REPLY_NAMES = tuple(field.name for field in ENTITY_FIELDS)
-_COLUMN_NAMES = tuple(field.column for field in ENTITY_FIELDS)
+#: The names of :data:`ENTITY_COLUMNS`.
+ENTITY_COLUMN_NAMES = tuple(field.column for field in ENTITY_FIELDS)
 
 #: Positions of the project and creation date in :data:`ENTITY_COLUMNS` rows.
-PROJECT = _COLUMN_NAMES.index("project_id")
-DATE_CREATED = _COLUMN_NAMES.index("date_created")
+PROJECT = ENTITY_COLUMN_NAMES.index("project_id")
+DATE_CREATED = ENTITY_COLUMN_NAMES.index("date_created")
 
 
 def now_ms() -> int:
@@ -113,7 +114,7 @@ def entity_reply(entity: Mapping, *, links: Iterable[str] | None = None) -> dict
 
 
 #: The values of an entity's reply, from a row mapping or a dict.
-_reply_values = operator.itemgetter(*_COLUMN_NAMES)
+_reply_values = operator.itemgetter(*ENTITY_COLUMN_NAMES)
 
 
 def entity_replies(rows) -> list[dict]:

@@ -280,7 +280,7 @@ class RulesCache:
     def knows(self, datatype) -> bool:
         """Whether ``datatype`` was defined when the rules were last read
         (they may have changed since: a hint, not a check)."""
-        return datatype in self.entry[1]
+        return isinstance(datatype, str) and datatype in self.entry[1]
 
     def rules_of(self, conn: sa.Connection, datatypes, versions=()) -> dict:
         """As :func:`rules_of`, from the cache when every one of ``versions``

@@ -254,35 +254,17 @@ class Changes:
             and len(next(iter(wanted.values()))) <= rows.CHUNK
         ):
             # A save, or a batch creating entities of one type in one
-            # project: one statement (no update target to lock before), which
-            # reserves their incremental ids too when each operation creates
-            # one or refuses the whole transaction (no name taken in stride),
-            # of a type defined when the rules were last read (not a counter
-            # for any text sent as a type; one that has just been removed is
-            # refused, and the reservation rolled back).
+            # project: one statement (no update target to lock before).
             (project_id, datatype), names = wanted.popitem()
-            numbered = (
-                writing
-                and self.store.rules_cache.knows(datatype)
-                and all(
-                    op.conflicts == Conflicts.ABORT
-                    and op.kept is None
-                    and op.type == datatype
-                    and op.project_id == project_id
-                    for op in operations
-                )
-            )
-            # Their parent too, when they share one (a save below another).
             origins = {op.origin_id for op in operations if is_hex_id(op.origin_id)}
-            origin_id = origins.pop() if len(origins) == 1 else None
             found = rows.project_and_named(
                 self.conn,
                 project_id,
                 datatype,
                 sorted(names),
                 versions,
-                numbers=len(operations) if numbered else 0,
-                origin_id=origin_id,
+                numbers=self._numbers_to_reserve(operations, writing),
+                origin_id=origins.pop() if len(origins) == 1 else None,
             )
             self.projects = found.projects
             if found.reserved is not None:
@@ -293,6 +275,23 @@ class Changes:
         elif project_ids:
             self.projects = rows.projects(self.conn, project_ids, versions)
         return wanted
+
+    def _numbers_to_reserve(self, operations: list[Operation], writing: bool) -> int:
+        """How many incremental ids the first look-up of creations of one type
+        in one project may reserve: one per operation when each creates its
+        entity or refuses the whole transaction (no name taken in stride, no
+        id kept), in a transaction that writes, of a type defined when the
+        rules were last read (no counter for any text sent as a type; a type
+        removed since is refused, and the reservation rolled back); else none.
+        """
+        first = operations[0]
+        if not writing or not self.store.rules_cache.knows(first.type):
+            return 0
+        for op in operations:
+            same = op.type == first.type and op.project_id == first.project_id
+            if not same or op.conflicts != Conflicts.ABORT or op.kept is not None:
+                return 0
+        return len(operations)
 
     def _fetch_entities(self, ids: list[str], *, lock: bool) -> None:
         self.rows.update(rows.entities(self.conn, ids, lock=lock))
@@ -684,6 +683,8 @@ class Changes:
         for datatype, group in missing.items():
             numbers = self.reserved.pop(datatype, None)
             if numbers is None or len(numbers) != len(group):
+                # None reserved (or, were the look-up's count ever wrong, not
+                # as many: those are left unused rather than misnumbered).
                 numbers = rows.reserve_numbers(self.conn, datatype, len(group))
             for row, number in zip(group, numbers, strict=True):
                 row["incremental_id"] = number

@@ -25,6 +25,7 @@ from .. import models as m
 from ..driver import fetch_in
 from ..entities import (
     COUNTER_BUMPS,
+    ENTITY_COLUMN_NAMES,
     ENTITY_COLUMNS,
     Actor,
     entity_reply,
@@ -269,10 +270,6 @@ def entities(
     return found
 
 
-#: The names of :data:`ENTITY_COLUMNS`.
-_ENTITY_NAMES = tuple(column.name for column in ENTITY_COLUMNS)
-
-
 class ProjectRow(NamedTuple):
     id: str
     name: str
@@ -330,9 +327,9 @@ def project_and_named(
         if numbered:
             last = row.last_number
         if row.id is not None:
-            named.append({name: getattr(row, name) for name in _ENTITY_NAMES})
+            named.append({name: getattr(row, name) for name in ENTITY_COLUMN_NAMES})
         if origin_id is not None and row.o_id is not None:
-            origin = {name: getattr(row, f"o_{name}") for name in _ENTITY_NAMES}
+            origin = {name: getattr(row, f"o_{name}") for name in ENTITY_COLUMN_NAMES}
     reserved = None if last is None else _numbers(datatype, last, numbers)
     return ProjectLookup(found, named, reserved, origin)
 
