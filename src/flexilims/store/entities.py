@@ -194,16 +194,9 @@ def index_rows(entity: Mapping, attributes: Mapping) -> list[tuple]:
     )
     rows = []
     for key, value in attributes.items():
-        kind = type(value)
-        if kind is str:
-            text = value
-        elif value is None or kind is list or kind is dict:
-            continue
-        else:
-            text = index_text(value)
-            if text is None:
-                continue
-        rows.append((entity_id, key, project_id, datatype, text[:200], text))
+        text = value if type(value) is str else index_text(value)
+        if text is not None:
+            rows.append((entity_id, key, project_id, datatype, text[:200], text))
     return rows
 
 
