@@ -247,8 +247,8 @@ class _Reading:
                 action="import",
                 nan_as_null=True,
             ),
-            links=_links(entity, path) if get("customEntities") else [],
-            project=project if project is not None and is_hex_id(project) else None,
+            links=_links(entity, path),
+            project=project if is_hex_id(project) else None,
             defaults=defaults,
         )
 
