@@ -4,7 +4,7 @@ triggers of ``entities`` set aside.
 :class:`BackgroundInserts` inserts rows on the same connection from a thread
 of its own, while the caller parses and checks the next chunk: the driver
 inserts without holding Python's global lock (on SQLite, many rows per
-statement: :func:`flexilims.store.sqlite_inserts`), so a large import uses
+statement: :func:`flexilims.store.inserts.sqlite_inserts`), so a large import uses
 both the database's time and Python's at once. An import on SQLite hands it
 every row: the entities (urgent: before the rows of earlier chunks still
 queued, since the caller waits for them before looking up the next chunk),
