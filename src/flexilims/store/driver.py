@@ -127,15 +127,16 @@ def fetch_in(conn: sa.Connection, statement: sa.Select, params: dict) -> list:
     return _in_transaction(conn, guard, compiled.string, values, fetch=True)
 
 
-def execute_in(conn: sa.Connection, sql: str, values: tuple) -> None:
+def execute_in(conn: sa.Connection, sql: str, values: tuple, *, fetch=False):
     """Run a statement of SQL text with ``%s`` parameters (PostgreSQL) in the
     transaction of ``conn``, as :func:`fetch_in` runs selects: on the
-    driver's cursor, its failures SQLAlchemy's."""
+    driver's cursor, its failures SQLAlchemy's. Returns its rows if ``fetch``
+    (else None)."""
     guard = db.DRIVER_READS.get(conn.engine)
     if guard is None:
-        conn.exec_driver_sql(sql, values)
-    else:
-        _in_transaction(conn, guard, sql, values, fetch=False)
+        result = conn.exec_driver_sql(sql, values)
+        return result.all() if fetch else None
+    return _in_transaction(conn, guard, sql, values, fetch=fetch)
 
 
 def _in_transaction(conn: sa.Connection, guard, sql: str, values, *, fetch: bool):

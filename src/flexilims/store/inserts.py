@@ -2,16 +2,20 @@
 
 ``COPY`` on PostgreSQL for many rows, ``INSERT`` statements of many rows each
 on SQLite, and :class:`InsertBatch`, which sends the rows of one write to
-several tables in one round trip on PostgreSQL.
+several tables in one round trip on PostgreSQL, values its statement
+computes included (:class:`Late`).
 """
 
 import contextlib
 import functools
 import itertools
 import sqlite3
+from collections.abc import Callable
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
+from ..writes import json_text
 from .driver import execute_in
 
 #: Rows from which :func:`bulk_insert` uses ``COPY`` on PostgreSQL.
@@ -72,6 +76,45 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list, columns=None) 
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
 
 
+class Late(NamedTuple):
+    """A cell of a row given to :class:`InsertBatch` that its statement
+    computes: ``prefix + value + suffix``, where value is the result ``key``
+    of :meth:`InsertBatch.compute` (as a JSON string if ``json``), cast to
+    the SQL type ``cast`` if given (a text made into ``jsonb``).
+
+    So that a value known only inside the statement (an incremental id from
+    the counter it bumps) can be written in the very statement that inserts
+    the rows, with no round trip before it.
+    """
+
+    key: int
+    prefix: str = ""
+    suffix: str = ""
+    json: bool = False
+    cast: str = ""
+
+    def sql(self, expressions: list[str]) -> str:
+        """The cell as SQL (``%s`` for the prefix and the suffix)."""
+        value = expressions[self.key]
+        if self.json:
+            value = f"to_json({value})::text"
+        text = f"%s || {value} || %s"
+        return f"CAST({text} AS {self.cast})" if self.cast else f"({text})"
+
+    def resolved(self, values: list[str]) -> str:
+        """The cell's value, once ``values`` (of every key) are known."""
+        value = values[self.key]
+        return self.prefix + (json_text(value) if self.json else value) + self.suffix
+
+
+class _Computed(NamedTuple):
+    ctes: str
+    params: tuple
+    expressions: list[str]
+    array: str
+    then: Callable[[list[str]], None]
+
+
 class InsertBatch:
     """Inserts into several tables gathered by :meth:`add`, then written by
     :meth:`flush` in as few round trips as the database allows.
@@ -85,6 +128,11 @@ class InsertBatch:
     no round trip), go one table at a time as :func:`bulk_insert` does, in the
     order they were added.
 
+    On PostgreSQL the statement may also compute values of the rows
+    (:meth:`compute`, :class:`Late` cells): written by the statement that
+    inserts them, they are known from it on, and locks their computing takes
+    (a counter's row) are held only from then until the transaction ends.
+
     Parameters
     ----------
     conn : sqlalchemy.Connection
@@ -94,6 +142,9 @@ class InsertBatch:
     def __init__(self, conn: sa.Connection):
         self.conn = conn
         self.pending: list[tuple] = []
+        self.computed: list[_Computed] = []
+        #: Whether :meth:`compute` may be used (PostgreSQL).
+        self.computes = conn.dialect.name == "postgresql"
 
     def add(self, table: sa.Table, rows: list, columns=None, errors=None) -> None:
         """Insert ``rows`` (as :func:`bulk_insert`) at the next :meth:`flush`.
@@ -105,13 +156,39 @@ class InsertBatch:
             columns = tuple(table.columns if columns is None else columns)
             self.pending.append((table, rows, columns, errors))
 
+    def compute(
+        self, ctes: str, params: tuple, expressions: list[str], array: str, then
+    ) -> int:
+        """Values the next :meth:`flush` computes (PostgreSQL only).
+
+        ``ctes``: common table expressions (SQL with ``%s`` for ``params``)
+        that the flush's statement begins with; ``expressions``: SQL of the
+        values over them, which :class:`Late` cells of the rows added refer
+        to by key (the first expression's key is returned, the others
+        follow); ``array``: SQL of an array of them all, in order, which the
+        statement returns; ``then(values)`` is called with the values once
+        written.
+        """
+        first = sum(len(c.expressions) for c in self.computed)
+        computed = _Computed(ctes, tuple(params), list(expressions), array, then)
+        self.computed.append(computed)
+        return first
+
     def flush(self) -> None:
         """Write every row added since the last flush."""
         pending, self.pending = self.pending, []
-        if not pending:
+        computed, self.computed = self.computed, []
+        if not pending and not computed:
             return
+        expressions = [e for c in computed for e in c.expressions]
         postgres = self.conn.dialect.name == "postgresql"
         if not postgres or any(len(rows) >= COPY_FROM_ROWS for _, rows, *_ in pending):
+            if computed:
+                values = self._compute_alone(computed)
+                pending = [
+                    (table, _resolved(rows, values), columns, errors)
+                    for table, rows, columns, errors in pending
+                ]
             for table, rows, columns, errors in pending:
                 try:
                     bulk_insert(self.conn, table, rows, columns)
@@ -119,21 +196,88 @@ class InsertBatch:
                     raise (error if errors is None else errors(error)) from error
             return
         inserts, params = [], []
+        for computing in computed:
+            params += computing.params
         for table, rows, columns, _ in pending:
+            if computed:
+                text, values = _late_values_insert(table, columns, rows, expressions)
+                inserts.append(text)
+                params += values
+                continue
             inserts.append(_values_insert(table, columns, len(rows)))
             for row in rows:
                 params += row
-        *first, last = inserts
-        ctes = ", ".join(f"i{n} AS ({text})" for n, text in enumerate(first))
-        statement = f"WITH {ctes} {last}" if first else last
+        statements = [c.ctes for c in computed]
+        statements += [f"i{n} AS ({text})" for n, text in enumerate(inserts)]
+        if computed:
+            last = _select(computed)
+        else:
+            *statements, last = inserts
+            statements = [f"i{n} AS ({text})" for n, text in enumerate(statements)]
+        statement = f"WITH {', '.join(statements)} {last}" if statements else last
         try:
-            execute_in(self.conn, statement, tuple(params))
+            if computed:
+                (arrays,) = execute_in(self.conn, statement, tuple(params), fetch=True)
+                _then(computed, arrays)
+            else:
+                execute_in(self.conn, statement, tuple(params))
         except sa.exc.IntegrityError as error:
             table_name = getattr(getattr(error.orig, "diag", None), "table_name", None)
             for table, _, _, errors in pending:
                 if table.name == table_name and errors is not None:
                     raise errors(error) from error
             raise
+
+    def _compute_alone(self, computed: list[_Computed]) -> list[str]:
+        """The computed values, by a statement of their own (before inserts
+        sent one table at a time)."""
+        ctes = ", ".join(c.ctes for c in computed)
+        params = tuple(p for c in computed for p in c.params)
+        statement = f"WITH {ctes} {_select(computed)}"
+        arrays = self.conn.exec_driver_sql(statement, params).one()
+        return _then(computed, arrays)
+
+
+def _select(computed: list[_Computed]) -> str:
+    """``SELECT`` of the values computed: an array per :meth:`InsertBatch.compute`."""
+    return "SELECT " + ", ".join(f"{c.array} AS a{n}" for n, c in enumerate(computed))
+
+
+def _then(computed: list[_Computed], arrays) -> list[str]:
+    """Hand each computing its values; all the values, by key."""
+    values = []
+    for computing, array in zip(computed, arrays, strict=True):
+        computing.then(list(array))
+        values += array
+    return values
+
+
+def _resolved(rows: list, values: list[str]) -> list:
+    """Rows with their :class:`Late` cells replaced by their values."""
+    return [
+        tuple(c.resolved(values) if type(c) is Late else c for c in row)
+        if any(type(c) is Late for c in row)
+        else row
+        for row in rows
+    ]
+
+
+def _late_values_insert(table: sa.Table, columns: tuple, rows: list, expressions):
+    """``INSERT INTO table (columns) VALUES ...`` of rows that may hold
+    :class:`Late` cells, and its parameters."""
+    names = ", ".join(column.name for column in columns)
+    texts, params = [], []
+    for row in rows:
+        cells = []
+        for cell in row:
+            if type(cell) is Late:
+                cells.append(cell.sql(expressions))
+                params += (cell.prefix, cell.suffix)
+            else:
+                cells.append("%s")
+                params.append(cell)
+        texts.append("(" + ", ".join(cells) + ")")
+    return f"INSERT INTO {table.name} ({names}) VALUES " + ", ".join(texts), params
 
 
 @functools.lru_cache(maxsize=1024)

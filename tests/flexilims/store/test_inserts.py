@@ -9,6 +9,7 @@ from flexilims.store import models as m
 from flexilims.store.inserts import (
     COPY_FROM_ROWS,
     InsertBatch,
+    Late,
     bulk_insert,
     is_unique_violation,
 )
@@ -84,3 +85,57 @@ def test_unique_violations_are_told_from_foreign_key_ones(store, project):
     with pytest.raises(sa.exc.IntegrityError) as foreign, store.write() as conn:
         bulk_insert(conn, m.memberships, membership, columns)
     assert not is_unique_violation(foreign.value)
+
+
+@pytest.mark.parametrize("count", [2, 2000])
+def test_a_batch_writes_the_values_its_statement_computes(
+    store, project, sent_statements, count
+):
+    """Late cells take values computed by the batch's own statement (one
+    statement on PostgreSQL for a few rows; for many, a statement for the
+    values, then each table's ``COPY``), as text or as JSON; ``then`` is
+    given the values."""
+    if not store.is_postgres:
+        pytest.skip("computed values are PostgreSQL's (SQLite has no round trip)")
+    given = []
+    with store.write() as conn:
+        batch = InsertBatch(conn)
+        first = batch.compute(
+            "base AS (SELECT %s::int AS n)",
+            (40,),
+            [f"(SELECT (n + {k})::text FROM base)" for k in range(count)],
+            f"(SELECT array_agg((n + k)::text ORDER BY k) FROM base, "
+            f"generate_series(0, {count - 1}) AS k)",
+            given.extend,
+        )
+        assert batch.computes and first == 0
+        began = len(sent_statements)
+        batch.add(m.counters, [(Late(k, "late", "x"), k) for k in range(count)])
+        batch.add(
+            m.trash,
+            [
+                (
+                    "b",
+                    "e",
+                    project.id,
+                    k,
+                    Late(k, '{"n": ', ', "quote": "\\""}', json=True, cast="jsonb"),
+                    None,
+                    "alice",
+                    1,
+                )
+                for k in range(count)
+            ],
+            [c for c in m.trash.columns if c.name != "id"],
+        )
+        batch.flush()
+        statements = len(sent_statements) - began
+    assert given == [str(40 + k) for k in range(count)]
+    if count < COPY_FROM_ROWS:
+        assert statements == 1
+    assert counters(store, "late") == [(f"late{40 + k}x", k) for k in range(count)]
+    with store.read() as conn:
+        kept = conn.execute(sa.select(m.trash.c.entity).order_by(m.trash.c.position))
+        assert kept.scalars().all() == [
+            {"n": str(40 + k), "quote": '"'} for k in range(count)
+        ]

@@ -201,7 +201,7 @@ def apply_batch(
         changes = Changes(
             store, conn, actor, strict=strict_validation, allow_nulls=allow_nulls
         )
-        changes.prepare(parsed, writing=not dry_run)
+        changes.prepare(parsed)
         for op in parsed:
             try:
                 changes.apply(op)

@@ -18,7 +18,9 @@ hand them to :class:`Changes`, inside one write transaction:
 3. :meth:`Changes.write` writes everything staged in bulk: incremental ids,
    updates, then the inserts of entities, the attribute index, links and one
    history row per entity that changed, in one
-   :class:`flexilims.store.inserts.InsertBatch` (one statement on PostgreSQL).
+   :class:`flexilims.store.inserts.InsertBatch` (one statement on PostgreSQL,
+   which also bumps the counters of the new incremental ids: writes of one
+   type take turns on a counter only from that statement to their commit).
 
 The statements that read and write the rows are in :mod:`.rows`.
 
@@ -172,8 +174,6 @@ class Changes:
         self.parents: dict[str, str | None] = {}
         self.links: dict[str, set] = {}
         self.names: dict[tuple, str] = {}
-        #: Incremental ids reserved by the first look-up, by type.
-        self.reserved: dict[str, list[str]] = {}
         self.claimed: set[tuple] = set()
         self.refs: dict[str, str] = {}
         self.created: dict[str, _Staged] = {}
@@ -191,7 +191,7 @@ class Changes:
         """Prepare, apply every operation in order, and write: the first
         refusal raises its error (and the caller's transaction writes
         nothing)."""
-        self.prepare(operations, writing=True)
+        self.prepare(operations)
         for operation in operations:
             self.apply(operation)
         self.write()
@@ -199,12 +199,10 @@ class Changes:
 
     # ------------------------------------------------------------ look-ups
 
-    def prepare(self, operations: list[Operation], *, writing: bool = False) -> None:
-        """Read what the rules need for every operation, in batched queries;
-        ``writing``: they will be written (not a dry run) in this transaction,
-        whose first look-up may then reserve their incremental ids."""
+    def prepare(self, operations: list[Operation]) -> None:
+        """Read what the rules need for every operation, in batched queries."""
         versions = set()
-        wanted = self._fetch_projects(operations, versions, writing)
+        wanted = self._fetch_projects(operations, versions)
         targets, others = set(), set()
         for op in operations:
             others.update(op.other_relations)
@@ -233,9 +231,7 @@ class Changes:
         if any(_may_move(op) for op in operations):
             self._fetch_ancestors(sorted(set(self.rows)))
 
-    def _fetch_projects(
-        self, operations: list[Operation], versions: set, writing: bool
-    ) -> dict:
+    def _fetch_projects(self, operations: list[Operation], versions: set) -> dict:
         """The projects of the creations (with the settings' version), and
         the names they create, by project and type, left to look up."""
         wanted = self._wanted_names(op for op in operations if op.op == "create")
@@ -263,35 +259,15 @@ class Changes:
                 datatype,
                 sorted(names),
                 versions,
-                numbers=self._numbers_to_reserve(operations, writing),
                 origin_id=origins.pop() if len(origins) == 1 else None,
             )
             self.projects = found.projects
-            if found.reserved is not None:
-                self.reserved[datatype] = found.reserved
             if found.origin is not None:
                 self.rows[found.origin["id"]] = found.origin
             self._found_names(project_id, datatype, found.named)
         elif project_ids:
             self.projects = rows.projects(self.conn, project_ids, versions)
         return wanted
-
-    def _numbers_to_reserve(self, operations: list[Operation], writing: bool) -> int:
-        """How many incremental ids the first look-up of creations of one type
-        in one project may reserve: one per operation when each creates its
-        entity or refuses the whole transaction (no name taken in stride, no
-        id kept), in a transaction that writes, of a type defined when the
-        rules were last read (no counter for any text sent as a type; a type
-        removed since is refused, and the reservation rolled back); else none.
-        """
-        first = operations[0]
-        if not writing or not self.store.rules_cache.knows(first.type):
-            return 0
-        for op in operations:
-            same = op.type == first.type and op.project_id == first.project_id
-            if not same or op.conflicts != Conflicts.ABORT or op.kept is not None:
-                return 0
-        return len(operations)
 
     def _fetch_entities(self, ids: list[str], *, lock: bool) -> None:
         self.rows.update(rows.entities(self.conn, ids, lock=lock))
@@ -681,11 +657,10 @@ class Changes:
         if highest:
             rows.raise_counters(self.conn, highest)
         for datatype, group in missing.items():
-            numbers = self.reserved.pop(datatype, None)
-            if numbers is None or len(numbers) != len(group):
-                # None reserved (or, were the look-up's count ever wrong, not
-                # as many: those are left unused rather than misnumbered).
-                numbers = rows.reserve_numbers(self.conn, datatype, len(group))
+            if self.batch is not None and self.batch.computes:
+                rows.number_late(self.batch, datatype, group)
+                continue
+            numbers = rows.reserve_numbers(self.conn, datatype, len(group))
             for row, number in zip(group, numbers, strict=True):
                 row["incremental_id"] = number
 

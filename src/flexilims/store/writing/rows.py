@@ -32,7 +32,7 @@ from ..entities import (
     entity_row,
     index_rows,
 )
-from ..inserts import InsertBatch, bulk_insert, is_unique_violation
+from ..inserts import InsertBatch, Late, bulk_insert, is_unique_violation
 
 #: Most values in one ``IN (...)`` list (well below SQLite's and psycopg's limits).
 CHUNK = 5000
@@ -188,15 +188,12 @@ def _entity_lookup(postgres: bool, lock: bool, versioned: bool, links: bool):
 
 
 @functools.cache
-def _project_lookup(postgres: bool, numbered: bool, with_origin: bool) -> sa.Select:
+def _project_lookup(postgres: bool, with_origin: bool) -> sa.Select:
     """:func:`project_and_named`'s statement: one project (``project_id``)
     with the settings' version, and the entities of :data:`NAMED` (or
     :data:`NAMED_POSTGRES`) beside it: a row per entity found, or one row
     without an entity; none when there is no such project. ``with_origin``:
-    the entity ``origin_id`` too, its columns prefixed ``o_``;
-    ``numbered`` (PostgreSQL): ``count`` incremental ids of type ``name``
-    reserved (:data:`COUNTER_BUMPS`), the counter's new value as
-    ``last_number``."""
+    the entity ``origin_id`` too, its columns prefixed ``o_``."""
     p, e = m.projects, m.entities
     found = (NAMED_POSTGRES if postgres else NAMED).subquery("named")
     columns = [
@@ -215,10 +212,6 @@ def _project_lookup(postgres: bool, numbered: bool, with_origin: bool) -> sa.Sel
         )
         columns += [column.label(f"o_{column.name}") for column in origin.c]
         joined = joined.outerjoin(origin, sa.true())
-    if numbered:
-        bump = COUNTER_BUMPS["postgresql"].cte("bump")
-        last = sa.select(bump.c.value).scalar_subquery().label("last_number")
-        columns.append(last)
     return (
         sa.select(*columns)
         .select_from(joined)
@@ -283,8 +276,6 @@ class ProjectLookup(NamedTuple):
     projects: dict[str, ProjectRow]
     #: The entities holding the names.
     named: list[dict]
-    #: The incremental ids reserved (None if none were).
-    reserved: list[str] | None
     #: The entity of ``origin_id`` (None if none was asked for or found).
     origin: dict | None
 
@@ -296,42 +287,29 @@ def project_and_named(
     names: list[str],
     versions: set,
     *,
-    numbers: int = 0,
     origin_id: str | None = None,
 ) -> ProjectLookup:
     """:func:`projects` of one project and :func:`named` in it, in one
     statement (at most :data:`CHUNK` names), with the settings' version
-    (added to ``versions``).
-
-    With ``origin_id``, that entity is read by the same statement. With
-    ``numbers``, on PostgreSQL that many incremental ids of ``datatype`` are
-    reserved by it too (as :func:`reserve_numbers` would; not on SQLite,
-    where a statement costs no round trip).
+    (added to ``versions``); with ``origin_id``, that entity too.
     """
-    postgres = _postgres(conn)
-    numbered = bool(numbers) and postgres
-    query = _project_lookup(postgres, numbered, origin_id is not None)
+    query = _project_lookup(_postgres(conn), origin_id is not None)
     values = {
         "project_id": project_id,
         "type": datatype,
         "names": _values(conn, names),
     }
-    if numbered:
-        values.update(name=datatype, count=numbers)
     if origin_id is not None:
         values["origin_id"] = origin_id
-    found, named, last, origin = {}, [], None, None
+    found, named, origin = {}, [], None
     for row in fetch_in(conn, query, values):
         found[row.p_id] = ProjectRow(row.p_id, row.p_name, row.p_date_created)
         versions.add(row.settings_version)
-        if numbered:
-            last = row.last_number
         if row.id is not None:
             named.append({name: getattr(row, name) for name in ENTITY_COLUMN_NAMES})
         if origin_id is not None and row.o_id is not None:
             origin = {name: getattr(row, f"o_{name}") for name in ENTITY_COLUMN_NAMES}
-    reserved = None if last is None else _numbers(datatype, last, numbers)
-    return ProjectLookup(found, named, reserved, origin)
+    return ProjectLookup(found, named, origin)
 
 
 def existing(conn, ids: list[str]) -> set[str]:
@@ -551,15 +529,29 @@ def _text_of(row: dict, texts: dict | None) -> str | None:
     return None
 
 
-def _reply_json(reply: dict, attributes_text: str | None, own: bool = False) -> str:
+def _reply_json(
+    reply: dict, attributes_text: str | None, own: bool = False
+) -> "str | Late":
     """A reply as JSON text, its attributes spliced in from their text (in
-    ``reply`` itself if it is the caller's ``own``)."""
-    if attributes_text is None:
+    ``reply`` itself if it is the caller's ``own``); a :class:`.Late` cell
+    when its incremental id is one (:func:`number_late`)."""
+    late = reply["incrementalId"]
+    if attributes_text is None and type(late) is not Late:
         return db.json_text(reply)
     if not own:
         reply = dict(reply)
-    reply["attributes"] = orjson.Fragment(attributes_text)
-    return db.json_text(reply)
+    if attributes_text is not None:
+        reply["attributes"] = orjson.Fragment(attributes_text)
+    if type(late) is not Late:
+        return db.json_text(reply)
+    # A NUL byte marks the id's place: JSON text holds none elsewhere (a
+    # string's control characters are escaped).
+    reply["incrementalId"] = _PLACE
+    prefix, suffix = db.json_text(reply).split("\x00")
+    return Late(late.key, prefix, suffix, json=True, cast="jsonb")
+
+
+_PLACE = orjson.Fragment(b"\x00")
 
 
 # -------------------------------------------------------------- counters
@@ -576,6 +568,43 @@ def incremental_number(datatype: str, incremental: str) -> int | None:
     if incremental.startswith(prefix) and digits.isascii() and digits.isdigit():
         return int(digits)
     return None
+
+
+def number_late(batch: InsertBatch, datatype: str, new: list[dict]) -> None:
+    """Give new entity rows the next incremental ids of their type, reserved
+    by the statement of ``batch`` that inserts them (PostgreSQL,
+    :meth:`.InsertBatch.compute`): :class:`.Late` cells until it has run,
+    their values after.
+
+    Writes of one type queue on its counter's row: it is locked only from
+    that statement to the end of the transaction, not from the write's first
+    look-up on. The ids are those of :func:`reserve_numbers`, made in SQL
+    (the prefix, and the number in at least 7 digits).
+    """
+    tag = len(batch.computed)
+    ctes = (
+        f"bump{tag} AS (INSERT INTO counters (name, value) VALUES (%s, %s) "
+        "ON CONFLICT (name) DO UPDATE SET value = counters.value + excluded.value "
+        f"RETURNING value), numbers{tag} AS (SELECT k, %s || "
+        "lpad(n, greatest(7, length(n)), '0') AS incremental FROM "
+        f"(SELECT k, (value - %s + k)::text AS n FROM bump{tag}, "
+        "generate_series(1, %s) AS k) AS counted)"
+    )
+    count = len(new)
+    expressions = [
+        f"(SELECT incremental FROM numbers{tag} WHERE k = {k})"
+        for k in range(1, count + 1)
+    ]
+
+    def then(values: list[str]) -> None:
+        for row, value in zip(new, values, strict=True):
+            row["incremental_id"] = value
+
+    params = (datatype, count, _prefix(datatype), count, count)
+    array = f"(SELECT array_agg(incremental ORDER BY k) FROM numbers{tag})"
+    first = batch.compute(ctes, params, expressions, array, then)
+    for k, row in enumerate(new):
+        row["incremental_id"] = Late(first + k)
 
 
 def reserve_numbers(conn, datatype: str, count: int) -> list[str]:

@@ -590,9 +590,10 @@ def test_a_batch_refers_to_rows_of_its_earlier_tables(store, project, session):
 
 
 def test_incremental_ids_leave_no_gap_for_what_was_not_written(store, session):
-    """The counter is reserved with the save's first look-up on PostgreSQL:
-    a refused save or batch, a dry run and a skipped creation take no
-    number; every entity written takes the next one."""
+    """The counter is bumped in the write's transaction (on PostgreSQL by
+    the statement that inserts the entities): a refused save or batch, a dry
+    run and a skipped creation take no number; every entity written takes
+    the next one."""
 
     def creations(*names):
         return [{"op": "create", "type": "mouse", "name": n} for n in names]
@@ -619,6 +620,37 @@ def test_incremental_ids_leave_no_gap_for_what_was_not_written(store, session):
             sa.select(m.counters.c.value).where(m.counters.c.name == "mouse")
         ).scalar_one()
     assert counter == number + 4
+
+
+@pytest.mark.parametrize("count", [1, 3, 150])
+def test_incremental_ids_are_alike_in_the_reply_the_entity_and_its_history(
+    store, session, count
+):
+    """Past seven digits too (on PostgreSQL the id is made by SQL in the
+    statement that inserts the entity, or, for many rows, by a statement
+    before their ``COPY``): the reply, the row and the history's record
+    hold the id the Python rule makes."""
+    with store.write() as conn:
+        rows.raise_counters(conn, {"mouse": 9_999_999 - count // 2})
+    names = [f"Big{i}" for i in range(count)]
+    if count == 1:
+        replies = [session.post("mouse", names[0], {"sex": "F"})]
+    else:
+        session.batch(
+            [
+                {"op": "create", "type": "mouse", "name": n, "attributes": {}}
+                for n in names
+            ]
+        )
+        replies = [session.get("mouse", name=n)[0] for n in names]
+    start = 9_999_999 - count // 2
+    expected = [f"MOUSE{n:07d}" for n in range(start + 1, start + count + 1)]
+    assert [r["incrementalId"] for r in replies] == expected
+    assert any(len(number) == len("MOUSE") + 8 for number in expected)
+    for reply in replies:
+        (record,) = versions(store, reply["id"])
+        links = ("customEntities", "objects")
+        assert record.after == {k: v for k, v in reply.items() if k not in links}
 
 
 def test_a_save_sends_few_statements(store, project, session, sent_statements):
