@@ -207,14 +207,15 @@ class InsertBatch:
             inserts.append(_values_insert(table, columns, len(rows)))
             for row in rows:
                 params += row
-        statements = [c.ctes for c in computed]
-        statements += [f"i{n} AS ({text})" for n, text in enumerate(inserts)]
         if computed:
-            last = _select(computed)
+            # Every insert a common table expression; the statement returns
+            # the values computed.
+            inner, last = inserts, _select(computed)
         else:
-            *statements, last = inserts
-            statements = [f"i{n} AS ({text})" for n, text in enumerate(statements)]
-        statement = f"WITH {', '.join(statements)} {last}" if statements else last
+            *inner, last = inserts
+        ctes = [c.ctes for c in computed]
+        ctes += [f"i{n} AS ({text})" for n, text in enumerate(inner)]
+        statement = f"WITH {', '.join(ctes)} {last}" if ctes else last
         try:
             if computed:
                 (arrays,) = execute_in(self.conn, statement, tuple(params), fetch=True)
