@@ -277,11 +277,6 @@ class RulesCache:
         #: (version, rules by datatype), replaced as a whole.
         self.entry: tuple[int | None, dict[str, TypeRules]] = (None, {})
 
-    def knows(self, datatype) -> bool:
-        """Whether ``datatype`` was defined when the rules were last read
-        (they may have changed since: a hint, not a check)."""
-        return isinstance(datatype, str) and datatype in self.entry[1]
-
     def rules_of(self, conn: sa.Connection, datatypes, versions=()) -> dict:
         """As :func:`rules_of`, from the cache when every one of ``versions``
         (the settings' versions the transaction read) is the cached one;

@@ -536,13 +536,13 @@ def _reply_json(
     ``reply`` itself if it is the caller's ``own``); a :class:`.Late` cell
     when its incremental id is one (:func:`number_late`)."""
     late = reply["incrementalId"]
-    if attributes_text is None and type(late) is not Late:
-        return db.json_text(reply)
-    if not own:
+    if type(late) is not Late:
+        late = None
+    if not own and (attributes_text is not None or late is not None):
         reply = dict(reply)
     if attributes_text is not None:
         reply["attributes"] = orjson.Fragment(attributes_text)
-    if type(late) is not Late:
+    if late is None:
         return db.json_text(reply)
     # A NUL byte marks the id's place: JSON text holds none elsewhere (a
     # string's control characters are escaped).
