@@ -554,6 +554,13 @@ def analyze_after_commit(conn: sa.Connection, table: sa.Table) -> None:
         conn.info.setdefault(_ANALYZE, set()).add(table.name)
 
 
+def begin(conn: sa.Connection) -> None:
+    """Begin the transaction of ``conn`` unless it is under way (see
+    :meth:`flexilims.store.Store.write` ``lazily``)."""
+    if not conn.in_transaction():
+        conn.begin()
+
+
 def analyze_if_asked(conn: sa.Connection) -> None:
     """Run the ``ANALYZE`` that :func:`analyze_after_commit` asked for, outside
     any transaction (in autocommit, as reads are: :data:`READ`). The write has

@@ -16,6 +16,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 
 from ..writes import json_text
+from . import db
 from .driver import execute_in
 
 #: Rows from which :func:`bulk_insert` uses ``COPY`` on PostgreSQL.
@@ -183,6 +184,7 @@ class InsertBatch:
         expressions = [e for c in computed for e in c.expressions]
         postgres = self.conn.dialect.name == "postgresql"
         if not postgres or any(len(rows) >= COPY_FROM_ROWS for _, rows, *_ in pending):
+            db.begin(self.conn)  # statements one after the other: all or nothing
             if computed:
                 values = self._compute_alone(computed)
                 pending = [
@@ -333,8 +335,9 @@ def driver_insert(
 
     Raises
     ------
-    sqlalchemy.exc.IntegrityError
-        When a row breaks a constraint.
+    sqlalchemy.exc.DBAPIError
+        The driver's error as SQLAlchemy's (``IntegrityError`` when a row
+        breaks a constraint).
     """
     columns = list(table.columns if columns is None else columns)
     if isinstance(driver_connection, sqlite3.Connection):
@@ -346,8 +349,8 @@ def driver_insert(
                 try:
                     with turn() if turn is not None else contextlib.nullcontext():
                         cursor.execute(statement, values)
-                except sqlite3.IntegrityError as error:
-                    raise sa.exc.IntegrityError(statement, None, error) from error
+                except sqlite3.Error as error:
+                    raise _as_sqlalchemy(error, statement, sqlite3.Error) from error
         finally:
             cursor.close()
         return
@@ -363,7 +366,14 @@ def driver_insert(
         ):
             for row in rows:
                 copy.write_row(row)
-    except psycopg.IntegrityError as error:
-        raise sa.exc.IntegrityError(statement, None, error) from error
+    except psycopg.Error as error:
+        raise _as_sqlalchemy(error, statement, psycopg.Error) from error
     finally:
         cursor.close()
+
+
+def _as_sqlalchemy(error: Exception, statement: str, base: type) -> sa.exc.DBAPIError:
+    """The driver's error as SQLAlchemy raises it (``IntegrityError`` for a
+    broken constraint, ``OperationalError`` for a lost connection, ...), so
+    that callers classify it as any other statement's."""
+    return sa.exc.DBAPIError.instance(statement, None, error, base)

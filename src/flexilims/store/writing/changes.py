@@ -2,7 +2,9 @@
 
 ``save``, ``update-one``, ``update-many``, ``batch``, restoring from the trash,
 reverting to a version and importing a dump all build :class:`Operation` s and
-hand them to :class:`Changes`, inside one write transaction:
+hand them to :class:`Changes`, inside one write transaction (on PostgreSQL
+begun only when needed: a lone save is two statements, the look-up and the
+write, and no transaction of its own; :meth:`Changes.run`):
 
 1. :meth:`Changes.prepare` reads everything the rules need for all the
    operations in a few batched queries: the lab settings of their types
@@ -56,7 +58,7 @@ from ...writes import (
     text_problem,
     validate_attributes,
 )
-from .. import labsettings
+from .. import db, labsettings
 from .. import models as m
 from ..entities import Actor, entity_reply, new_id, now_ms
 from ..inserts import InsertBatch
@@ -190,7 +192,20 @@ class Changes:
     def run(self, operations: list[Operation]) -> "Changes":
         """Prepare, apply every operation in order, and write: the first
         refusal raises its error (and the caller's transaction writes
-        nothing)."""
+        nothing).
+
+        On a connection whose transaction is left to begin
+        (:meth:`flexilims.store.Store.write` ``lazily``), creations that
+        refuse a name already taken begin none while their look-ups run:
+        those lock nothing that the write relies on (a name found refuses
+        the creation) and see, at PostgreSQL's READ COMMITTED, what they
+        would see in a transaction. The transaction begins before any
+        look-up that locks (updates, and creations that may update an
+        entity of their name) and before a write of more than one statement
+        (:meth:`begin`); a creation written by one statement needs none.
+        """
+        if not all(_locks_nothing(op) for op in operations):
+            self.begin()
         self.prepare(operations)
         for operation in operations:
             self.apply(operation)
@@ -602,6 +617,8 @@ class Changes:
         """Write everything staged: entities, updates, index, links, history."""
         new = [staged.after for staged in self.created.values()]
         changed = self.changed()
+        if changed or self.batch is None:
+            self.begin()
         for staged in changed:
             staged.after["date_updated"] = self.stamp
         self._number(new)
@@ -655,6 +672,7 @@ class Changes:
             if number is not None and number > highest.get(row["type"], 0):
                 highest[row["type"]] = number
         if highest:
+            self.begin()
             rows.raise_counters(self.conn, highest)
         for datatype, group in missing.items():
             if self.batch is not None and self.batch.computes:
@@ -663,6 +681,11 @@ class Changes:
             numbers = rows.reserve_numbers(self.conn, datatype, len(group))
             for row, number in zip(group, numbers, strict=True):
                 row["incremental_id"] = number
+
+    def begin(self) -> None:
+        """Begin the transaction if the caller left it to begin (else it is
+        under way already): what follows is written all or nothing."""
+        db.begin(self.conn)
 
     def reply(self, entity_id: str) -> dict:
         """The protocol's reply for an entity this transaction wrote: with its
@@ -681,6 +704,14 @@ class Changes:
 
 #: Stands for "no parent" in a replacing update (None means "unchanged").
 _ROOT = object()
+
+
+def _locks_nothing(op: Operation) -> bool:
+    """Whether an operation's look-ups lock nothing its write relies on: a
+    creation (entities of its ids and names restored or imported keep
+    counters past their incremental ids: more than one statement) whose name,
+    if taken, refuses it."""
+    return op.op == "create" and op.conflicts == Conflicts.ABORT and op.kept is None
 
 
 def _may_move(op: Operation) -> bool:

@@ -12,14 +12,16 @@ import sqlalchemy as sa
 from databases import new_postgres_database
 from flexilims import BadRequest, Forbidden, LocalSession
 from flexilims.errors import NameTaken, OperationFailed
-from flexilims.store import Store, db, new_id
+from flexilims.store import Actor, Store, db, new_id
 from flexilims.store import models as m
 from flexilims.store.accounts import Accounts
 from flexilims.store.files.transfer import import_project
-from flexilims.store.inserts import InsertBatch
+from flexilims.store.inserts import COPY_FROM_ROWS, InsertBatch
 from flexilims.store.writing import rows, trash
+from flexilims.store.writing.changes import Operation
 
 LOOP = "cannot move below"
+ALICE = Actor("alice", "Alice", is_admin=True)
 
 
 @pytest.fixture
@@ -653,11 +655,60 @@ def test_incremental_ids_are_alike_in_the_reply_the_entity_and_its_history(
         assert record.after == {k: v for k, v in reply.items() if k not in links}
 
 
+@pytest.mark.parametrize("count", [1, COPY_FROM_ROWS + 10])
+def test_creations_begun_without_a_transaction_are_all_or_nothing(
+    store, project, count
+):
+    """On PostgreSQL creations run their look-ups outside a transaction, and
+    begin one only for a write of more than one statement (many rows go by
+    COPY, a table at a time): a failure of the database at the last table,
+    after the entities are in, still leaves nothing of the write."""
+    if not store.is_postgres:
+        pytest.skip("SQLite's writes take the write lock before any look-up")
+    operations = [
+        Operation(
+            index=index,
+            op="create",
+            type="sample",
+            name=f"S{index}",
+            project_id=project.id,
+            attributes={"sample_type": "slice"},
+        )
+        for index in range(count)
+    ]
+    with store.write() as conn:
+        conn.exec_driver_sql(
+            "CREATE FUNCTION refuse_last() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"BEGIN IF NEW.after->>'name' = 'S{count - 1}' THEN "
+            "RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$"
+        )
+        conn.exec_driver_sql(
+            "CREATE TRIGGER refuse_last BEFORE INSERT ON history FOR EACH ROW "
+            "EXECUTE FUNCTION refuse_last()"
+        )
+    try:
+        with pytest.raises(sa.exc.DBAPIError, match="refused"):
+            store.apply(ALICE, operations)
+    finally:
+        with store.write() as conn:
+            conn.exec_driver_sql("DROP TRIGGER refuse_last ON history")
+            conn.exec_driver_sql("DROP FUNCTION refuse_last()")
+    with store.read() as conn:
+        for table in (m.entities, m.attribute_values, m.history):
+            assert (
+                conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+                == 0
+            )
+    saved = store.apply(ALICE, operations)
+    assert [r["status"] for r in saved.results] == ["created"] * count
+
+
 def test_a_save_sends_few_statements(store, project, session, sent_statements):
     """A save is a handful of statements: the project, the name, the parent
     and the lab settings' version in one look-up (the rules are cached), the
-    counter, and one batch of inserts. On PostgreSQL, two: the look-up
-    reserves the incremental id, and the inserts are one statement."""
+    counter, and one batch of inserts. On PostgreSQL, two and no transaction
+    of their own (no BEGIN, no COMMIT): the look-up, and one statement that
+    numbers the entity and inserts it with its index and history."""
     session.post("mouse", "M0", {})
     sent_statements.clear()
     commits = []
@@ -672,7 +723,7 @@ def test_a_save_sends_few_statements(store, project, session, sent_statements):
         child = session.post("session", "M1_S1", {"date": "d"}, origin_id=mouse["id"])
     finally:
         sa.event.remove(store.engine, "commit", commit)
-    assert len(commits) == 2
+    assert len(commits) == (0 if store.is_postgres else 2)
     assert mouse["incrementalId"] == "MOUSE0000002"
     assert child["origin_id"] == mouse["id"]
     expected = 4 if store.is_postgres else 12
