@@ -40,7 +40,9 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list, columns=None) 
     """Insert rows in the caller's transaction, as fast as the driver allows.
 
     ``COPY`` on PostgreSQL for many rows, ``INSERT`` statements of many rows
-    each on SQLite (:func:`sqlite_inserts`), one driver-level ``executemany``
+    each on SQLite (:func:`sqlite_inserts`), both on the driver's cursor
+    (:func:`driver_insert`: SQLAlchemy's execution of a statement costs more
+    than SQLite's insert of a save's rows); one driver-level ``executemany``
     otherwise: no per-row work in SQLAlchemy.
 
     Parameters
@@ -59,19 +61,22 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list, columns=None) 
     sqlalchemy.exc.IntegrityError
         When a row breaks a constraint (nothing of the transaction should be
         kept then).
+    flexilims.errors.Unavailable
+        An outage (a full disk, a lost connection), as through SQLAlchemy.
     """
     if not rows:
         return
-    postgres = conn.dialect.name == "postgresql"
-    if postgres and len(rows) >= COPY_FROM_ROWS:
-        driver_insert(conn.connection.driver_connection, table, rows, columns)
+    if conn.dialect.name != "postgresql" or len(rows) >= COPY_FROM_ROWS:
+        try:
+            driver_insert(conn.connection.driver_connection, table, rows, columns)
+        except sa.exc.DBAPIError as error:
+            retry_after = getattr(conn.engine.pool, "retry_after", 1)
+            outage = db.unavailable(error, retry_after, conflicts=False)
+            if outage is None:
+                raise
+            raise outage from error
         return
     columns = list(table.columns if columns is None else columns)
-    if not postgres:
-        driver = conn.connection.driver_connection
-        for statement, values in sqlite_inserts(driver, table, columns, rows):
-            conn.exec_driver_sql(statement, values)
-        return
     marks = ", ".join("%s" for _ in columns)
     names = ", ".join(column.name for column in columns)
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)

@@ -7,9 +7,10 @@ import sqlalchemy as sa
 @pytest.fixture
 def sent_statements(store, monkeypatch):
     """The statements the store sends while the test runs, counted where the
-    driver receives them: on PostgreSQL some go past SQLAlchemy
-    (:mod:`flexilims.store.driver`); psycopg's own BEGIN and COMMIT are not
-    among them, SQLite's BEGIN IMMEDIATE is."""
+    driver receives them (some go past SQLAlchemy: :mod:`flexilims.store.driver`,
+    :func:`flexilims.store.inserts.driver_insert`). psycopg's own BEGIN and
+    COMMIT are not among them; SQLite's BEGIN IMMEDIATE and COMMIT are (its
+    triggers are not)."""
     sent = []
     if store.is_postgres:
         import psycopg
@@ -24,9 +25,21 @@ def sent_statements(store, monkeypatch):
         yield sent
         return
 
-    def record(conn, cursor, statement, *args):
-        sent.append(statement)
+    def record(statement):
+        # Each trigger a statement fires is traced as the statement again,
+        # and the full-text index's own statements as comments.
+        if not statement.startswith("--") and (not sent or statement != sent[-1]):
+            sent.append(statement)
 
-    sa.event.listen(store.engine, "before_cursor_execute", record)
+    def traced(dbapi_connection, *args):
+        dbapi_connection.set_trace_callback(record)
+
+    def untraced(dbapi_connection, *args):
+        dbapi_connection.set_trace_callback(None)
+
+    pool = store.engine.pool
+    sa.event.listen(pool, "checkout", traced)
+    sa.event.listen(pool, "checkin", untraced)
     yield sent
-    sa.event.remove(store.engine, "before_cursor_execute", record)
+    sa.event.remove(pool, "checkout", traced)
+    sa.event.remove(pool, "checkin", untraced)

@@ -139,3 +139,41 @@ def test_a_batch_writes_the_values_its_statement_computes(
         assert kept.scalars().all() == [
             {"n": str(40 + k), "quote": '"'} for k in range(count)
         ]
+
+
+def test_a_full_disk_while_inserting_is_an_outage_and_writes_nothing(
+    store, project, snapshot
+):
+    """Rows go to SQLite past SQLAlchemy (:func:`driver_insert`), and its
+    errors are classified as any statement's: a full disk is a 503 to try
+    again, not a failure of the request, and the save leaves nothing."""
+    if store.is_postgres:
+        pytest.skip("a full disk is made with SQLite's max_page_count")
+    from flexilims.errors import Unavailable
+    from flexilims.store import Actor
+
+    raw = store.engine.raw_connection()
+    try:
+        raw.driver_connection.execute("VACUUM")  # no free page left
+        pages = raw.driver_connection.execute("PRAGMA page_count").fetchone()[0]
+    finally:
+        raw.close()
+
+    def no_room(dbapi_connection, *args):
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
+
+    before = snapshot(store)
+    sa.event.listen(store.engine.pool, "checkout", no_room)
+    try:
+        with pytest.raises(Unavailable, match="unavailable"):
+            store.save(
+                Actor("alice", "Alice", is_admin=True),
+                datatype="sample",
+                name="big",
+                project_id=project.id,
+                attributes={"notes": "x" * 200_000},
+            )
+    finally:
+        sa.event.remove(store.engine.pool, "checkout", no_room)
+        store.engine.dispose()  # the limit stays with the connections
+    assert snapshot(store) == before
