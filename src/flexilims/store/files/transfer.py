@@ -23,6 +23,7 @@ import getpass
 import math
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -437,8 +438,11 @@ class _Import:
             if not (origin is None or origin in self.written or origin in chunk):
                 unknown.add(origin)
             chunk.update(node.id for node in group)
-        with self.background.first():
-            found = rows.existing(self.conn, sorted(unknown))
+        found = set()
+        if unknown:
+            # (Not for nothing: the turn waits for the thread's statement.)
+            with self.background.first():
+                found = rows.existing(self.conn, sorted(unknown))
         ready, waiting, placed = [], [], set()
         for group in groups:
             origin = group[0].operation.origin_id
@@ -639,6 +643,26 @@ def _rare_collections():
         gc.set_threshold(*thresholds)
 
 
+#: How long a thread may hold Python's global lock while importing, in
+#: seconds (Python's default is 0.005).
+_SWITCH_INTERVAL = 0.0005
+
+
+@contextmanager
+def _quick_handovers():
+    """Hand Python's global lock between threads more often while importing:
+    the second thread needs it back after each statement the driver ran
+    without it, and waited up to Python's interval each time while this
+    thread parsed and checked (the 1,000,000-entity import took 3 % longer,
+    interleaved runs)."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, _SWITCH_INTERVAL))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
+
+
 def _clashed() -> BadRequest:
     """An entity refused by the database, not by the checks: another writer
     took one of its names or ids meanwhile."""
@@ -723,6 +747,7 @@ def import_project(
     try:
         with (
             _rare_collections(),
+            _quick_handovers(),
             store.write() as conn,
             tqdm(desc="Importing", unit=" entities", disable=not progress) as bar,
             bulk.deferred_entity_triggers(conn) as deferred,

@@ -275,8 +275,7 @@ class BackgroundInserts:
 
     def _do(self, work, table, rows, columns, errors) -> None:
         if work is not None:
-            with self.turns.thread():
-                work(self.driver.execute)
+            work(self._execute)
             return
         try:
             driver_insert(self.driver, table, rows, columns, self.turns.thread)
@@ -284,6 +283,12 @@ class BackgroundInserts:
             if errors is None:
                 raise
             raise errors(error) from error
+
+    def _execute(self, sql: str, values):
+        """One statement of queued work, in the thread's turn (a caller's
+        look-up waits for one statement at most); its cursor."""
+        with self.turns.thread():
+            return self.driver.execute(sql, values)
 
     def _raise(self) -> None:
         if self.error is not None:
@@ -307,8 +312,9 @@ class BackgroundInserts:
             self._put((None, table, rows, columns, errors), urgent)
 
     def call(self, work) -> None:
-        """Queue ``work(execute)``, run in turn with the inserts (``execute``
-        is the driver connection's)."""
+        """Queue ``work(execute)``, run in turn with the inserts
+        (``execute(sql, values)`` runs a statement on the driver's connection
+        and returns its cursor)."""
         self._raise()
         self._put((work, None, None, None, None), False)
 
