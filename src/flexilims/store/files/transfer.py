@@ -440,7 +440,7 @@ class _Import:
             chunk.update(node.id for node in group)
         found = set()
         if unknown:
-            # (Not for nothing: the turn waits for the thread's statement.)
+            # A turn waits for the thread's statement: not for nothing.
             with self.background.first():
                 found = rows.existing(self.conn, sorted(unknown))
         ready, waiting, placed = [], [], set()

@@ -708,9 +708,9 @@ _ROOT = object()
 
 def _locks_nothing(op: Operation) -> bool:
     """Whether an operation's look-ups lock nothing its write relies on: a
-    creation (entities of its ids and names restored or imported keep
-    counters past their incremental ids: more than one statement) whose name,
-    if taken, refuses it."""
+    creation whose name, if taken, refuses it, and that keeps no id of its
+    own (a restore or an import keeps incremental ids, whose counters are
+    raised by a statement of their own)."""
     return op.op == "create" and op.conflicts == Conflicts.ABORT and op.kept is None
 
 
