@@ -105,6 +105,17 @@ def test_bulk_work_is_what_the_triggers_do(sqlite_store, monkeypatch):
     assert triggers(store) == before
 
 
+@pytest.mark.parametrize("statement", bulk.CATCH_UP)
+def test_bulk_work_reads_only_the_rows_since_its_mark(sqlite_store, statement):
+    """Each chunk's work reads the rows inserted since the last, by rowid,
+    not every row of the database (which made an import quadratic: the
+    counts walked the whole index of projects and types at each chunk)."""
+    with sqlite_store.read() as conn:
+        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", (0,)).all()
+    reads = [row[3] for row in plan if "TEMP B-TREE" not in row[3]]
+    assert reads and all("INTEGER PRIMARY KEY (rowid>?)" in read for read in reads)
+
+
 def test_a_refused_import_leaves_the_triggers(sqlite_store, snapshot):
     store = sqlite_store
     before, rows = triggers(store), snapshot(store)
