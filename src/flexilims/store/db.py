@@ -209,7 +209,15 @@ def connection_ended(error: BaseException) -> bool:
     )
 
 
-def _raise_unavailable(engine: sa.Engine, retry_after: float) -> None:
+def outage(engine: sa.Engine, error: BaseException) -> Unavailable | None:
+    """The :class:`Unavailable` that a failed statement of ``engine`` stands
+    for, or None: what its ``handle_error`` decides for statements through
+    SQLAlchemy, for those sent on the driver past it (deadlocks stay driver
+    errors: :meth:`flexilims.store.Store.transaction` runs them again)."""
+    return unavailable(error, engine.pool.retry_after, conflicts=False)
+
+
+def _raise_unavailable(engine: sa.Engine) -> None:
     @sa.event.listens_for(engine, "handle_error")
     def _on_error(context):
         # The server ended the connection (it shut down, or the connection was
@@ -222,10 +230,7 @@ def _raise_unavailable(engine: sa.Engine, retry_after: float) -> None:
         # a new one: leave it to the pool.
         if context.is_pre_ping:
             return None
-        # Deadlocks stay driver errors here: Store.transaction runs them again.
-        replacement = unavailable(
-            context.original_exception, retry_after, conflicts=False
-        )
+        replacement = outage(engine, context.original_exception)
         if replacement is not None:
             raise replacement from context.sqlalchemy_exception
         return None
@@ -312,9 +317,9 @@ class _Deadlines:
         dialect.do_ping = do_ping
 
 
-#: The deadlines and Retry-After of each PostgreSQL engine, for the reads
-#: run on the driver's cursor (:func:`flexilims.store.driver.fetch_all`).
-DRIVER_READS: "weakref.WeakKeyDictionary[sa.Engine, tuple[_Deadlines, float]]" = (
+#: The deadlines of each PostgreSQL engine, for the reads run on the
+#: driver's cursor (:func:`flexilims.store.driver.fetch_all`).
+DRIVER_READS: "weakref.WeakKeyDictionary[sa.Engine, _Deadlines]" = (
     weakref.WeakKeyDictionary()
 )
 
@@ -436,8 +441,8 @@ def create_engine(url: str, settings=None) -> sa.Engine:
             settings.connect_timeout_seconds,
         )
         deadlines.install(engine)
-        DRIVER_READS[engine] = (deadlines, retry_after)
-    _raise_unavailable(engine, retry_after)
+        DRIVER_READS[engine] = deadlines
+    _raise_unavailable(engine)
     _check_idle_connections(engine, settings.connection_check_after_seconds)
     return engine
 

@@ -68,12 +68,11 @@ def fetch_all(store, statement: sa.Select, params: dict) -> list:
         outlived its timeout (as through SQLAlchemy).
     """
     engine = store.engine
-    guard = db.DRIVER_READS.get(engine)
-    compiled = None if guard is None else _driver_form(statement, engine.dialect)
+    deadlines = db.DRIVER_READS.get(engine)
+    compiled = None if deadlines is None else _driver_form(statement, engine.dialect)
     if compiled is None:
         with store.read() as conn:
             return conn.execute(statement, params).all()
-    deadlines = guard[0]
     failure = engine.dialect.loaded_dbapi.Error
     try:
         pooled = engine.raw_connection()
@@ -104,8 +103,7 @@ def _failure(error: Exception, sql: str, values, engine, lost: bool) -> Exceptio
     wrapped = sa.exc.DBAPIError.instance(
         sql, values, error, failure, connection_invalidated=lost
     )
-    retry_after = db.DRIVER_READS[engine][1]
-    return db.unavailable(wrapped, retry_after, conflicts=False) or wrapped
+    return db.outage(engine, wrapped) or wrapped
 
 
 def fetch_in(conn: sa.Connection, statement: sa.Select, params: dict) -> list:
@@ -119,12 +117,12 @@ def fetch_in(conn: sa.Connection, statement: sa.Select, params: dict) -> list:
     connection is invalidated with every pooled one.
     """
     engine = conn.engine
-    guard = db.DRIVER_READS.get(engine)
-    compiled = None if guard is None else _driver_form(statement, engine.dialect)
+    deadlines = db.DRIVER_READS.get(engine)
+    compiled = None if deadlines is None else _driver_form(statement, engine.dialect)
     if compiled is None:
         return conn.execute(statement, params).all()
     values = compiled.construct_params(params)
-    return _in_transaction(conn, guard, compiled.string, values, fetch=True)
+    return _in_transaction(conn, deadlines, compiled.string, values, fetch=True)
 
 
 def execute_in(conn: sa.Connection, sql: str, values: tuple, *, fetch=False):
@@ -132,19 +130,19 @@ def execute_in(conn: sa.Connection, sql: str, values: tuple, *, fetch=False):
     transaction of ``conn``, as :func:`fetch_in` runs selects: on the
     driver's cursor, its failures SQLAlchemy's. Returns its rows if ``fetch``
     (else None)."""
-    guard = db.DRIVER_READS.get(conn.engine)
-    if guard is None:
+    deadlines = db.DRIVER_READS.get(conn.engine)
+    if deadlines is None:
         result = conn.exec_driver_sql(sql, values)
         return result.all() if fetch else None
-    return _in_transaction(conn, guard, sql, values, fetch=fetch)
+    return _in_transaction(conn, deadlines, sql, values, fetch=fetch)
 
 
-def _in_transaction(conn: sa.Connection, guard, sql: str, values, *, fetch: bool):
-    """``sql`` run on the driver's cursor of ``conn`` with the deadline of
-    ``guard`` (:data:`flexilims.store.db.DRIVER_READS`); its rows if ``fetch``."""
+def _in_transaction(conn: sa.Connection, deadlines, sql: str, values, *, fetch: bool):
+    """``sql`` run on the driver's cursor of ``conn`` with the engine's
+    ``deadlines`` (:data:`flexilims.store.db.DRIVER_READS`); its rows if
+    ``fetch``."""
     from psycopg.rows import namedtuple_row
 
-    deadlines = guard[0]
     engine = conn.engine
     failure = engine.dialect.loaded_dbapi.Error
     driver = conn.connection.driver_connection

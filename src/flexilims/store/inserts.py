@@ -70,8 +70,7 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list, columns=None) 
         try:
             driver_insert(conn.connection.driver_connection, table, rows, columns)
         except sa.exc.DBAPIError as error:
-            retry_after = getattr(conn.engine.pool, "retry_after", 1)
-            outage = db.unavailable(error, retry_after, conflicts=False)
+            outage = db.outage(conn.engine, error)
             if outage is None:
                 raise
             raise outage from error
